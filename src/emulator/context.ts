@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import type { TokenizerPool } from '../tokenize/pool.js';
+import { FaultInjector } from './faults.js';
+import { EmulatorMetrics } from './metrics.js';
+import { type EmulatorOptions, maxReqInputLen } from './options.js';
+import { PrefillScheduler, SerialResource } from './scheduler.js';
+import { EmulatedTokenizer } from './tokenizer-service.js';
+
+export interface RecordedResponse {
+  method: string;
+  path: string;
+  status: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Everything the emulator's routes share. */
+export class EmulatorContext {
+  readonly scheduler: PrefillScheduler;
+  readonly decodeResource = new SerialResource();
+  readonly tokenizer: EmulatedTokenizer;
+  readonly faults: FaultInjector;
+  readonly metrics: EmulatorMetrics;
+  readonly maxReqInputLen: number;
+  readonly startedAt = Date.now();
+  /** Last responses by hash, so tests can prove a proxy relayed bytes unchanged. */
+  readonly recent: RecordedResponse[] = [];
+  abortedStreams = 0;
+  /** Set false through /emulator/health to make /health answer 503. */
+  healthy = true;
+  droppedConnections = 0;
+  requestsByPath = new Map<string, number>();
+
+  constructor(
+    readonly options: EmulatorOptions,
+    pool: TokenizerPool,
+  ) {
+    // MIS servers run with chunked prefill off (SGLang forces it): a pack is one prefill.
+    const cost = options.mis.kind === 'off' ? options.cost : { ...options.cost, chunkedPrefillSize: -1 };
+    this.scheduler = new PrefillScheduler(cost);
+    this.tokenizer = new EmulatedTokenizer(pool, options.cost);
+    this.faults = new FaultInjector();
+    this.faults.update(options.faults);
+    this.metrics = new EmulatorMetrics(options.servedModelName, this.scheduler);
+    this.maxReqInputLen = maxReqInputLen(options);
+  }
+
+  record(method: string, path: string, status: number, body: Buffer): void {
+    this.recent.push({ method, path, status, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    if (this.recent.length > 64) this.recent.shift();
+  }
+
+  count(path: string): void {
+    this.requestsByPath.set(path, (this.requestsByPath.get(path) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The emulator's cost model of one GPU serving prefill-only requests. All times are in
+ * microseconds. A forward step over a batch of prompt chunks costs
+ *
+ *   stepLaunchUs + perTokenUs * tokens + attnUs * attention_pairs + perSeqUs * sequences
+ *
+ * where attention_pairs counts (query token, key token) pairs the attention kernels touch: a
+ * causal prompt of n tokens touches n(n+1)/2, and a multi-item pack touches the shared prefix
+ * once plus each item against the prefix and itself. Text prompts also pay SGLang's tokenizer,
+ * a single serial resource, before they reach the scheduler.
+ *
+ * These are modelled costs of a simulated GPU, never measurements of a real one.
+ */
+export interface CostParams {
+  stepLaunchUs: number;
+  perTokenUs: number;
+  attnUs: number;
+  perSeqUs: number;
+  /** Token budget of one prefill step (SGLang --max-prefill-tokens). */
+  maxPrefillTokens: number;
+  /** Chunk size for long prompts (SGLang --chunked-prefill-size); -1 disables chunking. */
+  chunkedPrefillSize: number;
+  /** HTTP, tokenizer-manager and detokenizer work per request, off the GPU. */
+  requestOverheadUs: number;
+  /** SGLang's tokenizer: fixed cost per text and cost per produced token. */
+  tokenizePerTextUs: number;
+  tokenizePerTokenUs: number;
+  /** --enable-tokenizer-batch-encode: texts of one request share one tokenizer call. */
+  batchTokenize: boolean;
+  /** One decode step for /generate with max_new_tokens > 0. */
+  decodeStepUs: number;
+}
+
+export const ZERO_COST: CostParams = {
+  stepLaunchUs: 0,
+  perTokenUs: 0,
+  attnUs: 0,
+  perSeqUs: 0,
+  maxPrefillTokens: 16384,
+  chunkedPrefillSize: 8192,
+  requestOverheadUs: 0,
+  tokenizePerTextUs: 0,
+  tokenizePerTokenUs: 0,
+  batchTokenize: false,
+  decodeStepUs: 0,
+};
+
+/** The paper's Table 8: batch tokenization speedup at batch 1, 2, 4, 8 (log-interpolated). */
+const BATCH_SPEEDUP: ReadonlyArray<readonly [number, number]> = [
+  [1, 1.0],
+  [2, 1.7],
+  [4, 2.8],
+  [8, 5.2],
+];
+
+export function batchTokenizeSpeedup(texts: number): number {
+  if (texts <= 1) return 1;
+  for (let i = 1; i < BATCH_SPEEDUP.length; i++) {
+    const [b1, s1] = BATCH_SPEEDUP[i - 1] as readonly [number, number];
+    const [b2, s2] = BATCH_SPEEDUP[i] as readonly [number, number];
+    if (texts <= b2) {
+      const f = Math.log(texts / b1) / Math.log(b2 / b1);
+      return s1 + f * (s2 - s1);
+    }
+  }
+  // Beyond 8 the gain keeps the last slope per doubling, but a tokenizer cannot beat one pass.
+  const [bl, sl] = BATCH_SPEEDUP[BATCH_SPEEDUP.length - 1] as readonly [number, number];
+  return Math.min(texts, sl * (texts / bl) ** 0.6);
+}
+
+/** Tokenizer time for one request's texts. */
+export function tokenizeCostUs(p: CostParams, textTokens: ArrayLike<number>): number {
+  const n = textTokens.length;
+  if (n === 0) return 0;
+  let tokens = 0;
+  for (let i = 0; i < n; i++) tokens += textTokens[i] as number;
+  const serial = n * p.tokenizePerTextUs + tokens * p.tokenizePerTokenUs;
+  return p.batchTokenize ? serial / batchTokenizeSpeedup(n) : serial;
+}
+
+export function stepCostUs(p: CostParams, tokens: number, attentionPairs: number, sequences: number): number {
+  return p.stepLaunchUs + p.perTokenUs * tokens + p.attnUs * attentionPairs + p.perSeqUs * sequences;
+}
+
+/** Attention pairs of a plain causal prompt. */
+export function causalPairs(n: number): number {
+  return (n * (n + 1)) / 2;
+}
+
+/** Attention pairs of a multi-item pack: the prefix once, each item against prefix and itself. */
+export function packPairs(prefix: number, items: ArrayLike<number>): number {
+  let pairs = causalPairs(prefix);
+  for (let i = 0; i < items.length; i++) {
+    const n = (items[i] as number) + 1; // the delimiter travels with its item
+    pairs += n * prefix + causalPairs(n);
+  }
+  return pairs;
+}
