@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BackendUnavailable, BadGateway, UpstreamError } from '../../backend/errors.js';
+import { ByteWriter, lit } from '../../mem/byte-writer.js';
+import { bufferPool } from '../../mem/buffer-pool.js';
+import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { ScoreError } from '../../pipeline/errors.js';
+import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
+import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
+import { CONTENT_TYPE_MESSAGE, fastapiParsesJson, isSglangJsonContentType } from '../../sglang/content-type.js';
+import { TYPE_BAD_REQUEST, TYPE_INTERNAL, TYPE_VALIDATION } from '../../sglang/errors.js';
+import { scoreSemantics } from '../../sglang/score-schema.js';
+import { sendBody, sendError } from './reply.js';
+import { scanScoreBody } from './score-scanner.js';
+import { parseScoreBodySlow } from './score-slow-path.js';
+
+export interface ScoreRouteOptions {
+  maxItems: number;
+  vocabSize: number;
+}
+
+const SCORES_OPEN = lit('{"scores":[');
+const AFTER_ROWS = lit('],"pooled_hidden_states":null,"model":"');
+const DEFAULT_MODEL = lit('default');
+const USAGE_OPEN = lit('","usage":{"prompt_tokens":');
+const TOTAL = lit(',"total_tokens":');
+const USAGE_CLOSE = lit(',"completion_tokens":0,"prompt_tokens_details":null,"reasoning_tokens":0},"object":"scoring"}');
+
+/** SGLang's ScoringResponse, written from the backend's own row bytes in item order. */
+function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
+  w.reset();
+  w.raw(SCORES_OPEN);
+  for (let i = 0; i < job.n; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.bytes(job.rowBuf[i] as Buffer, job.rowStart[i] as number, job.rowEnd[i] as number);
+  }
+  w.raw(AFTER_ROWS);
+  if (job.modelStart >= 0) w.bytes(job.body, job.modelStart, job.modelEnd);
+  else w.raw(DEFAULT_MODEL);
+  w.raw(USAGE_OPEN);
+  w.int(job.promptTokens);
+  w.raw(TOTAL);
+  w.int(job.promptTokens);
+  w.raw(USAGE_CLOSE);
+}
+
+function ms(x: number): string {
+  return x.toFixed(3);
+}
+
+export class ScoreRoute {
+  private readonly jobs = new ScoreJobPool();
+  private readonly writers: ByteWriter[] = [];
+
+  constructor(
+    private readonly pipeline: ScorePipeline,
+    private readonly metrics: ScorecarMetrics,
+    private readonly opts: ScoreRouteOptions,
+  ) {}
+
+  /**
+   * Validates like SGLang (FastAPI's JSON parse, the content-type check, pydantic, then
+   * score_request's checks, in that order), scores, and answers. Exactly one answer per
+   * request; the body buffer goes back to its pool here.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number): Promise<void> {
+    const started = performance.now();
+    const job = this.jobs.acquire();
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
+    let code = 200;
+    try {
+      code = await this.score(req, res, body, length, job, abort.signal, started);
+    } catch (e) {
+      code = this.fail(res, e);
+    } finally {
+      res.off('close', onClose);
+      this.metrics.requests.inc({ route: '/v1/score', code: String(code) });
+      this.metrics.stage.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+      this.jobs.release(job);
+      bufferPool.release(body);
+    }
+  }
+
+  private async score(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    length: number,
+    job: ScoreJob,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<number> {
+    const ct = req.headers['content-type'];
+    if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
+    if (!scanScoreBody(body, length, job)) {
+      const slow = parseScoreBodySlow(body, length, job);
+      if (!slow.ok) throw new ScoreError(400, slow.message, slow.type);
+    }
+    if (!isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
+    const sem = scoreSemantics(
+      job.hasLabels,
+      job.labels.subarray(0, job.nLabels),
+      job.itemsPresent,
+      job.n,
+      job.queryKind,
+      job.itemsKind,
+      this.opts.vocabSize,
+    );
+    if (sem.kind === 'error') throw new ScoreError(400, sem.message, TYPE_BAD_REQUEST);
+    if (sem.kind === 'empty') job.n = 0;
+    else {
+      job.kind = sem.kind;
+      if (job.n > this.opts.maxItems) {
+        throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
+      }
+      await this.pipeline.run(job, signal);
+    }
+    if (job.relay) {
+      const r = job.relay;
+      sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, { 'x-scorecar-relayed': 'tokenizer-mismatch' });
+      return r.status;
+    }
+    this.metrics.items.inc({ route: '/v1/score' }, job.n);
+    const w = this.writers.pop() ?? new ByteWriter(16384);
+    w.rearm(16384);
+    writeScoreResponse(w, job);
+    const out = w.view();
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': out.length,
+      'x-scorecar-items': String(job.n),
+      'x-scorecar-cache-hits': String(job.cacheHits),
+      'x-scorecar-tokenize-ms': ms(job.tokenizeMs),
+      'x-scorecar-queue-ms': ms(job.queueMs),
+      'x-scorecar-backend-ms': ms(job.backendMs),
+      'x-scorecar-total-ms': ms(performance.now() - started),
+    });
+    // The buffer is reused only once the socket has taken the bytes.
+    res.end(out, () => {
+      if (this.writers.length < 64) this.writers.push(w);
+      else w.release();
+    });
+    return 200;
+  }
+
+  /** Maps a failure to SGLang-style answers; returns the status sent. */
+  private fail(res: ServerResponse, e: unknown): number {
+    if (e instanceof ScoreError) {
+      sendError(res, e.status, e.message, e.type, e.retryAfterS !== null ? { 'retry-after': String(e.retryAfterS) } : undefined);
+      return e.status;
+    }
+    if (e instanceof UpstreamError) {
+      sendBody(res, e.status, e.body, e.contentType);
+      return e.status;
+    }
+    if (e instanceof BackendUnavailable) {
+      sendError(res, 503, `Service unavailable: ${e.message} (scorecar)`, 'ServiceUnavailableError', { 'retry-after': '1' });
+      return 503;
+    }
+    if (e instanceof BadGateway) {
+      sendError(res, 502, `Bad gateway: ${e.message} (scorecar)`, 'BadGatewayError');
+      return 502;
+    }
+    if ((e as Error)?.name === 'AbortError') return 499; // the client left; nobody to answer
+    sendError(res, 500, `Internal server error: ${String((e as Error)?.message ?? e)}`, TYPE_INTERNAL);
+    return 500;
+  }
+}

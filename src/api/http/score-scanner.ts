@@ -1,0 +1,225 @@
+import { hashBytes, hashOut } from '../../mem/hash.js';
+import {
+  COLON,
+  COMMA,
+  LBRACE,
+  LBRACKET,
+  QUOTE,
+  RBRACE,
+  RBRACKET,
+  bytesEqual,
+  intOut,
+  scanFalse,
+  scanFlags,
+  scanInt32,
+  scanNull,
+  scanString,
+  scanTrue,
+  skipValue,
+  skipWs,
+} from '../../mem/json-bytes.js';
+import type { ScoreJob } from '../../pipeline/score-job.js';
+
+/**
+ * The fast path for a /v1/score body: one pass over the bytes fills a ScoreJob. Ids go straight
+ * into the job's Int32Array arena and texts stay as spans of the body (hashed for the caches),
+ * so no JS object, array or string is built per item.
+ *
+ * It accepts the canonical form clients send: JSON ints, true/false, strings, no duplicate keys.
+ * Anything else (pydantic's lax coercions, errors) returns false, and the caller takes the slow
+ * path, which parses with JSON.parse and validates exactly like SGLang.
+ */
+
+const K_QUERY = Buffer.from('query');
+const K_ITEMS = Buffer.from('items');
+const K_LABELS = Buffer.from('label_token_ids');
+const K_SOFTMAX = Buffer.from('apply_softmax');
+const K_ITEM_FIRST = Buffer.from('item_first');
+const K_MODEL = Buffer.from('model');
+
+const F_QUERY = 1;
+const F_ITEMS = 2;
+const F_LABELS = 4;
+const F_SOFTMAX = 8;
+const F_ITEM_FIRST = 16;
+const F_MODEL = 32;
+
+/** Scans a string at p for text index t (0 = query, i + 1 = item i); records span and hash. */
+function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): number {
+  const q = scanString(b, p, end);
+  if (q < 0) return -1;
+  hashBytes(b, p + 1, q - 1);
+  job.textHash[2 * t] = hashOut[0] as number;
+  job.textHash[2 * t + 1] = hashOut[1] as number;
+  job.escaped[t] = scanFlags.escaped ? 1 : 0;
+  if (t === 0) {
+    job.queryStart = p + 1;
+    job.queryEnd = q - 1;
+  } else {
+    job.itemSpans[2 * (t - 1)] = p + 1;
+    job.itemSpans[2 * (t - 1) + 1] = q - 1;
+  }
+  return q;
+}
+
+/** Scans an int array into the arena; returns the index past ']' or -1. */
+function idsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
+  p = skipWs(b, p + 1, end);
+  if (b[p] === RBRACKET) return p + 1;
+  for (;;) {
+    p = scanInt32(b, p, end);
+    if (p < 0) return -1;
+    job.pushId(intOut.value);
+    p = skipWs(b, p, end);
+    const c = b[p];
+    if (c === COMMA) p = skipWs(b, p + 1, end);
+    else if (c === RBRACKET) return p + 1;
+    else return -1;
+  }
+}
+
+function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
+  if (b[p] === QUOTE) {
+    // A lone string is one item (or none when empty).
+    job.reserve(1);
+    const q = textAt(job, b, p, end, 1);
+    if (q < 0) return -1;
+    job.n = q - p > 2 ? 1 : 0;
+    job.itemsKind = job.n > 0 ? 'text' : 'empty';
+    job.itemsPresent = true;
+    return q;
+  }
+  if (b[p] !== LBRACKET) return -1;
+  job.itemsPresent = true;
+  p = skipWs(b, p + 1, end);
+  if (b[p] === RBRACKET) {
+    job.n = 0;
+    job.itemsKind = 'empty';
+    return p + 1;
+  }
+  const text = b[p] === QUOTE;
+  if (!text && b[p] !== LBRACKET) return -1;
+  job.itemsKind = text ? 'text' : 'ids';
+  let n = 0;
+  for (;;) {
+    job.reserve(n + 1);
+    if (text) {
+      if (b[p] !== QUOTE) return -1;
+      p = textAt(job, b, p, end, n + 1);
+    } else {
+      if (b[p] !== LBRACKET) return -1;
+      const off = job.arenaUsed;
+      p = idsAt(job, b, p, end);
+      job.setItemIds(n, off, job.arenaUsed - off);
+    }
+    if (p < 0) return -1;
+    n++;
+    p = skipWs(b, p, end);
+    const c = b[p];
+    if (c === COMMA) p = skipWs(b, p + 1, end);
+    else if (c === RBRACKET) {
+      job.n = n;
+      return p + 1;
+    } else return -1;
+  }
+}
+
+/**
+ * Fills `job` from body[0, end). Returns false when the body needs the slow path; the job may
+ * then hold partial state and must be reset.
+ */
+export function scanScoreBody(b: Buffer, end: number, job: ScoreJob): boolean {
+  job.body = b;
+  job.bodyLength = end;
+  let seen = 0;
+  let p = skipWs(b, 0, end);
+  if (b[p] !== LBRACE) return false;
+  p = skipWs(b, p + 1, end);
+  if (b[p] === RBRACE) return skipWs(b, p + 1, end) === end;
+  for (;;) {
+    if (b[p] !== QUOTE) return false;
+    const ks = p + 1;
+    const ke = scanString(b, p, end);
+    if (ke < 0 || scanFlags.escaped) return false;
+    p = skipWs(b, ke, end);
+    if (b[p] !== COLON) return false;
+    p = skipWs(b, p + 1, end);
+    const k = ke - 1;
+    if (bytesEqual(b, ks, k, K_QUERY)) {
+      if (seen & F_QUERY) return false;
+      seen |= F_QUERY;
+      if (b[p] === QUOTE) {
+        p = textAt(job, b, p, end, 0);
+        job.queryKind = 'text';
+      } else if (b[p] === LBRACKET) {
+        job.queryOff = job.arenaUsed;
+        p = idsAt(job, b, p, end);
+        job.queryLen = job.arenaUsed - job.queryOff;
+        job.queryKind = 'ids';
+      } else p = scanNull(b, p, end);
+    } else if (bytesEqual(b, ks, k, K_ITEMS)) {
+      if (seen & F_ITEMS) return false;
+      seen |= F_ITEMS;
+      if (b[p] === 0x6e) p = scanNull(b, p, end);
+      else p = itemsAt(job, b, p, end);
+    } else if (bytesEqual(b, ks, k, K_LABELS)) {
+      if (seen & F_LABELS) return false;
+      seen |= F_LABELS;
+      if (b[p] === 0x6e) p = scanNull(b, p, end);
+      else if (b[p] === LBRACKET) {
+        job.hasLabels = true;
+        p = skipWs(b, p + 1, end);
+        if (b[p] === RBRACKET) p++;
+        else {
+          for (;;) {
+            p = scanInt32(b, p, end);
+            if (p < 0) return false;
+            job.pushLabel(intOut.value);
+            p = skipWs(b, p, end);
+            if (b[p] === COMMA) p = skipWs(b, p + 1, end);
+            else if (b[p] === RBRACKET) {
+              p++;
+              break;
+            } else return false;
+          }
+        }
+      } else return false;
+    } else if (bytesEqual(b, ks, k, K_SOFTMAX) || bytesEqual(b, ks, k, K_ITEM_FIRST)) {
+      const flag = k - ks === K_SOFTMAX.length ? F_SOFTMAX : F_ITEM_FIRST;
+      if (seen & flag) return false;
+      seen |= flag;
+      let v: boolean;
+      if (b[p] === 0x74) {
+        p = scanTrue(b, p, end);
+        v = true;
+      } else if (b[p] === 0x66) {
+        p = scanFalse(b, p, end);
+        v = false;
+      } else return false;
+      if (flag === F_SOFTMAX) job.applySoftmax = v;
+      else job.itemFirst = v;
+    } else if (bytesEqual(b, ks, k, K_MODEL)) {
+      if (seen & F_MODEL) return false;
+      seen |= F_MODEL;
+      if (b[p] !== QUOTE) return false;
+      const q = scanString(b, p, end);
+      if (q < 0) return false;
+      job.modelStart = p + 1;
+      job.modelEnd = q - 1;
+      p = q;
+    } else {
+      // Unknown fields are ignored, as pydantic does, but must still be valid JSON.
+      p = skipValue(b, p, end);
+    }
+    if (p < 0) return false;
+    p = skipWs(b, p, end);
+    if (b[p] === COMMA) {
+      p = skipWs(b, p + 1, end);
+      continue;
+    }
+    if (b[p] !== RBRACE) return false;
+    p = skipWs(b, p + 1, end);
+    break;
+  }
+  return p === end;
+}

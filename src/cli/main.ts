@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/options.js';
+import { runEmulate } from './emulate.js';
+import { runServe } from './serve.js';
+
+const USAGE = `scorecar: a scoring sidecar for SGLang
+
+  scorecar serve   [--backend URL ... | --emulate] [--port 30001] ...   the sidecar
+  scorecar emulate [--port 30000] [--mis | --mis-delimiter ID] [--profile NAME]   the SGLang emulator (simulated GPU)
+  scorecar bench   --target URL ... [--quick] [--json FILE]   latency benchmark (Poisson arrivals, max RPS at a p95 SLO)
+
+Run a command with --help for its options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'emulate':
+      return runEmulate(rest);
+    case 'bench': {
+      const benchModule = '../../bench/cli.js';
+      const { runBenchCli } = (await import(benchModule)) as { runBenchCli(argv: string[]): Promise<number> };
+      return runBenchCli(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`scorecar: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ConfigError) {
+      console.error(`scorecar: ${e.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(e);
+      process.exitCode = 1;
+    }
+  },
+);

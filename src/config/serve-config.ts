@@ -1,0 +1,74 @@
+import os from 'node:os';
+import { ConfigError, type OptionTable, resolveOptions } from './options.js';
+
+export const SERVE_OPTIONS = {
+  host: { type: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  port: { type: 'int', default: 30001, min: 0, help: 'HTTP port (SGLang-compatible API)' },
+  'grpc-port': { type: 'int', default: 30002, min: 0, help: 'gRPC port' },
+  backend: { type: 'list', default: [], help: 'SGLang server URL (repeat or comma-separate for several)' },
+  emulate: { type: 'bool', default: false, help: 'start the SGLang emulator and use it as the backend' },
+  'emulator-port': { type: 'int', default: 30000, min: 0, help: 'port of the embedded emulator' },
+  'emulator-profile': { type: 'string', default: 'zero', help: 'cost-model profile of the embedded emulator' },
+  'emulator-mis': { type: 'bool', default: false, help: 'embedded emulator speaks multi-item scoring (--enable-mis)' },
+  'api-key': { type: 'string', default: null, help: 'Bearer key clients must send (like SGLang --api-key)' },
+  'admin-api-key': { type: 'string', default: null, help: 'Bearer key for /scorecar/ admin routes (defaults to --api-key)' },
+  'backend-api-key': { type: 'string', default: null, help: 'Bearer key scorecar sends to backends' },
+  'max-pack-tokens': { type: 'int', default: null, min: 16, help: 'token budget of one multi-item pack (default min(backend max_req_input_len, 8192))' },
+  'max-call-tokens': { type: 'int', default: 65536, min: 16, help: 'prompt tokens per single-item backend call' },
+  'max-items': { type: 'int', default: 10000, min: 1, help: 'most items one request may carry' },
+  'max-body-bytes': { type: 'int', default: 64 * 1024 * 1024, min: 1024, help: 'largest request body accepted' },
+  'tokenizer-threads': { type: 'int', default: Math.max(1, Math.min(4, os.availableParallelism())), min: 1, help: 'tokenizer worker threads' },
+  'tokenizer-path': { type: 'string', default: null, help: 'tokenizer.json to use instead of the bundled Qwen3 one' },
+  'prefix-cache-mb': { type: 'int', default: 64, min: 1, help: 'bytes of the query/prefix token cache, MiB' },
+  'item-cache-mb': { type: 'int', default: 512, min: 1, help: 'bytes of the item token cache, MiB' },
+  'backend-connections': { type: 'int', default: 64, min: 1, help: 'keep-alive connections per backend' },
+  'backend-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'budget of one backend scoring call' },
+  'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
+  'vocab-size': { type: 'int', default: null, min: 1, help: 'label-id vocabulary bound (default: the tokenizer base vocabulary)' },
+} as const satisfies OptionTable;
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  grpcPort: number;
+  backend: string[];
+  emulate: boolean;
+  emulatorPort: number;
+  emulatorProfile: string;
+  emulatorMis: boolean;
+  apiKey: string | null;
+  adminApiKey: string | null;
+  backendApiKey: string | null;
+  maxPackTokens: number | null;
+  maxCallTokens: number;
+  maxItems: number;
+  maxBodyBytes: number;
+  tokenizerThreads: number;
+  tokenizerPath: string | null;
+  prefixCacheMb: number;
+  itemCacheMb: number;
+  backendConnections: number;
+  backendTimeoutMs: number;
+  healthIntervalMs: number;
+  vocabSize: number | null;
+  help: boolean;
+}
+
+export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const { values } = resolveOptions(SERVE_OPTIONS, argv, env);
+  const c = values as unknown as ServeConfig;
+  if (c.help) return c;
+  if (c.backend.length === 0 && !c.emulate) {
+    throw new ConfigError('serve needs --backend URL (an SGLang server) or --emulate (the built-in SGLang emulator)');
+  }
+  for (const url of c.backend) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError(`--backend ${url}: not a URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`--backend ${url}: must be http(s)`);
+  }
+  return c;
+}

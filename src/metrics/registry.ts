@@ -1,0 +1,165 @@
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HeapMeter } from './heap-meter.js';
+
+const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const GC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+/** Sources the registry reads at scrape time (caches, pools, backends). */
+export interface MetricSources {
+  tokenCaches(): Array<{ name: string; hits: number; misses: number; bytes: number; entries: number }>;
+  tokenizerQueue(): number;
+  backends(): Array<{ url: string; healthy: boolean; inflight: number; tokenizerMatch: boolean }>;
+}
+
+/**
+ * scorecar's Prometheus metrics: per-stage latency histograms (tokenize, queue, backend, total),
+ * items and requests, token-cache hit counts, pack fill, and the runtime's own health (GC pauses,
+ * event-loop delay and utilisation, heap bytes allocated). Default process metrics carry a
+ * scorecar_ prefix so they never collide with a backend's series in the merged /metrics.
+ */
+export class ScorecarMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'code'>;
+  readonly items: Counter<'route'>;
+  readonly stage: Histogram<'stage'>;
+  readonly packs: Counter<'mode'>;
+  readonly packItems: Histogram;
+  readonly packTokens: Histogram;
+  readonly gcPause: Histogram<'type'>;
+  readonly heap = new HeapMeter();
+  private readonly loopDelay: IntervalHistogram;
+  private elu = performance.eventLoopUtilization();
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'scorecar_' });
+    this.requests = new Counter({ name: 'scorecar_requests_total', help: 'Requests answered, by route and status', labelNames: ['route', 'code'], registers });
+    this.items = new Counter({ name: 'scorecar_items_total', help: 'Items scored', labelNames: ['route'], registers });
+    this.stage = new Histogram({
+      name: 'scorecar_stage_seconds',
+      help: 'Time per pipeline stage: tokenize, queue, backend, total',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.packs = new Counter({ name: 'scorecar_backend_calls_total', help: 'Scoring calls sent to backends', labelNames: ['mode'], registers });
+    this.packItems = new Histogram({ name: 'scorecar_pack_items', help: 'Items per backend call', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers });
+    this.packTokens = new Histogram({
+      name: 'scorecar_pack_tokens',
+      help: 'Prompt tokens per backend call',
+      buckets: [256, 512, 1024, 2048, 4096, 8192, 16384, 32768],
+      registers,
+    });
+    this.gcPause = new Histogram({ name: 'scorecar_gc_pause_seconds', help: 'Main-thread GC pauses', labelNames: ['type'], buckets: GC_BUCKETS, registers });
+    const heap = this.heap;
+    const gcPause = this.gcPause;
+    new Counter({
+      name: 'scorecar_heap_allocated_bytes_total',
+      help: 'Main-thread heap bytes allocated (from V8 per-GC heap sizes)',
+      registers,
+      collect() {
+        for (const g of heap.read()) gcPause.observe({ type: g.type }, g.seconds);
+        this.reset();
+        this.inc(heap.allocatedBytes);
+      },
+    });
+    const cacheLabels = ['cache'] as const;
+    new Counter({
+      name: 'scorecar_token_cache_hits_total',
+      help: 'Token cache hits',
+      labelNames: cacheLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.tokenCaches()) this.inc({ cache: c.name }, c.hits);
+      },
+    });
+    new Counter({
+      name: 'scorecar_token_cache_misses_total',
+      help: 'Token cache misses',
+      labelNames: cacheLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.tokenCaches()) this.inc({ cache: c.name }, c.misses);
+      },
+    });
+    new Gauge({
+      name: 'scorecar_token_cache_bytes',
+      help: 'Bytes held by each token cache',
+      labelNames: cacheLabels,
+      registers,
+      collect() {
+        for (const c of sources.tokenCaches()) this.set({ cache: c.name }, c.bytes);
+      },
+    });
+    new Gauge({
+      name: 'scorecar_tokenizer_queue',
+      help: 'Tokenize tasks waiting for a worker',
+      registers,
+      collect() {
+        this.set(sources.tokenizerQueue());
+      },
+    });
+    new Gauge({
+      name: 'scorecar_backend_up',
+      help: 'Backend health (1 healthy)',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        for (const b of sources.backends()) this.set({ backend: b.url }, b.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'scorecar_backend_inflight',
+      help: 'Calls in flight per backend',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        for (const b of sources.backends()) this.set({ backend: b.url }, b.inflight);
+      },
+    });
+    new Gauge({
+      name: 'scorecar_backend_tokenizer_match',
+      help: 'Whether the backend tokenizes like scorecar (0: text is forwarded unchanged)',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        for (const b of sources.backends()) this.set({ backend: b.url }, b.tokenizerMatch ? 1 : 0);
+      },
+    });
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    const loop = this.loopDelay;
+    new Gauge({
+      name: 'scorecar_event_loop_delay_seconds',
+      help: 'Event-loop delay quantiles since the last scrape',
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        this.set({ quantile: '0.5' }, loop.percentile(50) / 1e9);
+        this.set({ quantile: '0.99' }, loop.percentile(99) / 1e9);
+        this.set({ quantile: '1' }, loop.max / 1e9);
+        loop.reset();
+      },
+    });
+    const self = this;
+    new Gauge({
+      name: 'scorecar_event_loop_utilization',
+      help: 'Event-loop utilisation since the last scrape (0..1)',
+      registers,
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, self.elu).utilization);
+        self.elu = now;
+      },
+    });
+    this.heap.start();
+  }
+
+  stop(): void {
+    this.loopDelay.disable();
+    this.heap.stop();
+  }
+}

@@ -1,0 +1,184 @@
+import type { BackendReply } from '../backend/sglang-backend.js';
+import { bufferPool, int32Pool } from '../mem/buffer-pool.js';
+
+/**
+ * One scoring request on its way through the pipeline, in struct-of-arrays form: per-item data
+ * lives in typed arrays indexed by item, and token ids stay in Int32Arrays (the request's own
+ * arena or shared token-cache entries). Jobs are pooled, so a warm request allocates no per-item
+ * objects at all.
+ */
+export class ScoreJob {
+  // ---- what the client sent (filled by the API layer) ----
+  kind: 'text' | 'ids' = 'ids';
+  n = 0;
+  /** The request body; text spans and the model name point into it. */
+  body: Buffer = EMPTY;
+  bodyLength = 0;
+  /** What the client sent as query and items; kind is settled once both are known. */
+  queryKind: 'text' | 'ids' | 'none' = 'none';
+  itemsKind: 'text' | 'ids' | 'empty' = 'empty';
+  /** Text query: [start, end) of its JSON string body. */
+  queryStart = -1;
+  queryEnd = -1;
+  /** Text items: [start, end) of each JSON string body (2 per item). */
+  itemSpans: Int32Array = new Int32Array(32);
+  /** Texts whose JSON body holds escapes (bit per text: 0 = query, i + 1 = item i). */
+  escaped: Uint8Array = new Uint8Array(17);
+  /** Hash lanes per text (index 0 = query, i + 1 = item i), of the raw JSON string bytes. */
+  textHash: Int32Array = new Int32Array(34);
+  /** Token ids the client sent, in one arena: query first, then items. */
+  arena: Int32Array = int32Pool.acquire(1024);
+  arenaUsed = 0;
+  queryOff = 0;
+  queryLen = 0;
+  labels: Int32Array = new Int32Array(8);
+  nLabels = 0;
+  hasLabels = false;
+  itemsPresent = false;
+  applySoftmax = false;
+  itemFirst = false;
+  /** Model name as JSON string body bytes in `body` ([start, end)); -1 = absent ("default"). */
+  modelStart = -1;
+  modelEnd = -1;
+
+  // ---- prompt token ids, resolved by the tokenize stage ----
+  /** Query segment sent to the backend (may be empty when prompts are sent whole). */
+  qRef: Int32Array = EMPTY_IDS;
+  qOff = 0;
+  qLen = 0;
+  /** Up to two id segments per item; the backend body concatenates them. */
+  aRef: Int32Array[] = [];
+  aOff: Int32Array = new Int32Array(16);
+  aLen: Int32Array = new Int32Array(16);
+  bRef: Int32Array[] = [];
+  bOff: Int32Array = new Int32Array(16);
+  bLen: Int32Array = new Int32Array(16);
+  /** Prompts go whole in the items (query sent as []), e.g. when a join was not exact. */
+  wholePrompts = false;
+  /** Tokenize-stage scratch: per-item state and the edge id that judges its join. */
+  itemState: Uint8Array = new Uint8Array(16);
+  itemEdge: Int32Array = new Int32Array(16);
+
+  // ---- packs and results ----
+  /** Pack boundaries: pack k covers items [packStart[k], packStart[k + 1]). */
+  packStart: Int32Array = new Int32Array(8);
+  nPacks = 0;
+  /** Score rows as byte spans of a backend response (or a cache value), per item. */
+  rowBuf: Buffer[] = [];
+  rowStart: Int32Array = new Int32Array(16);
+  rowEnd: Int32Array = new Int32Array(16);
+  promptTokens = 0;
+  cacheHits = 0;
+  tokenizeMs = 0;
+  queueMs = 0;
+  backendMs = 0;
+  /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
+  relay: BackendReply | null = null;
+  /** Buffers to hand back to their pools when the job ends. */
+  readonly held: Buffer[] = [];
+
+  /** Makes room for n items. */
+  reserve(n: number): void {
+    if (this.itemSpans.length < 2 * n) this.itemSpans = new Int32Array(grow(2 * n));
+    if (this.textHash.length < 2 * (n + 1)) this.textHash = new Int32Array(grow(2 * (n + 1)));
+    if (this.escaped.length < n + 1) this.escaped = new Uint8Array(grow(n + 1));
+    if (this.aOff.length < n) {
+      const m = grow(n);
+      this.aOff = new Int32Array(m);
+      this.aLen = new Int32Array(m);
+      this.bOff = new Int32Array(m);
+      this.bLen = new Int32Array(m);
+      this.rowStart = new Int32Array(m);
+      this.rowEnd = new Int32Array(m);
+      this.itemState = new Uint8Array(m);
+      this.itemEdge = new Int32Array(m);
+    }
+    if (this.packStart.length < n + 2) this.packStart = new Int32Array(grow(n + 2));
+    while (this.aRef.length < n) {
+      this.aRef.push(EMPTY_IDS);
+      this.bRef.push(EMPTY_IDS);
+      this.rowBuf.push(EMPTY);
+    }
+  }
+
+  /** Appends one id to the arena. */
+  pushId(v: number): void {
+    if (this.arenaUsed === this.arena.length) this.arena = int32Pool.grow(this.arena, this.arenaUsed, this.arenaUsed + 1);
+    this.arena[this.arenaUsed++] = v;
+  }
+
+  pushLabel(v: number): void {
+    if (this.nLabels === this.labels.length) {
+      const next = new Int32Array(this.labels.length * 2);
+      next.set(this.labels);
+      this.labels = next;
+    }
+    this.labels[this.nLabels++] = v;
+  }
+
+  /** Item i's ids as the client sent them (ids requests). */
+  setItemIds(i: number, off: number, len: number): void {
+    this.aOff[i] = off;
+    this.aLen[i] = len;
+  }
+
+  reset(): void {
+    this.kind = 'ids';
+    this.n = 0;
+    this.body = EMPTY;
+    this.bodyLength = 0;
+    this.queryKind = 'none';
+    this.itemsKind = 'empty';
+    this.queryStart = this.queryEnd = -1;
+    this.arenaUsed = 0;
+    this.queryOff = this.queryLen = 0;
+    this.nLabels = 0;
+    this.hasLabels = false;
+    this.itemsPresent = false;
+    this.applySoftmax = false;
+    this.itemFirst = false;
+    this.modelStart = this.modelEnd = -1;
+    this.qRef = EMPTY_IDS;
+    this.qOff = this.qLen = 0;
+    // Drop references to shared cache arrays and backend buffers so they can be collected.
+    this.aRef.fill(EMPTY_IDS);
+    this.bRef.fill(EMPTY_IDS);
+    this.rowBuf.fill(EMPTY);
+    this.wholePrompts = false;
+    this.nPacks = 0;
+    this.promptTokens = 0;
+    this.cacheHits = 0;
+    this.tokenizeMs = this.queueMs = this.backendMs = 0;
+    this.relay = null;
+    for (const b of this.held) bufferPool.release(b);
+    this.held.length = 0;
+  }
+
+  /** Tokens of item i's prompt as the backend will count them (query + item). */
+  promptLength(i: number): number {
+    return (this.wholePrompts ? 0 : this.qLen) + (this.aLen[i] as number) + (this.bLen[i] as number);
+  }
+}
+
+function grow(n: number): number {
+  let m = 16;
+  while (m < n) m *= 2;
+  return m;
+}
+
+const EMPTY = Buffer.alloc(0);
+export const EMPTY_IDS = new Int32Array(0);
+
+/** A free list of jobs. */
+export class ScoreJobPool {
+  private readonly free: ScoreJob[] = [];
+
+  acquire(): ScoreJob {
+    return this.free.pop() ?? new ScoreJob();
+  }
+
+  release(job: ScoreJob): void {
+    job.reset();
+    if (this.free.length < 256) this.free.push(job);
+  }
+}
