@@ -21,8 +21,8 @@ export interface LengthModel {
 }
 
 export const LENGTH_MODELS: Readonly<Record<CorpusMode, LengthModel>> = {
-  full: { medianTokens: 630, sigma: 0.88, charsPerToken: 4.9 },
-  summarized: { medianTokens: 112, sigma: 0.35, charsPerToken: 4.6 },
+  full: { medianTokens: 630, sigma: 0.88, charsPerToken: 5.5 },
+  summarized: { medianTokens: 110, sigma: 0.35, charsPerToken: 5.3 },
 };
 
 export interface CorpusConfig {

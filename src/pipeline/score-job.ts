@@ -77,23 +77,28 @@ export class ScoreJob {
   /** Buffers to hand back to their pools when the job ends. */
   readonly held: Buffer[] = [];
 
-  /** Makes room for n items. */
+  /** Makes room for n items, keeping what is already recorded. */
   reserve(n: number): void {
-    if (this.itemSpans.length < 2 * n) this.itemSpans = new Int32Array(grow(2 * n));
-    if (this.textHash.length < 2 * (n + 1)) this.textHash = new Int32Array(grow(2 * (n + 1)));
-    if (this.escaped.length < n + 1) this.escaped = new Uint8Array(grow(n + 1));
-    if (this.aOff.length < n) {
-      const m = grow(n);
-      this.aOff = new Int32Array(m);
-      this.aLen = new Int32Array(m);
-      this.bOff = new Int32Array(m);
-      this.bLen = new Int32Array(m);
-      this.rowStart = new Int32Array(m);
-      this.rowEnd = new Int32Array(m);
-      this.itemState = new Uint8Array(m);
-      this.itemEdge = new Int32Array(m);
+    if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
+    if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
+    if (this.escaped.length < n + 1) {
+      const next = new Uint8Array(grow(n + 1));
+      next.set(this.escaped);
+      this.escaped = next;
     }
-    if (this.packStart.length < n + 2) this.packStart = new Int32Array(grow(n + 2));
+    if (this.aOff.length < n) {
+      this.aOff = growI32(this.aOff, n);
+      this.aLen = growI32(this.aLen, n);
+      this.bOff = growI32(this.bOff, n);
+      this.bLen = growI32(this.bLen, n);
+      this.rowStart = growI32(this.rowStart, n);
+      this.rowEnd = growI32(this.rowEnd, n);
+      this.itemEdge = growI32(this.itemEdge, n);
+      const state = new Uint8Array(this.aOff.length);
+      state.set(this.itemState);
+      this.itemState = state;
+    }
+    if (this.packStart.length < n + 2) this.packStart = growI32(this.packStart, n + 2);
     while (this.aRef.length < n) {
       this.aRef.push(EMPTY_IDS);
       this.bRef.push(EMPTY_IDS);
@@ -158,6 +163,12 @@ export class ScoreJob {
   promptLength(i: number): number {
     return (this.wholePrompts ? 0 : this.qLen) + (this.aLen[i] as number) + (this.bLen[i] as number);
   }
+}
+
+function growI32(a: Int32Array, n: number): Int32Array {
+  const next = new Int32Array(grow(n));
+  next.set(a);
+  return next;
 }
 
 function grow(n: number): number {

@@ -1,0 +1,189 @@
+import { Rng } from '../rng.js';
+import { type BurstConfig, scheduleArrivals } from './arrivals.js';
+import { type LatencySummary, LatencyHistogram } from './histogram.js';
+import { type RequestSource, STATUS_TRANSPORT_ERROR, type ScoreTarget, type SendResult } from './target.js';
+
+export interface StepConfig {
+  /** Mean offered requests per second. */
+  rps: number;
+  burst: BurstConfig | null;
+  /** Arrivals in this leading window are sent but not recorded (queues reach steady state). */
+  warmupMs: number;
+  /** The measured window. */
+  durationMs: number;
+  /** Per request, counted from its scheduled send time. */
+  timeoutMs: number;
+  seed: number;
+}
+
+export interface StepHooks {
+  /** Called when the measured window opens (e.g. a first metrics scrape). */
+  onMeasureStart?: () => void;
+}
+
+/** What one step measured. All latencies in milliseconds. */
+export interface StepMeasurement {
+  offeredRps: number;
+  durationSeconds: number;
+  /** Arrivals scheduled in the measured window. */
+  scheduled: number;
+  ok: number;
+  /** Non-200 answers, transport failures and malformed bodies; timeouts are not errors. */
+  errors: number;
+  errorsByStatus: Record<string, number>;
+  timeouts: number;
+  achievedRps: number;
+  itemsPerSecond: number;
+  /** From the scheduled send time to the answer: successes and timeouts (at the time they gave up). */
+  latency: LatencySummary;
+  /** From the actual send to the answer, successes only: what a closed-loop tool would report. */
+  service: LatencySummary;
+  /** How late the generator sent (actual - scheduled): large values mean the generator, not the target, is saturated. */
+  dispatchLag: LatencySummary;
+  /** Items sent in the window that this target had not been sent before in this run. */
+  firstSeenItems: number;
+  /** Sum of x-scorecar-cache-hits over the window's successes; null when the target never said. */
+  cacheHits: number | null;
+}
+
+/** Lead time between drawing the schedule and the first arrival. */
+const START_LEAD_MS = 5;
+
+/**
+ * Runs one open-loop step. The schedule is drawn in advance; each arrival is sent at its time
+ * whatever the state of earlier requests, and its latency counts from the scheduled time, so
+ * queueing anywhere (in the target, in the connection pool, in a blocked event loop) shows up
+ * in the numbers instead of silently lowering the offered load. Resolves once every measured
+ * request has finished or timed out.
+ *
+ * `seen` carries the item ids this target has been sent before (for firstSeenItems).
+ */
+export function runStep(
+  target: ScoreTarget,
+  source: RequestSource,
+  cfg: StepConfig,
+  seen: Set<number>,
+  hooks: StepHooks = {},
+): Promise<StepMeasurement> {
+  // The same rate always gets the same schedule, so targets are compared on identical arrivals.
+  const rng = Rng.derive(cfg.seed, 'arrivals', Math.round(cfg.rps * 1000), cfg.burst ? 'burst' : 'poisson');
+  const offsets = scheduleArrivals({ rps: cfg.rps, burst: cfg.burst }, cfg.warmupMs + cfg.durationMs, rng);
+  const n = offsets.length;
+  const latency = new LatencyHistogram();
+  const service = new LatencyHistogram();
+  const lag = new LatencyHistogram();
+  const errorsByStatus: Record<string, number> = {};
+  let scheduled = 0;
+  let ok = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let itemsOk = 0;
+  let firstSeen = 0;
+  let cacheHits: number | null = null;
+  let inflight = 0;
+  let next = 0;
+  let measureOpened = false;
+
+  return new Promise<StepMeasurement>((resolve) => {
+    const t0 = performance.now() + START_LEAD_MS;
+
+    const finishIfDone = (): void => {
+      if (next < n || inflight > 0) return;
+      const durationSeconds = cfg.durationMs / 1000;
+      const m: StepMeasurement = {
+        offeredRps: cfg.rps,
+        durationSeconds,
+        scheduled,
+        ok,
+        errors,
+        errorsByStatus,
+        timeouts,
+        achievedRps: ok / durationSeconds,
+        itemsPerSecond: itemsOk / durationSeconds,
+        latency: latency.summary(),
+        service: service.summary(),
+        dispatchLag: lag.summary(),
+        firstSeenItems: firstSeen,
+        cacheHits,
+      };
+      latency.destroy();
+      service.destroy();
+      lag.destroy();
+      resolve(m);
+    };
+
+    const fire = (offset: number): void => {
+      const scheduledAt = t0 + offset;
+      const measured = offset >= cfg.warmupMs;
+      const req = source.next(scheduledAt);
+      const sentAt = performance.now();
+      if (measured) {
+        scheduled++;
+        lag.recordMs(sentAt - scheduledAt);
+        for (const it of req.items) {
+          if (!seen.has(it.id)) firstSeen++;
+        }
+      }
+      for (const it of req.items) seen.add(it.id);
+      const ac = new AbortController();
+      let timedOut = false;
+      // The deadline is fixed by the schedule: a late send gets less time, never more.
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          ac.abort();
+        },
+        Math.max(0, scheduledAt + cfg.timeoutMs - sentAt),
+      );
+      inflight++;
+      const done = (r: SendResult | null): void => {
+        clearTimeout(timer);
+        const end = performance.now();
+        inflight--;
+        if (measured) {
+          if (timedOut && (r === null || r.status !== 200)) {
+            timeouts++;
+            latency.recordMs(end - scheduledAt);
+          } else if (r !== null && r.status === 200) {
+            ok++;
+            itemsOk += req.items.length;
+            latency.recordMs(end - scheduledAt);
+            service.recordMs(end - sentAt);
+            if (r.cacheHits !== undefined) cacheHits = (cacheHits ?? 0) + r.cacheHits;
+          } else {
+            errors++;
+            const key = String(r?.status ?? STATUS_TRANSPORT_ERROR);
+            errorsByStatus[key] = (errorsByStatus[key] ?? 0) + 1;
+          }
+        }
+        finishIfDone();
+      };
+      target.send(req, ac.signal).then(done, () => done(null));
+    };
+
+    const tick = (): void => {
+      const now = performance.now();
+      while (next < n && t0 + (offsets[next] as number) <= now) {
+        const offset = offsets[next++] as number;
+        if (!measureOpened && offset >= cfg.warmupMs) {
+          measureOpened = true;
+          hooks.onMeasureStart?.();
+        }
+        fire(offset);
+      }
+      if (next < n) {
+        const wait = t0 + (offsets[next] as number) - performance.now();
+        // setTimeout has millisecond granularity; the last sub-millisecond is spun on setImmediate.
+        if (wait >= 1) setTimeout(tick, Math.floor(wait));
+        else setImmediate(tick);
+      } else {
+        if (!measureOpened) {
+          measureOpened = true;
+          hooks.onMeasureStart?.();
+        }
+        finishIfDone();
+      }
+    };
+    setTimeout(tick, START_LEAD_MS);
+  });
+}

@@ -1,0 +1,1 @@
+"""Stand-in for the `sglang` package; see tests/standin/README.md."""

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+/** Real processes on loopback: the built CLI, as a user would run it. */
+const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface Proc {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function spawnCli(args: string[], ready: RegExp, timeoutMs = 60_000): Promise<Proc> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timeout waiting for ${ready}: ${out}`)), timeoutMs);
+    const onData = (c: Buffer): void => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before ready: ${out}`));
+    });
+  });
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  return {
+    url,
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+export function startEmulator(args: string[] = []): Promise<Proc> {
+  return spawnCli(['emulate', '--port', '0', ...args], /listening on (http:\/\/\S+)/);
+}
+
+export function startScorecar(backends: string[], args: string[] = []): Promise<Proc> {
+  const b = backends.flatMap((u) => ['--backend', u]);
+  return spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--tokenizer-threads', '2', ...b, ...args], /HTTP API on (http:\/\/\S+)/);
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  bytes: Buffer;
+}
+
+export async function call(url: string, method: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  const r = await request(url, {
+    method: method as 'GET',
+    body,
+    headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+  });
+  const bytes = Buffer.from(await r.body.arrayBuffer());
+  return { status: r.statusCode, headers: r.headers, text: bytes.toString('utf8'), bytes };
+}
+
+export function postJson(base: string, path: string, value: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  return call(base + path, 'POST', JSON.stringify(value), headers);
+}
