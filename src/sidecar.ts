@@ -103,6 +103,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
           item: { entries: itemCache.size, bytes: itemCache.bytes, hits: itemCache.hits, misses: itemCache.misses },
         },
         tokenizer: { threads: pool.threads, queue: pool.queueSize, sha256: files.sha256, join_rules: rules.supported },
+        heap: metrics.heapStats(),
       }),
       config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null }),
       flushCaches: () => {

@@ -20,8 +20,15 @@ export interface SearchConfig {
   warmupMs: number;
   stepMs: number;
   timeoutMs: number;
-  /** Pause after a failing step so the target can drain work the bench gave up on. */
+  /** Minimum pause after a failing step. */
   cooldownMs: number;
+  /**
+   * After a failing step the target may still be working through requests the bench gave up on
+   * (a server does not stop a prefill because its client left). Before the next step, single
+   * probe requests are sent until one is answered about as fast as at low load, for at most this
+   * long: otherwise the backlog of one step would fail the next.
+   */
+  settleMaxMs: number;
   burst: BurstConfig | null;
   seed: number;
   /** performance.now() time by which the search must have finished. */
@@ -72,9 +79,9 @@ export function judgeStep(m: StepMeasurement, cfg: Pick<SearchConfig, 'sloMs' | 
   return reasons;
 }
 
-/** Worst-case wall time of one step: warm-up, window, drain up to the timeout, cooldown. */
+/** Worst-case wall time of one step: warm-up, window, drain up to the timeout. */
 export function stepBudgetMs(cfg: SearchConfig): number {
-  return cfg.warmupMs + cfg.stepMs + cfg.timeoutMs + cfg.cooldownMs;
+  return cfg.warmupMs + cfg.stepMs + cfg.timeoutMs;
 }
 
 /**
@@ -97,6 +104,8 @@ export async function searchMaxRps(
   let rps = Math.min(Math.max(cfg.startRps, cfg.minRps), cfg.maxRps);
   let phase: StepPhase = 'probe-up';
   let stopReason: StopReason = 'max-steps';
+  /** Lowest p50 of a passing step: how fast the target answers when it is not backlogged. */
+  let baselineMs: number | null = null;
   const lagLimitMs = Math.max(5, cfg.sloMs * 0.05);
 
   while (steps.length < cfg.maxSteps) {
@@ -125,9 +134,10 @@ export async function searchMaxRps(
 
     if (step.pass) {
       if (lo === null || rps > lo.offeredRps) lo = step;
+      if (step.latency.p50 > 0) baselineMs = Math.min(baselineMs ?? Infinity, step.latency.p50);
     } else {
       hiRps = hiRps === null ? rps : Math.min(hiRps, rps);
-      if (cfg.cooldownMs > 0) await new Promise((r) => setTimeout(r, cfg.cooldownMs));
+      await settle(target, source, cfg, baselineMs);
     }
 
     if (hiRps === null) {
@@ -159,6 +169,29 @@ export async function searchMaxRps(
     stopReason,
     steps,
   };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the target answers a fresh request (fresh, so that a score cache cannot answer it)
+ * within twice the baseline p50, or a quarter of the SLO before any step has passed; bounded by
+ * settleMaxMs and the deadline.
+ */
+async function settle(target: ScoreTarget, source: RequestSource, cfg: SearchConfig, baselineMs: number | null): Promise<void> {
+  if (cfg.cooldownMs > 0) await sleep(cfg.cooldownMs);
+  const threshold = baselineMs === null ? cfg.sloMs / 4 : Math.max(2 * baselineMs, baselineMs + 5);
+  const until = Math.min(cfg.deadlineMs, performance.now() + cfg.settleMaxMs);
+  while (performance.now() < until) {
+    const t = performance.now();
+    try {
+      const r = await target.send(source.next(t), AbortSignal.timeout(Math.ceil(Math.max(1, until - t))));
+      if (r.status === 200 && performance.now() - t <= threshold) return;
+    } catch {
+      // Timed out or failed: the target is still busy, or down; either way, keep waiting.
+    }
+    await sleep(Math.min(100, Math.max(0, until - performance.now())));
+  }
 }
 
 function validateSearch(cfg: SearchConfig): void {

@@ -17,6 +17,8 @@ export interface BenchRequest {
   readonly items: readonly PromptPart[];
   /** 1 for a fresh search; 2.. for page navigations that return to the same query. */
   readonly page: number;
+  /** Which search the request belongs to: pages of one search share it. */
+  readonly session: number;
 }
 
 /** Produces the request for an arrival; called at send time, in schedule order. */

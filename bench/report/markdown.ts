@@ -10,6 +10,11 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const num = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
+/** The per-target summary table alone (what the CLI prints). */
+export function renderSummary(r: BenchReport): string {
+  return `${(r.simulated ? ['SIMULATED', ''] : []).concat(summaryTable(r)).join('\n')}\n`;
+}
+
 function summaryTable(r: BenchReport): string[] {
   const slo = `p${r.config.slo.percentile} <= ${r.config.slo.ms} ms`;
   const lines = [
@@ -63,7 +68,7 @@ function metricsTable(t: TargetReport): string[] {
     );
   }
   const missing = new Set(rows.flatMap((s) => ('missing' in (s.scorecar as object) ? (s.scorecar as ScorecarStepMetrics).missing : [])));
-  if (missing.size > 0) lines.push('', `Not exported by the target: ${[...missing].map((n) => `\`${n}\``).join(', ')}.`);
+  if (missing.size > 0) lines.push('', `Not exported by the target: ${[...missing].join(', ')} (see config.metrics.names).`);
   return lines;
 }
 

@@ -3,35 +3,42 @@ import { type PromSample, parsePrometheusText, sumMetric } from './prometheus.js
 
 /**
  * Scorecar's own cost while under load, from two scrapes of its Prometheus /metrics around a
- * measured window. Names are configurable; the defaults are prom-client's default metrics plus
- * three scorecar counters:
+ * measured window. Each figure has a list of candidate metric names, tried in order (the first
+ * present wins and is named in the result), overridable with --metric-name key=NAME:
  *
- *   process_cpu_seconds_total                 prom-client: user + system CPU of the process
- *   nodejs_gc_duration_seconds_sum            prom-client: GC pause time, summed over GC kinds
- *   scorecar_event_loop_active_seconds_total  counter: performance.eventLoopUtilization().active
- *                                              (ms / 1000); ELU = delta / wall time
- *   scorecar_event_loop_utilization           gauge fallback, when the counter is absent
- *   scorecar_heap_allocated_bytes_total       counter: bytes allocated on the main V8 heap
- *   scorecar_items_total                      counter: items scored (cache hits included)
+ *   cpuSecondsTotal     scorecar_process_cpu_seconds_total (prom-client defaults, scorecar_ prefix),
+ *                       process_cpu_seconds_total (unprefixed prom-client)
+ *   gcPauseSecondsSum   scorecar_gc_pause_seconds_sum (scorecar's GC-profiler histogram),
+ *                       scorecar_nodejs_gc_duration_seconds_sum, nodejs_gc_duration_seconds_sum
+ *   eventLoopActiveSecondsTotal  scorecar_event_loop_active_seconds_total: a counter of
+ *                       performance.eventLoopUtilization().active / 1000; ELU = delta / wall time
+ *   eventLoopUtilization scorecar_event_loop_utilization: a gauge of ELU since the previous
+ *                       scrape, used when the counter is absent (another scraper polling the same
+ *                       /metrics during a step shortens the window it covers)
+ *   heapAllocatedBytesTotal  scorecar_heap_allocated_bytes_total: main-thread V8 bytes allocated
+ *   itemsTotal          scorecar_items_total: items scored (all routes); without it the bench's
+ *                       own count of items answered is the denominator
  */
 export interface MetricNames {
-  cpuSecondsTotal: string;
-  gcPauseSecondsSum: string;
-  eventLoopActiveSecondsTotal: string;
-  eventLoopUtilization: string;
-  heapAllocatedBytesTotal: string;
-  itemsTotal: string;
+  cpuSecondsTotal: string[];
+  gcPauseSecondsSum: string[];
+  eventLoopActiveSecondsTotal: string[];
+  eventLoopUtilization: string[];
+  heapAllocatedBytesTotal: string[];
+  itemsTotal: string[];
   /** Series carrying this label belong to a backend, not to scorecar, and are skipped. */
   backendLabel: string;
 }
 
-export const DEFAULT_METRIC_NAMES: MetricNames = {
-  cpuSecondsTotal: 'process_cpu_seconds_total',
-  gcPauseSecondsSum: 'nodejs_gc_duration_seconds_sum',
-  eventLoopActiveSecondsTotal: 'scorecar_event_loop_active_seconds_total',
-  eventLoopUtilization: 'scorecar_event_loop_utilization',
-  heapAllocatedBytesTotal: 'scorecar_heap_allocated_bytes_total',
-  itemsTotal: 'scorecar_items_total',
+export type MetricKey = Exclude<keyof MetricNames, 'backendLabel'>;
+
+export const DEFAULT_METRIC_NAMES: Readonly<MetricNames> = {
+  cpuSecondsTotal: ['scorecar_process_cpu_seconds_total', 'process_cpu_seconds_total'],
+  gcPauseSecondsSum: ['scorecar_gc_pause_seconds_sum', 'scorecar_nodejs_gc_duration_seconds_sum', 'nodejs_gc_duration_seconds_sum'],
+  eventLoopActiveSecondsTotal: ['scorecar_event_loop_active_seconds_total'],
+  eventLoopUtilization: ['scorecar_event_loop_utilization'],
+  heapAllocatedBytesTotal: ['scorecar_heap_allocated_bytes_total'],
+  itemsTotal: ['scorecar_items_total'],
   backendLabel: 'backend',
 };
 
@@ -53,8 +60,10 @@ export interface ScorecarStepMetrics {
   processCpuSeconds: number | null;
   cpuMicrosPerItem: number | null;
   heapBytesPerItem: number | null;
-  /** Configured metric names that the scrapes did not contain. */
-  missing: string[];
+  /** The metric name each figure came from. */
+  sources: Partial<Record<MetricKey, string>>;
+  /** Figures none of whose candidate names the scrapes contained. */
+  missing: MetricKey[];
 }
 
 export async function scrapeMetrics(url: string, timeoutMs = 5000): Promise<Scrape> {
@@ -66,33 +75,45 @@ export async function scrapeMetrics(url: string, timeoutMs = 5000): Promise<Scra
 
 /** Differences two scrapes into per-window figures; clientItems is the fallback denominator. */
 export function diffScrapes(before: Scrape, after: Scrape, names: MetricNames, clientItems: number): ScorecarStepMetrics {
-  const missing: string[] = [];
-  const delta = (name: string): number | null => {
-    const a = sumMetric(before.samples, name, names.backendLabel);
-    const b = sumMetric(after.samples, name, names.backendLabel);
-    if (a === null || b === null) return null;
-    return Math.max(0, b - a); // a restarted process resets counters; never report negative cost
+  const missing: MetricKey[] = [];
+  const sources: Partial<Record<MetricKey, string>> = {};
+  const own = (samples: Scrape['samples'], name: string): number | null => sumMetric(samples, name, names.backendLabel);
+  /** Increase of the first candidate counter present in both scrapes. */
+  const delta = (key: MetricKey): number | null => {
+    for (const name of names[key]) {
+      const a = own(before.samples, name);
+      const b = own(after.samples, name);
+      if (a === null || b === null) continue;
+      sources[key] = name;
+      return Math.max(0, b - a); // a restarted process resets counters; never report negative cost
+    }
+    return null;
   };
   const intervalSeconds = Math.max(1e-9, (after.atMs - before.atMs) / 1000);
-  const scorecarItems = delta(names.itemsTotal);
-  if (scorecarItems === null) missing.push(names.itemsTotal);
+  const scorecarItems = delta('itemsTotal');
   const items = scorecarItems ?? clientItems;
   const perItem = (v: number | null, scale: number): number | null => (v === null || items <= 0 ? null : (v * scale) / items);
-
-  const gc = delta(names.gcPauseSecondsSum);
-  if (gc === null) missing.push(names.gcPauseSecondsSum);
-  const cpu = delta(names.cpuSecondsTotal);
-  if (cpu === null) missing.push(names.cpuSecondsTotal);
-  const heap = delta(names.heapAllocatedBytesTotal);
-  if (heap === null) missing.push(names.heapAllocatedBytesTotal);
+  const gc = delta('gcPauseSecondsSum');
+  const cpu = delta('cpuSecondsTotal');
+  const heap = delta('heapAllocatedBytesTotal');
 
   let elu: number | null = null;
-  const active = delta(names.eventLoopActiveSecondsTotal);
+  const active = delta('eventLoopActiveSecondsTotal');
   if (active !== null) elu = Math.min(1, active / intervalSeconds);
   else {
-    elu = sumMetric(after.samples, names.eventLoopUtilization, names.backendLabel);
-    if (elu === null) missing.push(`${names.eventLoopActiveSecondsTotal} or ${names.eventLoopUtilization}`);
+    for (const name of names.eventLoopUtilization) {
+      elu = own(after.samples, name);
+      if (elu !== null) {
+        sources.eventLoopUtilization = name;
+        break;
+      }
+    }
   }
+  if (scorecarItems === null) missing.push('itemsTotal');
+  if (gc === null) missing.push('gcPauseSecondsSum');
+  if (cpu === null) missing.push('cpuSecondsTotal');
+  if (heap === null) missing.push('heapAllocatedBytesTotal');
+  if (elu === null) missing.push('eventLoopUtilization');
   return {
     intervalSeconds,
     items,
@@ -103,6 +124,7 @@ export function diffScrapes(before: Scrape, after: Scrape, names: MetricNames, c
     processCpuSeconds: cpu,
     cpuMicrosPerItem: perItem(cpu, 1e6),
     heapBytesPerItem: perItem(heap, 1),
+    sources,
     missing,
   };
 }

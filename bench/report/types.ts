@@ -31,6 +31,7 @@ export interface BenchReport {
       stepSeconds: number;
       timeoutMs: number;
       cooldownMs: number;
+      settleMaxMs: number;
       maxSeconds: number;
       quick: boolean;
     };

@@ -37,6 +37,7 @@ export interface RequestMixConfig {
 }
 
 interface Session {
+  id: number;
   query: CorpusQuery;
   items: CorpusItem[];
   page: number;
@@ -48,6 +49,7 @@ export class CorpusRequestSource implements RequestSource {
   private readonly rng: Rng;
   /** Pending revisits, a binary min-heap on dueMs. */
   private readonly pending: Session[] = [];
+  private sessions = 0;
 
   constructor(
     private readonly corpus: Corpus,
@@ -68,7 +70,7 @@ export class CorpusRequestSource implements RequestSource {
     const top = this.pending[0];
     const session = top !== undefined && top.dueMs <= scheduledAtMs ? this.revisit(this.popPending()) : this.fresh();
     this.maybeScheduleRevisit(session, scheduledAtMs);
-    return { query: session.query, items: session.items, page: session.page };
+    return { query: session.query, items: session.items, page: session.page, session: session.id };
   }
 
   private fresh(): Session {
@@ -81,7 +83,7 @@ export class CorpusRequestSource implements RequestSource {
       taken.add(it.id);
       items.push(it);
     }
-    return { query, items, page: 1, dueMs: 0 };
+    return { id: this.sessions++, query, items, page: 1, dueMs: 0 };
   }
 
   private revisit(prev: Session): Session {
@@ -99,7 +101,7 @@ export class CorpusRequestSource implements RequestSource {
         break;
       }
     }
-    return { query: prev.query, items, page: prev.page + 1, dueMs: 0 };
+    return { id: prev.id, query: prev.query, items, page: prev.page + 1, dueMs: 0 };
   }
 
   private candidate(query: CorpusQuery): CorpusItem {

@@ -96,32 +96,48 @@ def shared_prefix_attention_fused(
     if p > 0:
         o_p, _ = attention_lse_fused(q[None, :p], k[None, :p], v[None, :p], scale, True)
         out[:p] = o_p[0]
-    bounds = layout.item_bounds()
     lmax = max(layout.item_lens)
-    if all(e - s == lmax for s, e in bounds):
+    rows = _packed_rows(layout, q.device)
+    if all(x == lmax for x in layout.item_lens):
         # Equal lengths: a free reshape instead of a padded copy.
         qi = q[p:].reshape(n, lmax, q.shape[1], q.shape[2])
         ki = k[p:].reshape(n, lmax, k.shape[1], k.shape[2])
         vi = v[p:].reshape(n, lmax, v.shape[1], v.shape[2])
     else:
-        # Right-pad every item to lmax. Padding sits after the real tokens, so the
-        # causal mask already hides it from every real query.
-        qi = q.new_zeros(n, lmax, q.shape[1], q.shape[2])
-        ki = k.new_zeros(n, lmax, k.shape[1], k.shape[2])
-        vi = v.new_zeros(n, lmax, v.shape[1], v.shape[2])
-        for i, (s, e) in enumerate(bounds):
-            qi[i, : e - s], ki[i, : e - s], vi[i, : e - s] = q[s:e], k[s:e], v[s:e]
+        # Right-pad every item to lmax with one scatter per tensor. Padding sits
+        # after the real tokens, so the causal mask hides it from every real query.
+        qi = q.new_zeros(n * lmax, q.shape[1], q.shape[2]).index_copy_(0, rows, q[p:]).view(n, lmax, q.shape[1], q.shape[2])
+        ki = k.new_zeros(n * lmax, k.shape[1], k.shape[2]).index_copy_(0, rows, k[p:]).view(n, lmax, k.shape[1], k.shape[2])
+        vi = v.new_zeros(n * lmax, v.shape[1], v.shape[2]).index_copy_(0, rows, v[p:]).view(n, lmax, v.shape[1], v.shape[2])
     o_self, lse_self = attention_lse_fused(qi, ki, vi, scale, True)
+    # Back to packed order in one gather: row j of item i sits at i*lmax + j.
+    hq, dv = q.shape[1], v.shape[2]
+    o_items = o_self.reshape(n * lmax, hq, dv).index_select(0, rows)
+    lse_items = lse_self.reshape(n * lmax, hq).index_select(0, rows)
     if p > 0:
         o_x, lse_x = attention_lse_fused(q[None, p:], k[None, :p], v[None, :p], scale, False)
-        o_x, lse_x = o_x[0].float(), lse_x[0]
-    for i, (s, e) in enumerate(bounds):
-        o_i = o_self[i, : e - s].float()
-        if p > 0:
-            rows = slice(s - p, e - p)
-            o_i, _ = merge_attention_states(o_x[rows], lse_x[rows], o_i, lse_self[i, : e - s])
-        out[s:e] = o_i.to(out.dtype)
+        merged, _ = merge_attention_states(o_x[0].float(), lse_x[0], o_items.float(), lse_items)
+        out[p:] = merged.to(out.dtype)
+    else:
+        out[p:] = o_items
     return out
+
+
+_ROWS: Dict[Tuple, torch.Tensor] = {}
+
+
+def _packed_rows(layout: PackedLayout, device: torch.device) -> torch.Tensor:
+    """Indices of the real (unpadded) item tokens in an [items * max_len] layout, cached."""
+    key = (layout.item_lens, str(device))
+    rows = _ROWS.get(key)
+    if rows is None:
+        lmax = max(layout.item_lens)
+        idx = [i * lmax + j for i, n in enumerate(layout.item_lens) for j in range(n)]
+        rows = torch.tensor(idx, dtype=torch.long, device=device)
+        if len(_ROWS) > 4096:
+            _ROWS.clear()
+        _ROWS[key] = rows
+    return rows
 
 
 def batched_shared_prefix_attention_fused(
@@ -191,6 +207,25 @@ def flex_available() -> bool:
     return torch.cuda.is_available()
 
 
+def doc_ids(layout: PackedLayout, device) -> torch.Tensor:
+    """0 for prefix tokens, i + 1 for the tokens of item i."""
+    doc = torch.zeros(layout.total_len, dtype=torch.int32, device=device)
+    for i, (s, e) in enumerate(layout.item_bounds()):
+        doc[s:e] = i + 1
+    return doc
+
+
+def shared_prefix_mask_mod(doc: torch.Tensor):
+    """FlexAttention mask: a key is visible if it is not after the query and lies in
+    the prefix or in the query's own item. Over the union of those keys one softmax
+    equals the LSE merge of the two partial attentions in `prefix_attention.py`."""
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        return (kv_idx <= q_idx) & ((doc[kv_idx] == 0) | (doc[kv_idx] == doc[q_idx]))
+
+    return mask_mod
+
+
 class FlexSharedPrefix:
     """FlexAttention over whole packed sequences; compiled once, block masks cached per layout."""
 
@@ -205,15 +240,9 @@ class FlexSharedPrefix:
         key = (layout, str(device))
         mask = self._masks.get(key)
         if mask is None:
-            doc = torch.zeros(layout.total_len, dtype=torch.int32, device=device)
-            for i, (s, e) in enumerate(layout.item_bounds()):
-                doc[s:e] = i + 1
-
-            def mask_mod(b, h, q_idx, kv_idx):
-                return (kv_idx <= q_idx) & ((doc[kv_idx] == 0) | (doc[kv_idx] == doc[q_idx]))
-
             mask = self._create_block_mask(
-                mask_mod, B=None, H=None, Q_LEN=layout.total_len, KV_LEN=layout.total_len, device=device
+                shared_prefix_mask_mod(doc_ids(layout, device)), B=None, H=None,
+                Q_LEN=layout.total_len, KV_LEN=layout.total_len, device=device,
             )
             self._masks[key] = mask
         return mask

@@ -18,6 +18,7 @@ afterwards) so the patched server tracks the unpatched one as closely as bf16
 allows; ``compute_dtype=torch.float32`` gives the most accurate result.
 """
 
+import weakref
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -37,14 +38,16 @@ def _apply_post(
 class LabelHead:
     """Computes label-only scores and caches the gathered label rows.
 
-    The cache key includes the weight's storage pointer and version counter, so
-    an in-place weight update (SGLang's update_weights_* endpoints) invalidates it.
+    A cache entry is reused only for the very same weight tensor (checked through
+    a weak reference, since a freed tensor's address can be reused) with the same
+    storage pointer and version counter, so an in-place weight update (SGLang's
+    update_weights_* endpoints) or a reload invalidates it.
     """
 
     def __init__(self, compute_dtype: Optional[torch.dtype] = None, max_cached: int = 64):
         self.compute_dtype = compute_dtype
         self.max_cached = max_cached
-        self._rows: Dict[Tuple, torch.Tensor] = {}
+        self._rows: Dict[Tuple, Tuple] = {}
 
     def label_rows(self, weight: torch.Tensor, label_ids: Sequence[int]) -> torch.Tensor:
         labels = tuple(int(x) for x in label_ids)
@@ -52,14 +55,16 @@ class LabelHead:
         for x in labels:
             if x < 0 or x >= vocab:
                 raise ValueError(f"label id {x} outside the LM head ({vocab} rows)")
-        key = (weight.data_ptr(), getattr(weight, "_version", 0), weight.dtype, str(weight.device), labels)
-        rows = self._rows.get(key)
-        if rows is None:
-            if len(self._rows) >= self.max_cached:
-                self._rows.clear()
-            index = torch.tensor(labels, dtype=torch.long, device=weight.device)
-            rows = weight.detach().index_select(0, index)
-            self._rows[key] = rows
+        key = (id(weight), labels)
+        stamp = (weight.data_ptr(), getattr(weight, "_version", 0))
+        hit = self._rows.get(key)
+        if hit is not None and hit[0]() is weight and hit[1] == stamp:
+            return hit[2]
+        if len(self._rows) >= self.max_cached:
+            self._rows.clear()
+        index = torch.tensor(labels, dtype=torch.long, device=weight.device)
+        rows = weight.detach().index_select(0, index)
+        self._rows[key] = (weakref.ref(weight), stamp, rows)
         return rows
 
     def label_logits(

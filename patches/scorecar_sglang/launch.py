@@ -73,7 +73,9 @@ def validate_server_args(server_args, options: Options) -> List[str]:
                 "did not attend to each other, so it must never be reused as a prefix"
             )
         chunk = arg("chunked_prefill_size", None)
-        if chunk is not None and chunk > 0:
+        # None means "SGLang picks a default later" on builds that resolve flags
+        # after parsing, which would enable chunking; only an explicit -1 is safe.
+        if chunk is None or chunk > 0:
             problems.append(
                 "--chunked-prefill-size -1 is required: a packed request must be prefilled in one piece"
             )
@@ -88,6 +90,10 @@ def validate_server_args(server_args, options: Options) -> List[str]:
             problems.append("speculative decoding is not supported on a scoring server")
         if arg("enable_piecewise_cuda_graph", False) or arg("enforce_piecewise_cuda_graph", False):
             problems.append("piecewise CUDA graphs must be off: captured prefill would bypass the attention hook")
+        if arg("tokenizer_worker_num", 1) not in (None, 1):
+            problems.append("--tokenizer-worker-num 1 is required: the fast path is installed in the main tokenizer process")
+        if arg("enable_two_batch_overlap", False) or arg("enable_pdmux", False):
+            problems.append("two-batch overlap / prefill splitting must be off: they re-slice the forward batch")
     return problems
 
 

@@ -8,9 +8,10 @@ hooks read that layout; nothing else in SGLang looks at it.
 
 Results come back through the ordinary single-item channel: the request asks for
 ``token_ids_logprob = [0, 1, ..., N*L - 1]`` ("slots"), and the label head writes
-``log P(item i, label j)`` into slot ``i*L + j`` of the request's output row. The
-sampler's softmax over that row only shifts every slot by the same constant
-(log N), which the per-item renormalisation below removes exactly.
+``log P(item i, label j)`` into slot ``i*L + j`` of the request's output row, with
+-inf everywhere else. The sampler's log-softmax over that row only shifts every
+slot by the same constant (log N), which the per-item renormalisation below
+removes exactly.
 """
 
 import math
@@ -123,30 +124,44 @@ def unpack_scores(token_ids_logprobs: Sequence[Sequence[Any]], packed: PackedReq
     """Turn one request's output_token_ids_logprobs[0] into per-item label probabilities.
 
     Entries are ``(logprob, slot_id, text)`` as SGLang's detokenizer emits them.
-    Raises RuntimeError when a slot is missing or not finite, which is how the
-    scheduler-side hooks report a packed request they could not serve exactly.
+    Two integrity checks guard against silently wrong scores:
+
+    * the scheduler-side hooks mark a packed request they could not serve
+      exactly with +inf in its row, which the sampler's log-softmax turns into
+      NaN; any non-finite slot raises;
+    * the slot row holds the whole distribution, so the slot probabilities must
+      sum to 1. If the model-side hooks were not active (e.g. a worker process
+      without the patches), the slots are just token ids 0..N*L-1 of an ordinary
+      next-token distribution and the sum is far from 1; that raises too.
     """
     by_slot: Dict[int, float] = {}
     for entry in token_ids_logprobs:
         by_slot[int(entry[1])] = float(entry[0])
     n_labels = len(packed.label_ids)
+    values: List[float] = []
+    for slot in range(packed.num_slots):
+        lp = by_slot.get(slot)
+        if lp is None or (not math.isfinite(lp) and lp != -math.inf):
+            raise RuntimeError(
+                "scorecar: the server did not return exact scores for a packed request "
+                "(was it split by chunked prefill or served from the radix cache?)"
+            )
+        values.append(lp)
+    total = sum(math.exp(v) for v in values)
+    if abs(total - 1.0) > 1e-3:
+        raise RuntimeError(
+            f"scorecar: slot probabilities sum to {total:.4g}, not 1; the model-side patches "
+            "are not active in the scheduler process"
+        )
     scores: List[List[float]] = []
     for i in range(packed.layout.num_items):
-        vals = []
-        for j in range(n_labels):
-            lp = by_slot.get(i * n_labels + j)
-            if lp is None or math.isnan(lp) or lp == math.inf:
-                raise RuntimeError(
-                    "scorecar: the server did not return exact scores for a packed request "
-                    "(was it split by chunked prefill or served from the radix cache?)"
-                )
-            vals.append(lp)
+        vals = values[i * n_labels : (i + 1) * n_labels]
         m = max(vals)
         if m == -math.inf:
             raise RuntimeError("scorecar: all label scores are -inf for a packed item")
         exps = [math.exp(x - m) for x in vals]
-        total = sum(exps)
-        scores.append([e / total for e in exps])
+        total_i = sum(exps)
+        scores.append([e / total_i for e in exps])
     return scores
 
 

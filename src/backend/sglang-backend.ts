@@ -1,5 +1,6 @@
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { bufferPool } from '../mem/buffer-pool.js';
+import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { BadGateway, BackendUnavailable, UpstreamError, isConnectFailure } from './errors.js';
 import { type BackendInfo, parseBackendInfo } from './server-info.js';
 
@@ -134,29 +135,21 @@ export class SglangBackend {
   /**
    * POSTs a scoring body and reads the whole reply into a pooled buffer. Connection failures
    * before the request reached the server throw BackendUnavailable; breaks after that, BadGateway.
+   * Uses undici's dispatch with a handler object: no Readable stream or async iterator per call.
    */
-  async post(path: string, body: Uint8Array, signal?: AbortSignal): Promise<BackendReply> {
+  async post(path: string, body: Uint8Array, scope?: CancelScope): Promise<BackendReply> {
+    if (scope?.cancelled) throw new CancelledError();
     this.inflight++;
-    let out: Buffer | null = null;
+    const call = new ScoreCall(scope);
     try {
-      const r = await this.pool.request({ path, method: 'POST', headers: this.scoreHeaders, body, signal });
-      out = bufferPool.acquire(4096);
-      let length = 0;
-      for await (const chunk of r.body as AsyncIterable<Buffer>) {
-        if (length + chunk.length > out.length) {
-          const next = bufferPool.acquire(Math.max(out.length * 2, length + chunk.length));
-          out.copy(next, 0, 0, length);
-          bufferPool.release(out);
-          out = next;
-        }
-        chunk.copy(out, length);
-        length += chunk.length;
-      }
-      const ct = r.headers['content-type'];
+      const reply = await new Promise<BackendReply>((resolve, reject) => {
+        call.resolve = resolve;
+        call.reject = reject;
+        this.pool.dispatch({ path, method: 'POST', headers: this.scoreHeaders, body }, call);
+      });
       this.consecutiveFailures = 0;
-      return { status: r.statusCode, body: out, length, contentType: typeof ct === 'string' ? ct : 'application/json' };
+      return reply;
     } catch (e) {
-      if (out) bufferPool.release(out);
       this.consecutiveFailures++;
       this.lastError = String((e as Error)?.message ?? e);
       if ((e as Error)?.name === 'AbortError') throw e;
@@ -181,3 +174,64 @@ export class SglangBackend {
     await this.pool.close();
   }
 }
+
+/** One backend call's response, collected into a pooled buffer. */
+class ScoreCall implements Dispatcher.DispatchHandler {
+  resolve: (r: BackendReply) => void = noop;
+  reject: (e: unknown) => void = noop;
+  private controller: Dispatcher.DispatchController | null = null;
+  private status = 0;
+  private contentType = 'application/json';
+  private buf: Buffer | null = null;
+  private length = 0;
+  private cancelled = false;
+
+  constructor(private readonly scope: CancelScope | undefined) {
+    scope?.add(this);
+  }
+
+  /** The client went away: abort the call (the scope calls this). */
+  cancel(): void {
+    this.cancelled = true;
+    if (this.controller) this.controller.abort(new CancelledError());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancelled) controller.abort(new CancelledError());
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.status = statusCode;
+    const ct = headers['content-type'];
+    if (typeof ct === 'string') this.contentType = ct;
+    const declared = Number(headers['content-length']);
+    this.buf = bufferPool.acquire(Number.isFinite(declared) && declared > 0 ? declared : 4096);
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    let buf = this.buf as Buffer;
+    if (this.length + chunk.length > buf.length) {
+      const next = bufferPool.acquire(Math.max(buf.length * 2, this.length + chunk.length));
+      buf.copy(next, 0, 0, this.length);
+      bufferPool.release(buf);
+      this.buf = buf = next;
+    }
+    chunk.copy(buf, this.length);
+    this.length += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.scope?.delete(this);
+    this.resolve({ status: this.status, body: this.buf ?? bufferPool.acquire(1), length: this.length, contentType: this.contentType });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.scope?.delete(this);
+    if (this.buf) bufferPool.release(this.buf);
+    this.buf = null;
+    this.reject(this.cancelled ? new CancelledError() : error);
+  }
+}
+
+function noop(): void {}

@@ -26,6 +26,7 @@ export class EmulatorContext {
   /** Last responses by hash, so tests can prove a proxy relayed bytes unchanged. */
   readonly recent: RecordedResponse[] = [];
   abortedStreams = 0;
+  activeStreams = 0;
   /** Set false through /emulator/health to make /health answer 503. */
   healthy = true;
   droppedConnections = 0;

@@ -201,13 +201,50 @@ export async function handleGenerate(
     }
   }
   if (await applyFault(ctx, res, '/generate')) return;
-  const rids = specs.map(() => randomUUID().replace(/-/g, ''));
   const stream = body.stream === true;
   await ctx.scheduler.run(
     specs.map((s) => s.ids.length),
     specs.map((s) => causalPairs(s.ids.length)),
   );
+  if (!stream) {
+    const outputs = await decode(ctx, res, specs, batched, null, started);
+    if (outputs === null) return;
+    const json = JSON.stringify(batched ? outputs : outputs[0]);
+    ctx.record(req.method ?? 'POST', '/generate', 200, send(res, 200, json));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  ctx.activeStreams++;
+  try {
+    const outputs = await decode(ctx, res, specs, batched, res, started);
+    if (outputs === null) return;
+    // Prefill-only streams still send their one final object.
+    if (specs.every((s) => s.maxNewTokens === 0)) {
+      outputs.forEach((obj, i) => {
+        if (batched) obj.index = i;
+        res.write(`data: ${JSON.stringify(obj)}\n\n`);
+      });
+    }
+    res.end('data: [DONE]\n\n');
+  } finally {
+    ctx.activeStreams--;
+  }
+}
 
+/**
+ * Runs the decode steps (one modelled step per token) and returns the final objects, or null
+ * when the client went away mid-generation. With `stream` set, each step is written as an event.
+ */
+async function decode(
+  ctx: EmulatorContext,
+  res: ServerResponse,
+  specs: PromptSpec[],
+  batched: boolean,
+  stream: ServerResponse | null,
+  started: number,
+): Promise<Record<string, unknown>[] | null> {
+  const rids = specs.map(() => randomUUID().replace(/-/g, ''));
   const generated: number[][] = specs.map(() => []);
   const hashes = specs.map((s) => hashIds(HASH_INIT, s.ids));
   const maxSteps = Math.max(...specs.map((s) => s.maxNewTokens));
@@ -215,17 +252,12 @@ export async function handleGenerate(
   res.on('close', () => {
     if (!res.writableFinished) clientGone = true;
   });
-
-  if (stream) {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.flushHeaders();
-  }
   for (let step = 0; step < maxSteps; step++) {
     await ctx.decodeResource.use(ctx.options.cost.decodeStepUs);
     if (clientGone) {
       ctx.abortedStreams++;
       ctx.metrics.aborted.inc({ model_name: ctx.options.servedModelName });
-      return;
+      return null;
     }
     for (let i = 0; i < specs.length; i++) {
       const s = specs[i] as PromptSpec;
@@ -236,28 +268,13 @@ export async function handleGenerate(
       if (stream) {
         const obj = await outputObject(ctx, s, rids[i] as string, generated[i] as number[], step + 1 === s.maxNewTokens, started);
         if (batched) obj.index = i;
-        res.write(`data: ${JSON.stringify(obj)}\n\n`);
+        stream.write(`data: ${JSON.stringify(obj)}\n\n`);
       }
     }
   }
-  const outputs = await Promise.all(
-    specs.map((s, i) => outputObject(ctx, s, rids[i] as string, generated[i] as number[], true, started)),
-  );
+  const outputs = await Promise.all(specs.map((s, i) => outputObject(ctx, s, rids[i] as string, generated[i] as number[], true, started)));
   let promptTokens = 0;
   for (const s of specs) promptTokens += s.ids.length;
   ctx.metrics.finished(promptTokens, maxSteps * specs.length, (performance.now() - started) / 1000);
-  if (stream) {
-    // Prefill-only streams still send their one final object.
-    if (maxSteps === 0) {
-      for (let i = 0; i < outputs.length; i++) {
-        const obj = outputs[i] as Record<string, unknown>;
-        if (batched) obj.index = i;
-        res.write(`data: ${JSON.stringify(obj)}\n\n`);
-      }
-    }
-    res.end('data: [DONE]\n\n');
-    return;
-  }
-  const json = JSON.stringify(batched ? outputs : outputs[0]);
-  ctx.record(req.method ?? 'POST', '/generate', 200, send(res, 200, json));
+  return outputs;
 }

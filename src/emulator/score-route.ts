@@ -106,7 +106,7 @@ export async function handleScore(
         ? 'text'
         : 'ids';
   const labels = f.labels ?? [];
-  const sem = scoreSemantics(f.labels !== null, labels, items !== null, itemCount, queryKind, itemsKind, ctx.options.vocabSize);
+  const sem = scoreSemantics(f.labels !== null, labels, labels.length, items !== null, itemCount, queryKind, itemsKind, ctx.options.vocabSize);
   if (sem.kind === 'error') return reply(badRequest(sem.message, TYPE_BAD_REQUEST));
   if (sem.kind === 'empty') return reply({ status: 200, body: scoresJson([], f.model, 0) });
 

@@ -76,6 +76,7 @@ function routes(): Map<string, Route> {
         profile: ctx.options.profile,
         requests_by_path: Object.fromEntries(ctx.requestsByPath),
         aborted_streams: ctx.abortedStreams,
+        active_streams: ctx.activeStreams,
         dropped_connections: ctx.droppedConnections,
         scheduler: ctx.scheduler.stats,
         modelled_tokenize_us: ctx.tokenizer.modelledUs,

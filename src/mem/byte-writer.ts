@@ -35,7 +35,7 @@ export class ByteWriter {
     this.ensure(n);
     const b = this.buf;
     let p = this.pos;
-    if (n < 32) {
+    if (n < 512) {
       for (let i = 0; i < n; i++) b[p++] = fragment[i] as number;
     } else {
       b.set(fragment, p);
@@ -44,16 +44,20 @@ export class ByteWriter {
     this.pos = p;
   }
 
-  bytes(src: Uint8Array, start: number, end: number): void {
+  /**
+   * Copies src[start, end). Node's Buffer.copy makes a view object per call, so spans up to a
+   * few hundred bytes (score rows, model names) are copied by a plain loop instead.
+   */
+  bytes(src: Buffer, start: number, end: number): void {
     const n = end - start;
     this.ensure(n);
-    if (n < 32) {
+    if (n < 512) {
       const b = this.buf;
       let p = this.pos;
       for (let i = start; i < end; i++) b[p++] = src[i] as number;
       this.pos = p;
     } else {
-      this.buf.set(src.subarray(start, end), this.pos);
+      src.copy(this.buf, this.pos, start, end);
       this.pos += n;
     }
   }

@@ -1,6 +1,13 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram, FastStatusCounter } from './fast-metrics.js';
 import { HeapMeter } from './heap-meter.js';
+
+/** Routes that score; metrics are pre-sized for them. */
+export const SCORING_ROUTES = ['/v1/score', '/rank', 'grpc.Score', 'grpc.Rank', 'grpc.ScoreStream'] as const;
+export type ScoringRoute = (typeof SCORING_ROUTES)[number];
+export const STAGES = ['tokenize', 'queue', 'backend', 'total'] as const;
+export type Stage = (typeof STAGES)[number];
 
 const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const GC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
@@ -20,12 +27,12 @@ export interface MetricSources {
  */
 export class ScorecarMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'route' | 'code'>;
-  readonly items: Counter<'route'>;
-  readonly stage: Histogram<'stage'>;
-  readonly packs: Counter<'mode'>;
-  readonly packItems: Histogram;
-  readonly packTokens: Histogram;
+  readonly requests: FastStatusCounter<ScoringRoute>;
+  readonly items: FastCounter<ScoringRoute>;
+  readonly stage: FastHistogram<Stage>;
+  readonly packs: FastCounter<'mis' | 'single'>;
+  readonly packItems: FastHistogram<never>;
+  readonly packTokens: FastHistogram<never>;
   readonly gcPause: Histogram<'type'>;
   readonly heap = new HeapMeter();
   private readonly loopDelay: IntervalHistogram;
@@ -34,23 +41,15 @@ export class ScorecarMetrics {
   constructor(sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'scorecar_' });
-    this.requests = new Counter({ name: 'scorecar_requests_total', help: 'Requests answered, by route and status', labelNames: ['route', 'code'], registers });
-    this.items = new Counter({ name: 'scorecar_items_total', help: 'Items scored', labelNames: ['route'], registers });
-    this.stage = new Histogram({
-      name: 'scorecar_stage_seconds',
-      help: 'Time per pipeline stage: tokenize, queue, backend, total',
-      labelNames: ['stage'],
-      buckets: STAGE_BUCKETS,
-      registers,
-    });
-    this.packs = new Counter({ name: 'scorecar_backend_calls_total', help: 'Scoring calls sent to backends', labelNames: ['mode'], registers });
-    this.packItems = new Histogram({ name: 'scorecar_pack_items', help: 'Items per backend call', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers });
-    this.packTokens = new Histogram({
-      name: 'scorecar_pack_tokens',
-      help: 'Prompt tokens per backend call',
-      buckets: [256, 512, 1024, 2048, 4096, 8192, 16384, 32768],
-      registers,
-    });
+    this.requests = new FastStatusCounter('scorecar_requests_total', 'Scoring requests answered, by route and status', SCORING_ROUTES);
+    this.items = new FastCounter('scorecar_items_total', 'Items scored', 'route', SCORING_ROUTES);
+    this.stage = new FastHistogram('scorecar_stage_seconds', 'Time per pipeline stage: tokenize, queue, backend, total', 'stage', STAGES, STAGE_BUCKETS);
+    this.packs = new FastCounter('scorecar_backend_calls_total', 'Scoring calls sent to backends, by protocol', 'mode', ['mis', 'single'] as const);
+    this.packItems = new FastHistogram('scorecar_pack_items', 'Items per backend call', null, [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+    this.packTokens = new FastHistogram('scorecar_pack_tokens', 'Prompt tokens per backend call', null, [], [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
+    for (const m of [this.requests, this.items, this.stage, this.packs, this.packItems, this.packTokens]) {
+      this.registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+    }
     this.gcPause = new Histogram({ name: 'scorecar_gc_pause_seconds', help: 'Main-thread GC pauses', labelNames: ['type'], buckets: GC_BUCKETS, registers });
     const heap = this.heap;
     const gcPause = this.gcPause;
@@ -156,6 +155,12 @@ export class ScorecarMetrics {
       },
     });
     this.heap.start();
+  }
+
+  /** Main-thread allocation and GC totals so far (for /scorecar/stats and the GC-free test). */
+  heapStats(): { allocated_bytes: number; gc_count: number; gc_seconds: number } {
+    for (const g of this.heap.read()) this.gcPause.observe({ type: g.type }, g.seconds);
+    return { allocated_bytes: this.heap.allocatedBytes, gc_count: this.heap.gcCount, gc_seconds: this.heap.gcSeconds };
   }
 
   stop(): void {

@@ -26,7 +26,7 @@ function giveWriter(w: ByteWriter): void {
 }
 
 /** Observes each backend call: items and tokens it carried. */
-export type PackObserver = (items: number, tokens: number) => void;
+export type PackObserver = (mode: ScoringMode, items: number, tokens: number) => void;
 
 /**
  * Sends one pack: writes its body into a pooled buffer, posts it, and maps the reply's rows
@@ -38,7 +38,6 @@ async function sendPack(
   mode: ScoringMode,
   from: number,
   to: number,
-  signal: AbortSignal | undefined,
 ): Promise<void> {
   const w = takeWriter();
   try {
@@ -48,7 +47,7 @@ async function sendPack(
       const backend = backends.pick(mode);
       if (backend === null) throw lastError ?? new BackendUnavailable('no healthy SGLang backend');
       try {
-        const reply = await backend.post('/v1/score', w.view(), signal);
+        const reply = await backend.post('/v1/score', w.view(), job.scope);
         if (reply.status !== 200) throw SglangBackend.upstreamError(reply);
         job.held.push(reply.body);
         job.promptTokens += readScoreReply(reply.body, reply.length, job, from, to);
@@ -73,7 +72,6 @@ export async function dispatchPacks(
   backends: BackendSet,
   mode: ScoringMode,
   observe: PackObserver,
-  signal?: AbortSignal,
 ): Promise<void> {
   const started = performance.now();
   const packs = job.nPacks;
@@ -83,15 +81,15 @@ export async function dispatchPacks(
     const to = starts[k + 1] as number;
     let tokens = 0;
     for (let i = from; i < to; i++) tokens += job.promptLength(i);
-    observe(to - from, tokens);
+    observe(mode, to - from, tokens);
   }
   try {
     if (packs === 1) {
-      await sendPack(job, backends, mode, 0, job.n, signal);
+      await sendPack(job, backends, mode, 0, job.n);
       return;
     }
     const calls: Promise<void>[] = [];
-    for (let k = 0; k < packs; k++) calls.push(sendPack(job, backends, mode, starts[k] as number, starts[k + 1] as number, signal));
+    for (let k = 0; k < packs; k++) calls.push(sendPack(job, backends, mode, starts[k] as number, starts[k + 1] as number));
     const settled = await Promise.allSettled(calls);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
   } finally {

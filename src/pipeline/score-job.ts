@@ -1,5 +1,6 @@
 import type { BackendReply } from '../backend/sglang-backend.js';
 import { bufferPool, int32Pool } from '../mem/buffer-pool.js';
+import { CancelScope } from '../mem/cancel-scope.js';
 
 /**
  * One scoring request on its way through the pipeline, in struct-of-arrays form: per-item data
@@ -74,6 +75,8 @@ export class ScoreJob {
   backendMs = 0;
   /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
   relay: BackendReply | null = null;
+  /** Cancels the job's backend calls when its client goes away. */
+  readonly scope = new CancelScope();
   /** Buffers to hand back to their pools when the job ends. */
   readonly held: Buffer[] = [];
 
@@ -155,6 +158,7 @@ export class ScoreJob {
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
     this.relay = null;
+    this.scope.reset();
     for (const b of this.held) bufferPool.release(b);
     this.held.length = 0;
   }

@@ -32,22 +32,25 @@ const UNDECIDED = 4; // cached; the query is new, so its join is judged after th
  *  - single-item: each query+item (or item+query) string is tokenized whole. That equals the
  *    parts' ids joined when the JoinOracle proves the join exact; only then is the item cache
  *    used, otherwise the whole string goes to a worker.
- * Ids requests need nothing. A warm text request (texts cached, joins exact) touches no worker
- * and allocates nothing per item.
+ * A warm text request (texts cached, joins exact) touches no worker and allocates nothing per
+ * item.
  */
-export async function resolveTokens(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
+/** Ids requests: the client's ids are the prompt parts (synchronous: no promise per request). */
+export function resolveIds(job: ScoreJob): void {
   const n = job.n;
   job.reserve(n);
-  if (job.kind === 'ids') {
-    job.qRef = job.arena;
-    job.qOff = job.queryOff;
-    job.qLen = job.queryLen;
-    for (let i = 0; i < n; i++) {
-      job.aRef[i] = job.arena;
-      job.bLen[i] = 0;
-    }
-    return;
+  job.qRef = job.arena;
+  job.qOff = job.queryOff;
+  job.qLen = job.queryLen;
+  for (let i = 0; i < n; i++) {
+    job.aRef[i] = job.arena;
+    job.bLen[i] = 0;
   }
+}
+
+export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
+  const n = job.n;
+  job.reserve(n);
   const started = performance.now();
   const { prefixCache, itemCache, oracle } = deps;
   const h = job.textHash;

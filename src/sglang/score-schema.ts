@@ -220,9 +220,14 @@ export type ScoreSemantics =
  * score_request's checks, in SGLang's order. Inputs are the facts both validators can know
  * without materialising the request: whether fields are present, the item count, the labels.
  */
+const EMPTY: ScoreSemantics = { kind: 'empty' };
+const TEXT: ScoreSemantics = { kind: 'text' };
+const IDS: ScoreSemantics = { kind: 'ids' };
+
 export function scoreSemantics(
   hasLabels: boolean,
   labels: ArrayLike<number>,
+  nLabels: number,
   itemsPresent: boolean,
   itemCount: number,
   queryKind: 'text' | 'ids' | 'none',
@@ -231,13 +236,13 @@ export function scoreSemantics(
 ): ScoreSemantics {
   if (!hasLabels) return { kind: 'error', message: MSG_LABELS_REQUIRED };
   if (!itemsPresent) return { kind: 'error', message: MSG_ITEMS_REQUIRED };
-  if (itemCount === 0) return { kind: 'empty' };
-  for (let i = 0; i < labels.length; i++) {
+  if (itemCount === 0) return EMPTY;
+  for (let i = 0; i < nLabels; i++) {
     const id = labels[i] as number;
     if (id >= vocabSize) return { kind: 'error', message: oovMessage(id, vocabSize) };
   }
-  if (queryKind === 'text' && itemsKind === 'text') return { kind: 'text' };
-  if (queryKind === 'ids' && itemsKind === 'ids') return { kind: 'ids' };
+  if (queryKind === 'text' && itemsKind === 'text') return TEXT;
+  if (queryKind === 'ids' && itemsKind === 'ids') return IDS;
   return { kind: 'error', message: MSG_INVALID_COMBINATION };
 }
 

@@ -43,8 +43,8 @@ export class TokenizerPool {
       maxThreads: this.threads,
       idleTimeout: 2 ** 31 - 1,
       workerData: init,
-      // Leave room for rayon-like bursts; the queue holds tasks, not threads.
-      maxQueue: 'auto',
+      // Bursts queue here rather than fail; admission control belongs to the traffic shaper.
+      maxQueue: Number.POSITIVE_INFINITY,
     });
   }
 

@@ -21,7 +21,9 @@ per packed request: slot ``i*L + j`` holds ``log P(item i, label j)``. When the
 whole batch is packed, that row is N*L wide, so the sampler's log-softmax runs
 over N*L numbers instead of the vocabulary; in a mixed batch the stock path
 runs for the other requests and the packed requests' rows are overwritten.
-Invalid spans get NaN, which the tokenizer side turns into an error.
+A span that cannot be served exactly gets +inf in its row: the sampler's
+log-softmax turns that into NaN (it survives SGLang's optional NaN scrubbing,
+which only replaces NaN *logits*), and the tokenizer side raises.
 """
 
 import functools
@@ -39,7 +41,7 @@ _HEAD = LabelHead()
 
 
 def _span_values(processor, hidden_states, lm_head, plan, label_head_enabled) -> Dict[int, torch.Tensor]:
-    """req_index -> flat [N*L] float32 log-probabilities (NaN when not servable)."""
+    """req_index -> flat [N*L] float32 log-probabilities (+inf when not servable)."""
     values: Dict[int, torch.Tensor] = {}
     weight = getattr(lm_head, "weight", None)
     problem = ""
@@ -58,7 +60,7 @@ def _span_values(processor, hidden_states, lm_head, plan, label_head_enabled) ->
             groups.setdefault(span.label_ids, []).append((span.req_index, span.scored_rows()))
         else:
             n = max(span.num_slots, 1)
-            values[span.req_index] = torch.full((n,), math.nan, dtype=torch.float32, device=hidden_states.device)
+            values[span.req_index] = torch.full((n,), math.inf, dtype=torch.float32, device=hidden_states.device)
 
     scale = getattr(processor, "logit_scale", None)
     softcap = getattr(processor, "final_logit_softcapping", None)
@@ -118,11 +120,11 @@ def make_logits_forward(original_func, output_cls, options):
             if logits is not None:
                 for span in plan.spans:
                     if span.req_index < logits.shape[0]:
-                        logits[span.req_index].fill_(math.nan)
+                        logits[span.req_index].fill_(math.inf)
             return out
         for i, v in values.items():
             if v.numel() > logits.shape[1]:
-                v = torch.full((logits.shape[1],), math.nan, dtype=torch.float32, device=device)
+                v = torch.full((logits.shape[1],), math.inf, dtype=torch.float32, device=device)
             logits[i].fill_(-math.inf)
             logits[i, : v.numel()] = v.to(logits.dtype)
         return out

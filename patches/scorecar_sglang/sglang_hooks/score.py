@@ -26,7 +26,13 @@ _FALLBACK_MAX_TOKENS = 32768
 
 
 def _max_tokens(tm) -> int:
-    caps = [getattr(tm, "max_req_input_len", None), getattr(tm, "context_len", None)]
+    # A pack must fit one request, and preferably one prefill batch's token budget
+    # so that packs of one call can share a forward pass with other work.
+    caps = [
+        getattr(tm, "max_req_input_len", None),
+        getattr(tm, "context_len", None),
+        getattr(getattr(tm, "server_args", None), "max_prefill_tokens", None),
+    ]
     caps = [int(c) for c in caps if isinstance(c, int) and c > 0]
     return min(caps) if caps else _FALLBACK_MAX_TOKENS
 

@@ -50,12 +50,19 @@ function ms(x: number): string {
 export class ScoreRoute {
   private readonly jobs = new ScoreJobPool();
   private readonly writers: ByteWriter[] = [];
+  private readonly route: number;
+  private readonly totalSlot: number;
+  private readonly itemsSlot: number;
 
   constructor(
     private readonly pipeline: ScorePipeline,
     private readonly metrics: ScorecarMetrics,
     private readonly opts: ScoreRouteOptions,
-  ) {}
+  ) {
+    this.route = metrics.requests.routeIndex('/v1/score');
+    this.totalSlot = metrics.stage.slot('total');
+    this.itemsSlot = metrics.items.slot('/v1/score');
+  }
 
   /**
    * Validates like SGLang (FastAPI's JSON parse, the content-type check, pydantic, then
@@ -65,20 +72,17 @@ export class ScoreRoute {
   async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number): Promise<void> {
     const started = performance.now();
     const job = this.jobs.acquire();
-    const abort = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
+    // A client that leaves before the answer cancels the job's backend calls.
+    res.on('close', job.scope.cancelAll);
     let code = 200;
     try {
-      code = await this.score(req, res, body, length, job, abort.signal, started);
+      code = await this.score(req, res, body, length, job, started);
     } catch (e) {
       code = this.fail(res, e);
     } finally {
-      res.off('close', onClose);
-      this.metrics.requests.inc({ route: '/v1/score', code: String(code) });
-      this.metrics.stage.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+      res.off('close', job.scope.cancelAll);
+      this.metrics.requests.inc(this.route, code);
+      this.metrics.stage.observe(this.totalSlot, (performance.now() - started) / 1000);
       this.jobs.release(job);
       bufferPool.release(body);
     }
@@ -90,7 +94,6 @@ export class ScoreRoute {
     body: Buffer,
     length: number,
     job: ScoreJob,
-    signal: AbortSignal,
     started: number,
   ): Promise<number> {
     const ct = req.headers['content-type'];
@@ -102,7 +105,8 @@ export class ScoreRoute {
     if (!isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     const sem = scoreSemantics(
       job.hasLabels,
-      job.labels.subarray(0, job.nLabels),
+      job.labels,
+      job.nLabels,
       job.itemsPresent,
       job.n,
       job.queryKind,
@@ -116,14 +120,14 @@ export class ScoreRoute {
       if (job.n > this.opts.maxItems) {
         throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
       }
-      await this.pipeline.run(job, signal);
+      await this.pipeline.run(job);
     }
     if (job.relay) {
       const r = job.relay;
       sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, { 'x-scorecar-relayed': 'tokenizer-mismatch' });
       return r.status;
     }
-    this.metrics.items.inc({ route: '/v1/score' }, job.n);
+    this.metrics.items.inc(this.itemsSlot, job.n);
     const w = this.writers.pop() ?? new ByteWriter(16384);
     w.rearm(16384);
     writeScoreResponse(w, job);

@@ -63,7 +63,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
             // The rest of the body is not read; close the connection after answering.
             res.setHeader('connection', 'close');
             sendError(res, 400, e.message, 'BadRequestError');
-            metrics.requests.inc({ route: '/v1/score', code: '400' });
+            metrics.requests.inc(metrics.requests.routeIndex('/v1/score'), 400);
           } else if (!res.headersSent) res.destroy();
         },
       );

@@ -9,7 +9,7 @@ Mirrors python/sglang/srt/entrypoints/http_server.py @0025436eab05:
   thread's target is the module global ``_wait_and_warmup`` (line 1373).
 * _wait_and_warmup(server_args, pipe_finish_writer, launch_callback=None)
   (line 1544) warms up unless --skip-server-warmup, then reports ready.
-  It never calls /freeze_gc (route at line 661).
+  It never calls /freeze_gc (route at line 661, handler freeze_gc_async at line 662).
 This stand-in serves /get_model_info, /v1/score and /freeze_gc with the
 standard library so the launcher test can watch the post-warmup freeze, and
 spawns one child the way SGLang starts its scheduler.

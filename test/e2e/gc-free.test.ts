@@ -1,0 +1,101 @@
+import { Pool } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32, randomIds } from '../support/random-texts.js';
+import { type Proc, call, startEmulator, startScorecar } from './harness.js';
+
+/**
+ * The hot path is designed GC-free: no per-item objects, ids in pooled typed arrays, bodies
+ * written into reused buffers. scorecar's own main thread measures what it allocates (V8's
+ * per-GC heap sizes, see HeapMeter); this bounds it per item over 10,000 items with warm caches,
+ * and bounds the marginal cost of one more item in a request, which per-item objects would show.
+ */
+let emulator: Proc;
+let scorecar: Proc;
+let client: Pool;
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  scorecar = await startScorecar([emulator.url]);
+  client = new Pool(scorecar.url, { connections: 8 });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await scorecar?.stop();
+  await emulator?.stop();
+});
+
+async function allocated(): Promise<number> {
+  const s = JSON.parse((await call(scorecar.url + '/scorecar/stats', 'GET')).text) as { heap: { allocated_bytes: number } };
+  return s.heap.allocated_bytes;
+}
+
+/** Sends `bodies` round-robin, 8 at a time, `total` requests; returns bytes allocated per request. */
+async function drive(bodies: string[], total: number): Promise<number> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const body = bodies[next++ % bodies.length] as string;
+      const r = await client.request({ path: '/v1/score', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const text = await r.body.text();
+      if (r.statusCode !== 200) throw new Error(`${r.statusCode}: ${text}`);
+    }
+  };
+  const before = await allocated();
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return (await allocated()) - before;
+}
+
+function idsBodies(items: number, tokens: number, count: number): string[] {
+  const rnd = mulberry32(items * 1000 + tokens);
+  return Array.from({ length: count }, () =>
+    JSON.stringify({
+      query: randomIds(rnd, 60, 60),
+      items: Array.from({ length: items }, () => randomIds(rnd, tokens, tokens)),
+      label_token_ids: [9693, 2152],
+      apply_softmax: true,
+    }),
+  );
+}
+
+function textBodies(items: number, count: number): string[] {
+  const rnd = mulberry32(items);
+  const pool = Array.from({ length: 50 }, (_, i) => `Title: Engineer ${i}\nCompany: Example ${Math.floor(rnd() * 1000)}\nDescription: build and ship reliable services.`);
+  return Array.from({ length: count }, (_, k) =>
+    JSON.stringify({
+      query: `<|im_start|>user\nQuery: backend jobs ${k % 5}\n`,
+      items: Array.from({ length: items }, () => pool[Math.floor(rnd() * pool.length)]),
+      label_token_ids: [9693, 2152],
+      apply_softmax: true,
+    }),
+  );
+}
+
+describe('GC-free hot path', () => {
+  it('allocates little per item, and almost nothing per extra item, over 10,000 items', async () => {
+    const small = idsBodies(10, 100, 50);
+    const large = idsBodies(100, 100, 20);
+    const text = textBodies(10, 50);
+    // Warm every path and pool (and the caches for the text bodies).
+    await drive(small, 400);
+    await drive(large, 60);
+    await drive(text, 200);
+
+    const idsSmall = (await drive(small, 1000)) / 10_000;
+    const idsLarge = (await drive(large, 200)) / 20_000;
+    const warmText = (await drive(text, 1000)) / 10_000;
+    // Per request at 10 and at 100 items; the slope is what one more item costs.
+    const perReq10 = idsSmall * 10;
+    const perReq100 = idsLarge * 100;
+    const marginal = (perReq100 - perReq10) / 90;
+    console.log(
+      `heap bytes per item: ids 10-item ${idsSmall.toFixed(0)}, ids 100-item ${idsLarge.toFixed(0)}, ` +
+        `warm text 10-item ${warmText.toFixed(0)}; marginal per extra item ${marginal.toFixed(1)}`,
+    );
+    // What a request costs is mostly node:http and undici (~20 KB); what an item costs is ~0.
+    expect(idsSmall).toBeLessThan(3000);
+    expect(warmText).toBeLessThan(3000);
+    expect(idsLarge).toBeLessThan(400);
+    expect(marginal).toBeLessThan(32);
+  }, 180_000);
+});
