@@ -25,6 +25,4 @@ fi
 
 npm run --silent build
 npx vitest run "$@"
-if [ -d patches/tests ]; then
-  (cd patches && $PY -m pytest -q)
-fi
+$PY -m pytest -q patches

@@ -111,6 +111,7 @@ export function renderSvg(r: BenchReport): string {
 
   // One polyline per (target, percentile); markers on every step.
   lines.forEach((line, i) => {
+    if (line.points.length === 0) return;
     const color = COLORS[i % COLORS.length] as string;
     for (const p of PERCENTILES) {
       const pts = line.points.map((s) => `${xs.at(s.offeredRps).toFixed(1)},${ys.at(Math.max(s.latency[p.key], ys.lo)).toFixed(1)}`);
@@ -134,7 +135,7 @@ export function renderSvg(r: BenchReport): string {
     ly += 18;
     const color = COLORS[i % COLORS.length] as string;
     out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${color}" stroke-width="2.5"/>`);
-    out.push(`<text x="${lx + 28}" y="${ly}">${escapeXml(line.name)}</text>`);
+    out.push(`<text x="${lx + 28}" y="${ly}">${escapeXml(line.name)}${line.points.length === 0 ? ' (no data)' : ''}</text>`);
   });
   ly += 28;
   out.push(`<text x="${lx}" y="${ly}" font-weight="bold">percentiles</text>`);

@@ -249,6 +249,9 @@ def throughput(cfg, name, device, dtype, item_len, reqs, impls, budget, rows, mi
             base_rate = rate
         gain = f"{rate / base_rate:.2f}x" if base_rate else ""
         rows.append((name, item_len, path, reqs, tokens, sec * 1e3, rate, gain))
+        # Stream each measurement, so a run cut off by the time limit still reports.
+        print(f"   measured {name} {item_len}-token items {path}: {sec * 1e3:.1f} ms/step, {rate:.0f} items/s",
+              flush=True)
     del model
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -318,6 +321,8 @@ def main(argv=None):
     check_label_head(device, dtype, checks)
     check_model(models[0][1] if device.type == "cuda" else small, device, dtype, impls[0], checks)
     check_transformers(device, checks)
+    for name, value, tol in checks:
+        print(f"   check {name}: {value}", flush=True)
 
     rows = []
     # Baseline and the fused path for every shape first; FlexAttention (which

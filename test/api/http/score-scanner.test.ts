@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { scanScoreBody } from '../../../src/api/http/score-scanner.js';
+import { parseScoreBodySlow } from '../../../src/api/http/score-slow-path.js';
+import { ScoreJob } from '../../../src/pipeline/score-job.js';
+
+/** What a job says the client sent, independent of how the body was read. */
+function view(job: ScoreJob): unknown {
+  const text = (s: number, e: number): string => JSON.parse(`"${job.body.toString('utf8', s, e)}"`) as string;
+  const items: unknown[] = [];
+  for (let i = 0; i < job.n; i++) {
+    if (job.itemsKind === 'text') items.push(text(job.itemSpans[2 * i] as number, job.itemSpans[2 * i + 1] as number));
+    else items.push(Array.from(job.arena.subarray(job.aOff[i], (job.aOff[i] as number) + (job.aLen[i] as number))));
+  }
+  return {
+    queryKind: job.queryKind,
+    query:
+      job.queryKind === 'text'
+        ? text(job.queryStart, job.queryEnd)
+        : job.queryKind === 'ids'
+          ? Array.from(job.arena.subarray(job.queryOff, job.queryOff + job.queryLen))
+          : null,
+    itemsKind: job.itemsKind,
+    itemsPresent: job.itemsPresent,
+    items,
+    labels: job.hasLabels ? Array.from(job.labels.subarray(0, job.nLabels)) : null,
+    applySoftmax: job.applySoftmax,
+    itemFirst: job.itemFirst,
+    model: job.modelStart >= 0 ? text(job.modelStart, job.modelEnd) : 'default',
+  };
+}
+
+const int = fc.integer({ min: 0, max: 151642 });
+const body = fc.record(
+  {
+    query: fc.oneof(fc.string({ unit: 'grapheme' }), fc.array(int, { maxLength: 30 }), fc.constant(null)),
+    items: fc.oneof(
+      fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 12 }),
+      fc.array(fc.array(int, { maxLength: 20 }), { maxLength: 12 }),
+      fc.string({ unit: 'grapheme' }),
+      fc.constant(null),
+    ),
+    label_token_ids: fc.oneof(fc.array(int, { maxLength: 4 }), fc.constant(null)),
+    apply_softmax: fc.boolean(),
+    item_first: fc.boolean(),
+    model: fc.string({ unit: 'grapheme' }),
+    extra: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+);
+
+describe('the /v1/score byte scanner', () => {
+  it('reads every canonical body exactly like the JSON.parse slow path', () => {
+    fc.assert(
+      fc.property(body, fc.boolean(), (value, pretty) => {
+        const raw = Buffer.from(JSON.stringify(value, null, pretty ? 2 : undefined));
+        const fast = new ScoreJob();
+        expect(scanScoreBody(raw, raw.length, fast)).toBe(true);
+        const slow = new ScoreJob();
+        const r = parseScoreBodySlow(raw, raw.length, slow);
+        expect(r.ok).toBe(true);
+        expect(view(fast)).toEqual(view(slow));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('hands lax, duplicate or broken forms to the slow path', () => {
+    for (const text of [
+      '{"query":"a","items":["b"],"label_token_ids":["9693"]}',
+      '{"query":"a","items":["b"],"apply_softmax":1}',
+      '{"query":"a","query":"b","items":["c"]}',
+      '{"query":"a","items":["b"],"label_token_ids":[1.0]}',
+      '{"query":"a","items":["b",[1]]}',
+      '{"query":"a","items":["b"]} trailing',
+      '{"query":"a","items":["b"],}',
+    ]) {
+      const raw = Buffer.from(text);
+      expect(scanScoreBody(raw, raw.length, new ScoreJob()), text).toBe(false);
+    }
+  });
+
+  it('hashes the same text the same way on both paths when it has no escapes', () => {
+    const raw = Buffer.from('{"query":"q","items":["Senior engineer, Zürich 🚀"]}');
+    const fast = new ScoreJob();
+    scanScoreBody(raw, raw.length, fast);
+    const slow = new ScoreJob();
+    parseScoreBodySlow(raw, raw.length, slow);
+    expect(Array.from(fast.textHash.subarray(0, 4))).toEqual(Array.from(slow.textHash.subarray(0, 4)));
+  });
+});
