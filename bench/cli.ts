@@ -1,13 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type BurstConfig, burstConfigError } from './loadgen/arrivals.js';
 import { parseTargetSpec, targetKinds } from './loadgen/targets/registry.js';
 import { renderJson } from './report/json.js';
 import { renderMarkdown, renderSummary } from './report/markdown.js';
 import { DEFAULT_METRIC_NAMES, type MetricKey, type MetricNames } from './report/scrape.js';
 import { renderSvg } from './report/svg.js';
+import { type OptionTable, resolveOptions } from '../src/config/options.js';
 import { type BenchConfig, runBench } from './run.js';
+import type { CorpusMode } from './workload/corpus.js';
 import { DEFAULT_NAVIGATION } from './workload/requests.js';
 
 const USAGE = `usage: scorecar bench --target [label:]kind=URL [--target ...] [options]
@@ -41,76 +42,68 @@ arrivals and workload:
   --connections N (256) --api-key KEY
 scorecar metrics:
   --metrics-url URL     scrape this Prometheus /metrics before and after every step
-  --metric-name key=NAME[,NAME]  metric names to try for one figure (keys: KEYS)
+  --metric-name key=NAME  a metric name to try for one figure, repeatable (keys: KEYS)
 reports:
   --name TEXT  --json FILE  --md FILE  --svg FILE
-  --simulated           label every report as simulated (required against the emulator)
+  --simulated           label every report as simulated (automatic when a target's
+                        /server_info says it is the scorecar emulator)
   --cache-state cold|warm   label of the token caches' state (warm with --prewarm, else cold)
   --prewarm             send every corpus item once through each target first
+
+Every option is also an environment variable (--slo-ms: SCORECAR_SLO_MS; lists comma-separated)
+and a key of a JSON file given with --config FILE; flags win over env, env over the file.
 `;
 
 class UsageError extends Error {}
 
-const OPTIONS = {
-  target: { type: 'string', multiple: true },
-  name: { type: 'string' },
-  quick: { type: 'boolean' },
-  'max-seconds': { type: 'string' },
-  'slo-ms': { type: 'string' },
-  percentile: { type: 'string' },
-  'max-error-rate': { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  'start-rps': { type: 'string' },
-  growth: { type: 'string' },
-  tolerance: { type: 'string' },
-  'min-rps': { type: 'string' },
-  'max-rps': { type: 'string' },
-  'max-steps': { type: 'string' },
-  'step-seconds': { type: 'string' },
-  'warmup-seconds': { type: 'string' },
-  'cooldown-ms': { type: 'string' },
-  'settle-max-ms': { type: 'string' },
-  bursty: { type: 'boolean' },
-  'burst-ratio': { type: 'string' },
-  'burst-on-seconds': { type: 'string' },
-  'burst-off-seconds': { type: 'string' },
-  'items-per-request': { type: 'string' },
-  corpus: { type: 'string' },
-  jobs: { type: 'string' },
-  queries: { type: 'string' },
-  seed: { type: 'string' },
-  navigation: { type: 'boolean' },
-  'revisit-probability': { type: 'string' },
-  'revisit-seconds': { type: 'string' },
-  'family-affinity': { type: 'string' },
-  connections: { type: 'string' },
-  'api-key': { type: 'string' },
-  'metrics-url': { type: 'string' },
-  'metric-name': { type: 'string', multiple: true },
-  json: { type: 'string' },
-  md: { type: 'string' },
-  svg: { type: 'string' },
-  simulated: { type: 'boolean' },
-  'cache-state': { type: 'string' },
-  prewarm: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
-
-function number(v: Values, key: keyof Values, fallback: number, check: (n: number) => boolean, what: string): number {
-  const raw = v[key];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) {
-    throw new UsageError(`--${key} must be ${what}, got "${String(raw)}"`);
-  }
-  return n;
-}
-
-const positive = (n: number): boolean => n > 0;
-const integer = (n: number): boolean => Number.isInteger(n) && n >= 1;
-const fraction = (n: number): boolean => n >= 0 && n <= 1;
+/**
+ * The option table, in the project's shared form (src/config/options.ts): every flag is also a
+ * SCORECAR_* environment variable and a key of a --config JSON file. A null default means "depends
+ * on --quick" or "derived from another option" and is filled in below.
+ */
+const OPTIONS: OptionTable = {
+  target: { type: 'list', default: [], help: '[label:]kind=URL (repeatable)' },
+  name: { type: 'string', default: null, help: 'report title' },
+  quick: { type: 'bool', default: false, help: 'coarse search that finishes in under a minute' },
+  'max-seconds': { type: 'number', default: null, help: 'bound on the whole run', min: 1 },
+  'slo-ms': { type: 'number', default: 500, help: 'latency SLO', min: 0 },
+  percentile: { type: 'string', default: '95', help: 'SLO percentile', choices: ['50', '90', '95', '99'] },
+  'max-error-rate': { type: 'number', default: 0.01, help: 'errors+timeouts allowed', min: 0 },
+  'timeout-ms': { type: 'number', default: null, help: 'per-request timeout', min: 1 },
+  'start-rps': { type: 'number', default: 4, help: 'first rate', min: 0 },
+  growth: { type: 'number', default: null, help: 'factor between probe rates', min: 1 },
+  tolerance: { type: 'number', default: null, help: 'bisection stops within this ratio', min: 0 },
+  'min-rps': { type: 'number', default: 0.5, help: 'lowest rate tried', min: 0 },
+  'max-rps': { type: 'number', default: 10_000, help: 'highest rate tried', min: 0 },
+  'max-steps': { type: 'int', default: 30, help: 'steps per target', min: 1 },
+  'step-seconds': { type: 'number', default: null, help: 'measured window per step', min: 0 },
+  'warmup-seconds': { type: 'number', default: null, help: 'unmeasured lead-in per step', min: 0 },
+  'cooldown-ms': { type: 'number', default: null, help: 'pause after a failing step', min: 0 },
+  'settle-max-ms': { type: 'number', default: null, help: 'bound on waiting for a drained target', min: 0 },
+  bursty: { type: 'bool', default: false, help: 'on/off modulated arrivals' },
+  'burst-ratio': { type: 'number', default: null, help: 'on-period rate / mean rate', min: 1 },
+  'burst-on-seconds': { type: 'number', default: null, help: 'on-period length', min: 0 },
+  'burst-off-seconds': { type: 'number', default: null, help: 'off-period length', min: 0 },
+  'items-per-request': { type: 'int', default: 10, help: 'items per request', min: 1 },
+  corpus: { type: 'string', default: 'summarized', help: 'description mode', choices: ['full', 'summarized'] },
+  jobs: { type: 'int', default: null, help: 'postings in the corpus', min: 1 },
+  queries: { type: 'int', default: null, help: 'queries in the corpus', min: 1 },
+  seed: { type: 'int', default: 1, help: 'seed of arrivals, corpus and request mix', min: 0 },
+  navigation: { type: 'bool', default: false, help: 'page-navigation revisits' },
+  'revisit-probability': { type: 'number', default: DEFAULT_NAVIGATION.revisitProbability, help: 'chance of a next page', min: 0 },
+  'revisit-seconds': { type: 'number', default: DEFAULT_NAVIGATION.meanRevisitSeconds, help: 'mean delay to the next page', min: 0 },
+  'family-affinity': { type: 'number', default: 0.7, help: "share of items from the query's job family", min: 0 },
+  connections: { type: 'int', default: 256, help: 'HTTP connections per target', min: 1 },
+  'api-key': { type: 'string', default: null, help: 'Bearer key sent to targets' },
+  'metrics-url': { type: 'string', default: null, help: "scorecar's /metrics to scrape around each step" },
+  'metric-name': { type: 'list', default: [], help: 'key=NAME metric name candidates (repeatable)' },
+  json: { type: 'string', default: null, help: 'write the JSON report here' },
+  md: { type: 'string', default: null, help: 'write the markdown report here' },
+  svg: { type: 'string', default: null, help: 'write the SVG chart here' },
+  simulated: { type: 'bool', default: false, help: 'label the reports as simulated' },
+  'cache-state': { type: 'string', default: null, help: 'token-cache label', choices: ['cold', 'warm'] },
+  prewarm: { type: 'bool', default: false, help: 'send every corpus item once first' },
+};
 
 /** Output files of a run, beside the config. */
 export interface BenchOutputs {
@@ -119,107 +112,134 @@ export interface BenchOutputs {
   svg: string | null;
 }
 
-/** Flags to a validated config; throws UsageError with a message for the user. */
-export function parseBenchArgs(argv: string[]): { config: BenchConfig; outputs: BenchOutputs } | 'help' {
-  let parsed: { values: Values; positionals: string[] };
+/**
+ * Flags (then SCORECAR_* env, then --config file) to a validated config; throws UsageError with
+ * a message for the user. `env` is injectable for tests.
+ */
+export function parseBenchArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { config: BenchConfig; outputs: BenchOutputs } | 'help' {
+  let resolved: ReturnType<typeof resolveOptions>;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+    resolved = resolveOptions(OPTIONS, argv, env);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const v = parsed.values;
-  if (v.help) return 'help';
+  if (resolved.positionals.length > 0) throw new UsageError(`unexpected argument "${resolved.positionals[0]}"`);
+  const v = resolved.values;
+  if (v.help === true) return 'help';
   const quick = v.quick === true;
-  const targets = (v.target ?? []).map((t) => {
+  const num = (key: string, fallback: number): number => (v[key] === null ? fallback : (v[key] as number));
+  const str = (key: string): string | null => v[key] as string | null;
+  const check = (ok: boolean, message: string): void => {
+    if (!ok) throw new UsageError(message);
+  };
+
+  const targets = (v.target as string[]).map((t) => {
     try {
       return parseTargetSpec(t);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
   });
-  if (targets.length === 0) throw new UsageError('at least one --target is required');
+  check(targets.length > 0, 'at least one --target is required');
 
-  const sloMs = number(v, 'slo-ms', 500, positive, 'a positive number of ms');
-  const percentile = number(v, 'percentile', 95, (n) => [50, 90, 95, 99].includes(n), 'one of 50, 90, 95, 99') as 50 | 90 | 95 | 99;
-  const timeoutMs = number(v, 'timeout-ms', Math.max(1000, 4 * sloMs), (n) => n > sloMs, 'a number of ms above the SLO');
+  const sloMs = num('sloMs', 500);
+  check(sloMs > 0, '--slo-ms must be > 0');
+  const timeoutMs = num('timeoutMs', Math.max(1000, 4 * sloMs));
+  check(timeoutMs > sloMs, `--timeout-ms must be above the SLO (${sloMs} ms), or timeouts would hide latency`);
 
   let burst: BurstConfig | null = null;
-  if (v.bursty) {
-    burst = {
-      ratio: number(v, 'burst-ratio', 3, (n) => n >= 1, 'a number >= 1'),
-      onSeconds: number(v, 'burst-on-seconds', 1, positive, 'positive'),
-      offSeconds: number(v, 'burst-off-seconds', 4, positive, 'positive'),
-    };
+  if (v.bursty === true) {
+    burst = { ratio: num('burstRatio', 3), onSeconds: num('burstOnSeconds', 1), offSeconds: num('burstOffSeconds', 4) };
     const err = burstConfigError(burst);
     if (err) throw new UsageError(err);
-  } else if (v['burst-ratio'] !== undefined || v['burst-on-seconds'] !== undefined || v['burst-off-seconds'] !== undefined) {
-    throw new UsageError('--burst-* options need --bursty');
+  } else {
+    check(v.burstRatio === null && v.burstOnSeconds === null && v.burstOffSeconds === null, '--burst-* options need --bursty');
   }
 
-  const corpus = v.corpus ?? 'summarized';
-  if (corpus !== 'full' && corpus !== 'summarized') throw new UsageError(`--corpus must be full or summarized, got "${corpus}"`);
-  const cacheState = v['cache-state'] ?? (v.prewarm ? 'warm' : 'cold');
-  if (cacheState !== 'cold' && cacheState !== 'warm') throw new UsageError(`--cache-state must be cold or warm, got "${cacheState}"`);
-
   const metricNames: MetricNames = { ...DEFAULT_METRIC_NAMES };
-  for (const kv of v['metric-name'] ?? []) {
+  const overridden = new Set<string>();
+  for (const kv of v.metricName as string[]) {
     const eq = kv.indexOf('=');
     const key = kv.slice(0, eq);
     const value = kv.slice(eq + 1);
-    if (eq <= 0 || !(key in metricNames) || value === '') {
-      throw new UsageError(`--metric-name expects key=NAME with key in ${Object.keys(metricNames).join(', ')}, got "${kv}"`);
-    }
+    check(
+      eq > 0 && key in metricNames && value !== '',
+      `--metric-name expects key=NAME with key in ${Object.keys(metricNames).join(', ')}, got "${kv}"`,
+    );
     if (key === 'backendLabel') metricNames.backendLabel = value;
-    else metricNames[key as MetricKey] = value.split(',');
+    else {
+      // The first override of a key replaces the defaults; later ones add fallbacks.
+      const k = key as MetricKey;
+      metricNames[k] = overridden.has(k) ? [...metricNames[k], value] : [value];
+      overridden.add(k);
+    }
   }
-  const metricsUrl = v['metrics-url'] ?? null;
-  if (metricsUrl !== null && !URL.canParse(metricsUrl)) throw new UsageError(`--metrics-url "${metricsUrl}" is not a URL`);
+  const metricsUrl = str('metricsUrl');
+  check(metricsUrl === null || URL.canParse(metricsUrl), `--metrics-url "${metricsUrl}" is not a URL`);
 
-  const minRps = number(v, 'min-rps', 0.5, positive, 'positive');
-  const maxRps = number(v, 'max-rps', 10_000, (n) => n >= minRps, 'at least --min-rps');
+  const fractions = ['maxErrorRate', 'revisitProbability', 'familyAffinity'];
+  for (const f of fractions) check((v[f] as number) <= 1, `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be in [0, 1]`);
+  const positives = ['startRps', 'minRps', 'maxRps'];
+  for (const f of positives) check((v[f] as number) > 0, `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be > 0`);
+  const minRps = v.minRps as number;
+  const maxRps = v.maxRps as number;
+  check(maxRps >= minRps, '--max-rps must be at least --min-rps');
+  const growth = num('growth', quick ? 3 : 2);
+  check(growth > 1, '--growth must be > 1');
+  const tolerance = num('tolerance', quick ? 0.2 : 0.05);
+  check(tolerance > 0, '--tolerance must be > 0');
+  const stepMs = num('stepSeconds', quick ? 2 : 10) * 1000;
+  check(stepMs > 0, '--step-seconds must be > 0');
+  const corpusMode = v.corpus as CorpusMode;
+  const cacheState = (str('cacheState') ?? (v.prewarm === true ? 'warm' : 'cold')) as 'cold' | 'warm';
+
   const config: BenchConfig = {
-    name: v.name ?? `${corpus} x${targets.length}`,
+    name: str('name') ?? `${corpusMode} x${targets.length}`,
     simulated: v.simulated === true,
     targets,
     sloMs,
-    percentile,
-    maxErrorRate: number(v, 'max-error-rate', 0.01, fraction, 'a fraction in [0, 1]'),
-    startRps: number(v, 'start-rps', 4, positive, 'positive'),
-    growth: number(v, 'growth', quick ? 3 : 2, (n) => n > 1, 'a factor > 1'),
+    percentile: Number(v.percentile) as 50 | 90 | 95 | 99,
+    maxErrorRate: v.maxErrorRate as number,
+    startRps: v.startRps as number,
+    growth,
     minRps,
     maxRps,
-    tolerance: number(v, 'tolerance', quick ? 0.2 : 0.05, positive, 'positive'),
-    maxSteps: number(v, 'max-steps', 30, integer, 'a positive integer'),
-    warmupMs: number(v, 'warmup-seconds', quick ? 0.5 : 2, (n) => n >= 0, 'a number of seconds >= 0') * 1000,
-    stepMs: number(v, 'step-seconds', quick ? 2 : 10, positive, 'a positive number of seconds') * 1000,
+    tolerance,
+    maxSteps: v.maxSteps as number,
+    warmupMs: num('warmupSeconds', quick ? 0.5 : 2) * 1000,
+    stepMs,
     timeoutMs,
-    cooldownMs: number(v, 'cooldown-ms', quick ? 100 : 200, (n) => n >= 0, 'a number of ms >= 0'),
-    settleMaxMs: number(v, 'settle-max-ms', 3 * timeoutMs, (n) => n >= 0, 'a number of ms >= 0'),
-    maxSeconds: number(v, 'max-seconds', quick ? 55 : 600, positive, 'a positive number of seconds'),
+    cooldownMs: num('cooldownMs', quick ? 100 : 200),
+    settleMaxMs: num('settleMaxMs', 3 * timeoutMs),
+    maxSeconds: num('maxSeconds', quick ? 55 : 600),
     quick,
     burst,
-    itemsPerRequest: number(v, 'items-per-request', 10, integer, 'a positive integer'),
-    corpusMode: corpus,
-    jobs: number(v, 'jobs', quick ? 300 : 1000, integer, 'a positive integer'),
-    queries: number(v, 'queries', quick ? 200 : 500, integer, 'a positive integer'),
-    seed: number(v, 'seed', 1, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'),
-    navigation: v.navigation
-      ? {
-          ...DEFAULT_NAVIGATION,
-          revisitProbability: number(v, 'revisit-probability', DEFAULT_NAVIGATION.revisitProbability, fraction, 'a fraction in [0, 1]'),
-          meanRevisitSeconds: number(v, 'revisit-seconds', DEFAULT_NAVIGATION.meanRevisitSeconds, positive, 'positive'),
-        }
-      : null,
-    familyAffinity: number(v, 'family-affinity', 0.7, fraction, 'a fraction in [0, 1]'),
-    connections: number(v, 'connections', 256, integer, 'a positive integer'),
-    apiKey: v['api-key'] ?? null,
+    itemsPerRequest: v.itemsPerRequest as number,
+    corpusMode,
+    jobs: num('jobs', quick ? 300 : 1000),
+    queries: num('queries', quick ? 200 : 500),
+    seed: v.seed as number,
+    navigation:
+      v.navigation === true
+        ? {
+            ...DEFAULT_NAVIGATION,
+            revisitProbability: v.revisitProbability as number,
+            meanRevisitSeconds: v.revisitSeconds as number,
+          }
+        : null,
+    familyAffinity: v.familyAffinity as number,
+    connections: v.connections as number,
+    apiKey: str('apiKey'),
     metricsUrl,
     metricNames,
     tokenCacheState: cacheState,
     prewarm: v.prewarm === true,
   };
-  if (config.itemsPerRequest > config.jobs) throw new UsageError('--items-per-request cannot exceed --jobs');
-  return { config, outputs: { json: v.json ?? null, md: v.md ?? null, svg: v.svg ?? null } };
+  check(config.itemsPerRequest <= config.jobs, '--items-per-request cannot exceed --jobs');
+  return { config, outputs: { json: str('json'), md: str('md'), svg: str('svg') } };
 }
 
 async function write(path: string, text: string): Promise<void> {
@@ -238,7 +258,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     parsed = parseBenchArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`scorecar bench: ${e.message}\n\n${usage()}`);
+    process.stderr.write(`scorecar bench: ${e.message} (see scorecar bench --help)\n`);
     return 2;
   }
   if (parsed === 'help') {

@@ -1,5 +1,6 @@
 import type { BurstConfig } from './loadgen/arrivals.js';
-import { type SearchConfig, type SearchResult, searchMaxRps } from './loadgen/slo-search.js';
+import { type SearchConfig, type SearchHooks, type SearchResult, searchMaxRps } from './loadgen/slo-search.js';
+import { detectEmulator } from './loadgen/emulator-detect.js';
 import { type ScoreTarget, STATUS_TRANSPORT_ERROR } from './loadgen/target.js';
 import { type TargetSpec, createTarget } from './loadgen/targets/registry.js';
 import { machineInfo } from './report/machine.js';
@@ -72,13 +73,20 @@ export async function runBench(cfg: BenchConfig, log: Log): Promise<BenchReport>
 
   const targets: TargetReport[] = [];
   const notes: string[] = [];
+  let simulated = cfg.simulated;
   for (let i = 0; i < cfg.targets.length; i++) {
     const spec = cfg.targets[i] as TargetSpec;
     const target = createTarget(spec, { connections: cfg.connections, apiKey: cfg.apiKey, labelTokenIds: corpus.template.labelTokenIds });
     try {
+      const emulator = await detectEmulator(spec.url, cfg.apiKey);
+      if (emulator !== null && !simulated) {
+        simulated = true;
+        notes.push(`Labelled simulated although --simulated was not given: ${target.name} is served by the scorecar emulator.`);
+        log(`${target.name}: the backend is the scorecar emulator; the report is labelled simulated`);
+      }
       const share = (deadline - performance.now()) / (cfg.targets.length - i);
       const result = await benchTarget(target, corpus, cfg, performance.now() + share, log);
-      targets.push({ name: target.name, kind: target.kind, url: target.url, ...result });
+      targets.push({ name: target.name, kind: target.kind, url: target.url, emulatorProfile: emulator?.profile ?? null, ...result });
       if (result.stopReason === 'budget') notes.push(`${target.name}: stopped by the time budget (--max-seconds) before converging.`);
       if (result.steps.some((s) => s.generatorLagging)) {
         notes.push(`${target.name}: the load generator fell behind its schedule in some steps; their latencies include its own lag.`);
@@ -90,12 +98,12 @@ export async function runBench(cfg: BenchConfig, log: Log): Promise<BenchReport>
   if (cfg.tokenCacheState === 'cold') {
     notes.push('Token caches labelled cold: only items a target had not been sent before are cold (see firstSeenItems per step).');
   }
-  if (cfg.simulated) notes.push('Simulated run: the backend is the SGLang emulator; its cost model stands in for a GPU.');
+  if (simulated) notes.push('Simulated run: the backend is the SGLang emulator; its cost model stands in for a GPU.');
 
   return {
     schema: REPORT_SCHEMA,
     name: cfg.name,
-    simulated: cfg.simulated,
+    simulated,
     createdAt: startedAt.toISOString(),
     durationSeconds: (performance.now() - t0) / 1000,
     machine: machineInfo(),
@@ -151,7 +159,7 @@ async function benchTarget(
     navigation: cfg.navigation,
   });
   await preflight(target, source.next(performance.now()), cfg.timeoutMs);
-  if (cfg.prewarm) await prewarm(target, corpus, cfg, deadlineMs, log);
+  const seen = cfg.prewarm ? await prewarm(target, corpus, cfg, deadlineMs, log) : new Set<number>();
 
   const search: SearchConfig = {
     sloMs: cfg.sloMs,
@@ -173,7 +181,7 @@ async function benchTarget(
     deadlineMs,
   };
   const scraper = cfg.metricsUrl ? new StepScraper(cfg.metricsUrl, cfg.metricNames) : null;
-  const result = await searchMaxRps(target, source, search, {
+  const hooks: SearchHooks = {
     beforeMeasure: scraper ? () => scraper.begin() : undefined,
     afterStep: async (s) => {
       if (scraper) s.scorecar = await scraper.end(Math.round(s.itemsPerSecond * s.durationSeconds));
@@ -184,7 +192,8 @@ async function benchTarget(
           `${s.pass ? 'pass' : `fail (${s.failReasons.join('; ')})`}`,
       );
     },
-  });
+  };
+  const result = await searchMaxRps(target, source, search, hooks, seen);
   log(
     `${target.name}: ${result.bestRps === null ? 'no rate met the SLO' : `max ${result.bestRps.toFixed(1)} rps = ${(result.bestItemsPerSecond ?? 0).toFixed(0)} items/s`} (${result.stopReason})`,
   );
@@ -205,21 +214,27 @@ async function preflight(target: ScoreTarget, req: Parameters<ScoreTarget['send'
   }
 }
 
-/** Every corpus item once, a few requests at a time, within a fifth of the target's budget. */
-async function prewarm(target: ScoreTarget, corpus: Corpus, cfg: BenchConfig, deadlineMs: number, log: Log): Promise<void> {
+/**
+ * Every corpus item once, a few requests at a time, within a fifth of the target's budget, so a
+ * run labelled warm starts with scorecar's item token cache filled. Returns the ids answered.
+ */
+async function prewarm(target: ScoreTarget, corpus: Corpus, cfg: BenchConfig, deadlineMs: number, log: Log): Promise<Set<number>> {
   const stopAt = performance.now() + (deadlineMs - performance.now()) / 5;
+  const warmed = new Set<number>();
   const query = corpus.queries[0];
-  if (query === undefined) return;
+  if (query === undefined) return warmed;
   let nextItem = 0;
-  let sent = 0;
   const worker = async (): Promise<void> => {
     while (nextItem < corpus.items.length && performance.now() < stopAt) {
       const items = corpus.items.slice(nextItem, nextItem + cfg.itemsPerRequest);
       nextItem += items.length;
-      await target.send({ query, items, page: 1, session: -1 }, AbortSignal.timeout(Math.ceil(cfg.timeoutMs * 4))).catch(() => undefined);
-      sent += items.length;
+      const r = await target
+        .send({ query, items, page: 1, session: -1 }, AbortSignal.timeout(Math.ceil(cfg.timeoutMs * 4)))
+        .catch(() => null);
+      if (r?.status === 200) for (const it of items) warmed.add(it.id);
     }
   };
   await Promise.all(Array.from({ length: 8 }, () => worker()));
-  log(`${target.name}: prewarm sent ${sent} of ${corpus.items.length} items`);
+  log(`${target.name}: prewarm answered ${warmed.size} of ${corpus.items.length} items`);
+  return warmed;
 }

@@ -95,10 +95,11 @@ export async function searchMaxRps(
   source: RequestSource,
   cfg: SearchConfig,
   hooks: SearchHooks = {},
+  /** Item ids the target was already sent (e.g. by a prewarm), for firstSeenItems. */
+  seen: Set<number> = new Set(),
 ): Promise<SearchResult> {
   validateSearch(cfg);
   const steps: SearchStep[] = [];
-  const seen = new Set<number>();
   let lo: SearchStep | null = null;
   let hiRps: number | null = null;
   let rps = Math.min(Math.max(cfg.startRps, cfg.minRps), cfg.maxRps);

@@ -78,12 +78,15 @@ export function diffScrapes(before: Scrape, after: Scrape, names: MetricNames, c
   const missing: MetricKey[] = [];
   const sources: Partial<Record<MetricKey, string>> = {};
   const own = (samples: Scrape['samples'], name: string): number | null => sumMetric(samples, name, names.backendLabel);
-  /** Increase of the first candidate counter present in both scrapes. */
+  /**
+   * Increase of the first candidate counter present after the window. A labelled counter or
+   * histogram has no series until its first observation, so absent before means 0 then.
+   */
   const delta = (key: MetricKey): number | null => {
     for (const name of names[key]) {
-      const a = own(before.samples, name);
       const b = own(after.samples, name);
-      if (a === null || b === null) continue;
+      if (b === null) continue;
+      const a = own(before.samples, name) ?? 0;
       sources[key] = name;
       return Math.max(0, b - a); // a restarted process resets counters; never report negative cost
     }

@@ -106,7 +106,8 @@ export function renderSvg(r: BenchReport): string {
   const ySlo = ys.at(slo.ms).toFixed(1);
   out.push(
     `<line class="slo" x1="${x0}" y1="${ySlo}" x2="${x1}" y2="${ySlo}" stroke="${SLO_COLOR}" stroke-width="1.5" stroke-dasharray="6 3"/>`,
-    `<text x="${x1 - 4}" y="${+ySlo - 6}" text-anchor="end" fill="${SLO_COLOR}">SLO p${slo.percentile} ${fmt(slo.ms)} ms</text>`,
+    // Left end: the curves usually cross the SLO towards the right.
+    `<text x="${x0 + 6}" y="${+ySlo - 6}" fill="${SLO_COLOR}">SLO p${slo.percentile} ${fmt(slo.ms)} ms</text>`,
   );
 
   // One polyline per (target, percentile); markers on every step.

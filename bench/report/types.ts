@@ -11,7 +11,10 @@ export const REPORT_SCHEMA = 'scorecar-bench/1';
 export interface BenchReport {
   schema: typeof REPORT_SCHEMA;
   name: string;
-  /** True for runs against the emulator: every rendering of the report says "simulated". */
+  /**
+   * True for runs against the emulator (--simulated, or detected from a target's /server_info):
+   * every rendering of the report says "simulated".
+   */
   simulated: boolean;
   createdAt: string;
   durationSeconds: number;
@@ -58,6 +61,8 @@ export interface TargetReport {
   name: string;
   kind: string;
   url: string;
+  /** The emulator's cost profile when the target is (or fronts) the scorecar emulator, else null. */
+  emulatorProfile: string | null;
   bestRps: number | null;
   bestItemsPerSecond: number | null;
   stopReason: StopReason;

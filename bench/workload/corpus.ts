@@ -13,6 +13,11 @@ export type CorpusMode = 'full' | 'summarized';
  * prompts (prefix + item) average ~900 tokens with ~10% of items cut at the cap (full), and ~220
  * tokens with ~120-token descriptions (summarized); test/bench/workload.test.ts holds them there.
  * charsPerToken turns the token target into the character target the text generators stop at.
+ *
+ * The paper's two description shares cannot both hold with one template: 94% of 900 tokens
+ * leaves ~54 tokens for everything else, while 120 of 220 leaves ~100. The template here
+ * (system turn, instructions, query, five metadata lines, answer cue) needs ~95, which fits the
+ * summarized figures; full prompts then come out at ~89% description at the same ~900 total.
  */
 export interface LengthModel {
   medianTokens: number;

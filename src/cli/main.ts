@@ -19,8 +19,7 @@ async function main(argv: string[]): Promise<number> {
     case 'emulate':
       return runEmulate(rest);
     case 'bench': {
-      const benchModule = '../../bench/cli.js';
-      const { runBenchCli } = (await import(benchModule)) as { runBenchCli(argv: string[]): Promise<number> };
+      const { runBenchCli } = await import('../../bench/cli.js');
       return runBenchCli(rest);
     }
     case undefined:

@@ -41,3 +41,32 @@ export function finalize(h: number): number {
 export function numberKey(a: number, b: number): number {
   return (a >>> 0) * 2097152 + ((b >>> 0) >>> 11);
 }
+
+/** Hashes a JS string's UTF-16 code units into hashOut (no encoding step, no allocation). */
+export function hashString(s: string, seedA = HASH_SEED_A, seedB = HASH_SEED_B): void {
+  let a = seedA ^ s.length;
+  let b = seedB ^ Math.imul(s.length, 0x9e3779b1);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  hashOut[0] = finalize(a);
+  hashOut[1] = finalize(b ^ 0x9e3779b9);
+}
+
+/** Hashes int32 values into hashOut. */
+export function hashInts(ids: ArrayLike<number>, start = 0, end = ids.length, seedA = HASH_SEED_A, seedB = HASH_SEED_B): void {
+  let a = seedA ^ (end - start);
+  let b = seedB ^ Math.imul(end - start, 0x85ebca6b);
+  for (let i = start; i < end; i++) {
+    const v = ids[i] as number;
+    a = Math.imul(a ^ v, 0x01000193);
+    a ^= a >>> 13;
+    b = Math.imul(b ^ v, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  hashOut[0] = finalize(a);
+  hashOut[1] = finalize(b ^ 0x27d4eb2f);
+}

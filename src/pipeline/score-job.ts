@@ -10,7 +10,8 @@ import { CancelScope } from '../mem/cancel-scope.js';
  */
 export class ScoreJob {
   // ---- what the client sent (filled by the API layer) ----
-  kind: 'text' | 'ids' = 'ids';
+  /** text / ids: as the client sent them; tokens: prompt segments already resolved (/rank). */
+  kind: 'text' | 'ids' | 'tokens' = 'ids';
   n = 0;
   /** The request body; text spans and the model name point into it. */
   body: Buffer = EMPTY;
@@ -25,7 +26,11 @@ export class ScoreJob {
   itemSpans: Int32Array = new Int32Array(32);
   /** Texts whose JSON body holds escapes (bit per text: 0 = query, i + 1 = item i). */
   escaped: Uint8Array = new Uint8Array(17);
-  /** Hash lanes per text (index 0 = query, i + 1 = item i), of the raw JSON string bytes. */
+  /**
+   * Identity hash lanes of what the client sent (index 0 = query, i + 1 = item i): raw JSON
+   * string bytes for text, the ids for token requests, id + content for /rank items. Token and
+   * score caches key on these, so a hit needs no decoding or tokenizing.
+   */
   textHash: Int32Array = new Int32Array(34);
   /** Token ids the client sent, in one arena: query first, then items. */
   arena: Int32Array = int32Pool.acquire(1024);
@@ -100,6 +105,7 @@ export class ScoreJob {
       const state = new Uint8Array(this.aOff.length);
       state.set(this.itemState);
       this.itemState = state;
+      this.cacheHit = new Uint8Array(this.aOff.length);
     }
     if (this.packStart.length < n + 2) this.packStart = growI32(this.packStart, n + 2);
     while (this.aRef.length < n) {
@@ -161,6 +167,13 @@ export class ScoreJob {
     this.scope.reset();
     for (const b of this.held) bufferPool.release(b);
     this.held.length = 0;
+  }
+
+  /** Score-cache hit bits per item (set by the cache stage). */
+  cacheHit: Uint8Array = new Uint8Array(16);
+
+  cachedRow(i: number): boolean {
+    return this.cacheHit[i] === 1;
   }
 
   /** Tokens of item i's prompt as the backend will count them (query + item). */

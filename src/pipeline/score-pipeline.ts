@@ -42,6 +42,11 @@ export class ScorePipeline {
     };
   }
 
+  /** The served model, as /rank reports it. */
+  modelName(): string {
+    return this.backends.pick()?.info?.modelPath ?? 'unknown';
+  }
+
   /**
    * Scores a job. When the backend's tokenizer differs from scorecar's, text cannot be turned
    * into the ids SGLang would produce, so the original body is relayed instead (job.relay).

@@ -9,7 +9,7 @@ import { type RunningEmulator, startEmulator } from '../../src/emulator/server.j
 
 describe('flags', () => {
   it('defaults follow the paper: p95 <= 500 ms, 10 items per request, Poisson', () => {
-    const r = parseBenchArgs(['--target', 'text=http://127.0.0.1:30000']);
+    const r = parseBenchArgs(['--target', 'text=http://127.0.0.1:30000'], {});
     if (r === 'help') throw new Error('unexpected help');
     const c = r.config;
     expect(c.targets).toEqual([{ label: null, kind: 'text', url: 'http://127.0.0.1:30000' }]);
@@ -23,8 +23,8 @@ describe('flags', () => {
       '--target', 'direct:text=http://127.0.0.1:30000',
       '--target', 'scorecar:ids=http://127.0.0.1:30001/v1/score',
       '--quick', '--bursty', '--burst-ratio', '4', '--navigation', '--revisit-seconds', '30',
-      '--metric-name', 'itemsTotal=a_total,b_total', '--corpus', 'full', '--prewarm', '--json', 'out/r.json',
-    ]);
+      '--metric-name', 'itemsTotal=a_total', '--metric-name', 'itemsTotal=b_total', '--corpus', 'full', '--prewarm', '--json', 'out/r.json',
+    ], {});
     if (r === 'help') throw new Error('unexpected help');
     const c = r.config;
     expect(c.targets.map((t) => `${t.label}:${t.kind}`)).toEqual(['direct:text', 'scorecar:ids']);
@@ -33,6 +33,15 @@ describe('flags', () => {
     expect(c.navigation?.meanRevisitSeconds).toBe(30);
     expect(c.metricNames.itemsTotal).toEqual(['a_total', 'b_total']);
     expect([c.corpusMode, c.tokenCacheState, r.outputs.json]).toEqual(['full', 'warm', 'out/r.json']);
+  });
+
+  it('takes SCORECAR_* environment variables, with flags winning', () => {
+    const env = { SCORECAR_TARGET: 'ids=http://127.0.0.1:30001', SCORECAR_SLO_MS: '250', SCORECAR_QUICK: 'true', SCORECAR_SEED: '9' };
+    const r = parseBenchArgs(['--seed', '3'], env);
+    if (r === 'help') throw new Error('unexpected help');
+    expect(r.config.targets[0]?.kind).toBe('ids');
+    expect([r.config.sloMs, r.config.timeoutMs, r.config.quick, r.config.seed]).toEqual([250, 1000, true, 3]);
+    expect(() => parseBenchArgs([], { SCORECAR_SLO_MS: 'fast', SCORECAR_TARGET: 'text=http://x' })).toThrow(/SCORECAR_SLO_MS/);
   });
 
   it('rejects bad usage with exit code 2 and a message', async () => {
@@ -95,9 +104,10 @@ describe('scorecar bench against the emulator', () => {
       rc = await runBenchCli([
         '--target', `direct-ids:ids=${emu.url}`,
         '--target', `direct-text:text=${emu.url}`,
-        '--name', 'e2e', '--simulated', '--quick', '--max-seconds', '16',
+        // No --simulated: the emulator's /server_info must be enough to label the report.
+        '--name', 'e2e', '--quick', '--max-seconds', '16',
         '--step-seconds', '1', '--warmup-seconds', '0.3', '--timeout-ms', '1000', '--settle-max-ms', '1500',
-        '--start-rps', '10', '--jobs', '60', '--queries', '30', '--seed', '7',
+        '--start-rps', '10', '--jobs', '60', '--queries', '30', '--seed', '7', '--prewarm',
         '--metrics-url', `${emu.url}/metrics`,
         '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'), '--svg', join(dir, 'sub', 'r.svg'),
       ]);
@@ -112,6 +122,8 @@ describe('scorecar bench against the emulator', () => {
 
     const r = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')) as BenchReport;
     expect(r.simulated).toBe(true);
+    expect(r.notes.join(' ')).toMatch(/served by the scorecar emulator/);
+    expect(r.targets.map((t) => t.emulatorProfile)).toEqual(['bench-test', 'bench-test']);
     expect(r.name).toBe('e2e');
     expect(r.workload.stats.items).toBe(60);
     expect(r.config.slo).toEqual({ percentile: 95, ms: 500, maxErrorRate: 0.01 });
@@ -123,6 +135,9 @@ describe('scorecar bench against the emulator', () => {
     expect(ids.bestRps).toBeGreaterThanOrEqual(10);
     const first = ids.steps[0] as BenchReport['targets'][number]['steps'][number];
     expect(first.pass).toBe(true);
+    // --prewarm sent all 60 postings first: nothing in the measured steps is new to the target.
+    expect(r.tokenCacheState).toBe('warm');
+    expect(ids.steps.every((s) => s.firstSeenItems === 0)).toBe(true);
     expect(first.ok).toBeGreaterThan(0);
     expect(first.latency.p50).toBeGreaterThan(0);
     // The emulator exports none of scorecar's metrics: the slot says what is missing.

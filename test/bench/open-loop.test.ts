@@ -78,7 +78,9 @@ describe('latency counts from the scheduled send time', () => {
     expect(m.latency.max).toBeGreaterThan(200);
     // A dozen or more requests were scheduled inside the stall.
     expect(m.latency.p90).toBeGreaterThan(20);
-    expect(m.service.p99).toBeLessThan(60);
+    // Service time (from the actual send) stays small: only the blocking call itself and a
+    // request in flight during the stall can be slow, which p90 of ~150 samples ignores.
+    expect(m.service.p90).toBeLessThan(30);
   });
 });
 

@@ -79,9 +79,9 @@ function report(simulated: boolean): BenchReport {
       familyAffinity: 0.7,
     },
     targets: [
-      { name: 'direct | text', kind: 'text', url: 'http://127.0.0.1:30000/v1/score', bestRps: 16, bestItemsPerSecond: 160, stopReason: 'converged',
+      { name: 'direct | text', kind: 'text', url: 'http://127.0.0.1:30000/v1/score', emulatorProfile: 'bench-test', bestRps: 16, bestItemsPerSecond: 160, stopReason: 'converged',
         steps: [step(0, 4, 60, true), withMetrics, step(2, 16, 400, true), step(3, 32, 2000, false)] },
-      { name: 'scorecar ids', kind: 'ids', url: 'http://127.0.0.1:30001/v1/score', bestRps: null, bestItemsPerSecond: null, stopReason: 'budget',
+      { name: 'scorecar ids', kind: 'ids', url: 'http://127.0.0.1:30001/v1/score', emulatorProfile: null, bestRps: null, bestItemsPerSecond: null, stopReason: 'budget',
         steps: [] },
     ],
     notes: ['a note'],
@@ -262,6 +262,9 @@ describe('Prometheus text', () => {
     expect(d3.cpuMicrosPerItem).toBeCloseTo(2000, 6);
     expect(d3.sources.cpuSecondsTotal).toBe('process_cpu_seconds_total');
     expect(d3.missing).toEqual(['itemsTotal', 'gcPauseSecondsSum', 'heapAllocatedBytesTotal', 'eventLoopUtilization']);
+    // A labelled series born during the window (first GC of the run) counts from zero.
+    const born = diffScrapes(bare2, { atMs: 2000, samples: parsePrometheusText('scorecar_gc_pause_seconds_sum{type="minor"} 0.003\n') }, DEFAULT_METRIC_NAMES, 10);
+    expect(born.gcPauseSeconds).toBeCloseTo(0.003, 9);
   });
 
   it('StepScraper scrapes a live /metrics around a window and reports failures as data', async () => {

@@ -1,4 +1,4 @@
-import { hashBytes, hashOut } from '../../mem/hash.js';
+import { setIdInputs, setLabels, setTextInputs } from '../../pipeline/job-inputs.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import { TYPE_VALIDATION } from '../../sglang/errors.js';
 import { jsonInvalidMessage, validateScoreBody } from '../../sglang/score-schema.js';
@@ -13,8 +13,8 @@ function inInt32(v: number): boolean {
 
 /**
  * Parses a /v1/score body the way SGLang does (JSON.parse, then pydantic's rules) and fills the
- * job as the fast scanner would. Texts are re-encoded as JSON string literals into a fresh body,
- * so downstream stages see the same spans-and-hashes shape either way.
+ * job as the fast scanner would, for the bodies the scanner hands over: lax pydantic forms,
+ * duplicate keys, and errors (which get SGLang's exact kind of message).
  */
 export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob): SlowPathResult {
   job.reset();
@@ -36,74 +36,26 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob): 
   ) {
     return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_VALIDATION };
   }
-
-  // Texts as JSON string literals, in one buffer: [query][items...][model].
-  const texts: string[] = [];
-  if (typeof f.query === 'string') texts.push(f.query);
-  const itemTexts = typeof f.items === 'string' ? (f.items.length > 0 ? [f.items] : []) : Array.isArray(f.items) && typeof f.items[0] === 'string' ? (f.items as string[]) : [];
-  const literals = [...texts, ...itemTexts, f.model].map((t) => JSON.stringify(t));
-  const body = Buffer.from(literals.join(''), 'utf8');
-  job.body = body;
-  job.bodyLength = body.length;
-  let at = 0;
-  const span = (k: number): [number, number] => {
-    const lit = literals[k] as string;
-    const len = Buffer.byteLength(lit);
-    const s = at + 1;
-    at += len;
-    return [s, at - 1];
-  };
-  let k = 0;
-  const record = (t: number, s: number, e: number, lit: string): void => {
-    hashBytes(body, s, e);
-    job.textHash[2 * t] = hashOut[0] as number;
-    job.textHash[2 * t + 1] = hashOut[1] as number;
-    job.escaped[t] = lit.includes('\\') ? 1 : 0;
-  };
-
-  const n = f.items === null ? 0 : typeof f.items === 'string' ? itemTexts.length : f.items.length;
-  job.reserve(Math.max(1, n));
-  if (typeof f.query === 'string') {
-    const [s, e] = span(k);
-    record(0, s, e, literals[k] as string);
-    k++;
-    job.queryStart = s;
-    job.queryEnd = e;
-    job.queryKind = 'text';
-  } else if (Array.isArray(f.query)) {
+  const items = f.items;
+  const textItems = typeof items === 'string' ? (items.length > 0 ? [items] : []) : Array.isArray(items) && typeof items[0] === 'string' ? (items as string[]) : null;
+  if (textItems !== null || typeof f.query === 'string') {
+    setTextInputs(job, typeof f.query === 'string' ? f.query : null, textItems ?? [], f.model);
+  } else {
+    setTextInputs(job, null, [], f.model); // the model name still needs a span
+  }
+  if (Array.isArray(f.query)) {
     job.queryOff = job.arenaUsed;
     for (const v of f.query) job.pushId(v);
     job.queryLen = f.query.length;
     job.queryKind = 'ids';
   }
-  job.itemsPresent = f.items !== null;
-  job.n = n;
-  if (n === 0) job.itemsKind = 'empty';
-  else if (itemTexts.length > 0) {
-    job.itemsKind = 'text';
-    for (let i = 0; i < itemTexts.length; i++) {
-      const [s, e] = span(k);
-      record(i + 1, s, e, literals[k] as string);
-      k++;
-      job.itemSpans[2 * i] = s;
-      job.itemSpans[2 * i + 1] = e;
-    }
-  } else {
-    job.itemsKind = 'ids';
-    const rows = f.items as number[][];
-    for (let i = 0; i < rows.length; i++) {
-      const off = job.arenaUsed;
-      for (const v of rows[i] as number[]) job.pushId(v);
-      job.setItemIds(i, off, job.arenaUsed - off);
-    }
+  if (textItems === null && Array.isArray(items) && items.length > 0) setIdInputs(job, null, items as number[][]);
+  job.itemsPresent = items !== null;
+  if (items === null || (Array.isArray(items) && items.length === 0) || items === '') {
+    job.n = 0;
+    job.itemsKind = 'empty';
   }
-  const [ms, me] = span(k);
-  job.modelStart = ms;
-  job.modelEnd = me;
-  if (f.labels !== null) {
-    job.hasLabels = true;
-    for (const v of f.labels) job.pushLabel(v);
-  }
+  setLabels(job, f.labels);
   job.applySoftmax = f.applySoftmax;
   job.itemFirst = f.itemFirst;
   return { ok: true };

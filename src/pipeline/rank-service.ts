@@ -1,0 +1,58 @@
+import { parseRow } from '../mem/parse-double.js';
+import type { RankRequest } from '../api/rank-request.js';
+import { type RankTokenizeDeps, resolveRank } from './rank-stage.js';
+import type { ScoreJob } from './score-job.js';
+import type { ScorePipeline } from './score-pipeline.js';
+
+export interface RankOutcome {
+  /** Scored candidates, best first (top_k of them): indices into the request's items. */
+  order: Int32Array;
+  /** P(yes) per request item index (NaN for unscored ones). */
+  scores: Float64Array;
+  /** Whether item i's score came from the score cache. */
+  cached: Uint8Array;
+  /** How many candidates were scored (the depth used). */
+  depth: number;
+  cacheHits: number;
+  model: string;
+}
+
+/**
+ * /rank over the scoring pipeline: the first D candidates (D from the request or the depth
+ * controller) are scored — cached scores where present — and returned best first; the rest keep
+ * their retrieval order. Shared by HTTP and gRPC.
+ */
+export class RankService {
+  constructor(
+    private readonly pipeline: ScorePipeline,
+    private readonly deps: RankTokenizeDeps,
+    private readonly depth: () => number,
+  ) {}
+
+  async rank(req: RankRequest, job: ScoreJob): Promise<RankOutcome> {
+    const n = req.items.length;
+    const depth = Math.min(n, req.depth ?? this.depth());
+    await resolveRank(job, { query: req.query, items: req.items, template: req.template }, depth, this.deps);
+    await this.pipeline.run(job);
+    const scores = new Float64Array(n).fill(Number.NaN);
+    const cached = new Uint8Array(n);
+    const row = new Float64Array(2);
+    for (let i = 0; i < depth; i++) {
+      parseRow(job.rowBuf[i] as Buffer, job.rowStart[i] as number, job.rowEnd[i] as number, row, 0);
+      scores[i] = row[0] as number;
+      cached[i] = job.cachedRow(i) ? 1 : 0;
+    }
+    const idx = Array.from({ length: depth }, (_, i) => i);
+    // Best first; equal scores keep retrieval order (Array.prototype.sort is stable).
+    idx.sort((a, b) => (scores[b] as number) - (scores[a] as number));
+    const k = Math.min(depth, req.topK ?? depth);
+    return {
+      order: Int32Array.from(idx.slice(0, k)),
+      scores,
+      cached,
+      depth,
+      cacheHits: job.cacheHits,
+      model: this.pipeline.modelName(),
+    };
+  }
+}

@@ -1,0 +1,174 @@
+import { hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
+import type { PromptTemplate, JobFields } from '../tokenize/prompt-template.js';
+import type { TokenizerPool } from '../tokenize/pool.js';
+import { OP_ALONE, RESULT_HEADER, RESULT_STRIDE } from '../tokenize/protocol.js';
+import type { CachedTokens, TokenCache } from '../tokenize/token-cache.js';
+import type { ScoreJob } from './score-job.js';
+
+/** One /rank candidate: a stable id and a body as text, token ids or structured fields. */
+export interface RankItem {
+  id: string;
+  text?: string;
+  ids?: number[];
+  fields?: JobFields;
+}
+
+export interface RankInput {
+  query: string | number[];
+  items: RankItem[];
+  template: PromptTemplate;
+}
+
+export interface RankTokenizeDeps {
+  pool: TokenizerPool;
+  /** template + query -> prefix ids. */
+  prefixCache: TokenCache;
+  /** template + item id + content hash -> item-part ids. */
+  itemCache: TokenCache;
+}
+
+/** Lanes of a template's identity, folded into every key built from it. */
+function templateSeed(t: PromptTemplate): [number, number] {
+  hashString(`${t.name}@${t.version}`);
+  return [hashOut[0] as number, hashOut[1] as number];
+}
+
+/** Hash of what the client sent for one item: its id and its content, in hashOut. */
+function itemIdentity(item: RankItem, seedA: number, seedB: number): void {
+  hashString(item.id, seedA, seedB);
+  let a = hashOut[0] as number;
+  let b = hashOut[1] as number;
+  if (item.text !== undefined) hashString(item.text, a ^ 0x74, b);
+  else if (item.ids !== undefined) hashInts(item.ids, 0, item.ids.length, a ^ 0x69, b);
+  else {
+    const f = item.fields ?? {};
+    // Field order is fixed, and a separator keeps "ab"+"c" apart from "a"+"bc".
+    for (const v of [f.title, f.company, f.location, f.employment_type, String(f.remote ?? ''), f.description]) {
+      hashString(v ?? '\u0000', a, b);
+      a = mixInt(hashOut[0] as number, 0x1f);
+      b = mixInt(hashOut[1] as number, 0x1e);
+    }
+    hashOut[0] = a;
+    hashOut[1] = b;
+  }
+}
+
+/** Ids of fixed template texts around id-given queries and bodies, tokenized once. */
+const aroundIds = new Map<string, Int32Array>();
+
+async function fixedIds(pool: TokenizerPool, texts: string[]): Promise<Int32Array[]> {
+  const missing = texts.filter((t) => !aroundIds.has(t));
+  if (missing.length > 0) {
+    const ops = new Int32Array(missing.length * 3);
+    missing.forEach((_, i) => ((ops[3 * i] = OP_ALONE), (ops[3 * i + 1] = i)));
+    const r = await pool.encode({ type: 'encode', texts: missing, ops, wantEdges: false });
+    missing.forEach((t, i) => {
+      const off = r.packed[RESULT_HEADER + RESULT_STRIDE * i] as number;
+      aroundIds.set(t, r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * i + 1] as number)));
+    });
+  }
+  return texts.map((t) => aroundIds.get(t) as Int32Array);
+}
+
+function concatIds(parts: ArrayLike<number>[]): Int32Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Int32Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p as ArrayLike<number>, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Resolves the first `depth` candidates of a /rank request to prompt segments on the job: the
+ * prefix (system turn + query) once, each item part from the item cache (keyed by template, id
+ * and content hash) or tokenized in one worker task. Identity hashes go to job.textHash for the
+ * score cache. The template's split is on a pre-tokenizer boundary, so prefix ids + item ids
+ * are exactly the whole prompt's ids.
+ */
+export async function resolveRank(job: ScoreJob, input: RankInput, depth: number, deps: RankTokenizeDeps): Promise<void> {
+  const { template: t } = input;
+  const started = performance.now();
+  const [sa, sb] = templateSeed(t);
+  job.reserve(depth);
+  job.n = depth;
+  job.kind = 'tokens';
+  job.wholePrompts = false;
+  job.applySoftmax = true;
+  job.hasLabels = true;
+  job.nLabels = 0;
+  job.pushLabel(t.labelTokenIds[0]);
+  job.pushLabel(t.labelTokenIds[1]);
+
+  if (typeof input.query === 'string') hashString(input.query, sa, sb);
+  else hashInts(input.query, 0, input.query.length, sa ^ 0x51, sb);
+  job.textHash[0] = hashOut[0] as number;
+  job.textHash[1] = hashOut[1] as number;
+  const qChars = typeof input.query === 'string' ? input.query.length : input.query.length * 4;
+  let prefix: CachedTokens | undefined = deps.prefixCache.get(job.textHash[0] as number, job.textHash[1] as number, qChars);
+
+  const texts: string[] = [];
+  const owners: number[] = []; // -1 = the prefix, else the item index
+  const idParts: Array<[number, number[]]> = [];
+  if (prefix === undefined) {
+    if (typeof input.query === 'string') {
+      texts.push(t.prefix(input.query));
+      owners.push(-1);
+    }
+  }
+  for (let i = 0; i < depth; i++) {
+    const item = input.items[i] as RankItem;
+    itemIdentity(item, sa, sb);
+    job.textHash[2 * i + 2] = hashOut[0] as number;
+    job.textHash[2 * i + 3] = hashOut[1] as number;
+    const size = item.text?.length ?? item.ids?.length ?? 0;
+    const hit = deps.itemCache.get(hashOut[0] as number, hashOut[1] as number, size);
+    job.bLen[i] = 0;
+    if (hit !== undefined) {
+      job.aRef[i] = hit.ids;
+      job.aOff[i] = 0;
+      job.aLen[i] = hit.ids.length;
+      continue;
+    }
+    if (item.ids !== undefined) idParts.push([i, item.ids]);
+    else {
+      texts.push(t.item(item.text ?? t.renderFields(item.fields ?? {})));
+      owners.push(i);
+    }
+  }
+
+  const store = (owner: number, ids: Int32Array): void => {
+    if (owner < 0) {
+      prefix = deps.prefixCache.set(job.textHash[0] as number, job.textHash[1] as number, qChars, ids, -1, -1);
+      return;
+    }
+    const item = input.items[owner] as RankItem;
+    const size = item.text?.length ?? item.ids?.length ?? 0;
+    const e = deps.itemCache.set(job.textHash[2 * owner + 2] as number, job.textHash[2 * owner + 3] as number, size, ids, -1, -1);
+    job.aRef[owner] = e.ids;
+    job.aOff[owner] = 0;
+    job.aLen[owner] = e.ids.length;
+  };
+  if (texts.length > 0) {
+    const ops = new Int32Array(texts.length * 3);
+    texts.forEach((_, k) => ((ops[3 * k] = OP_ALONE), (ops[3 * k + 1] = k)));
+    const r = await deps.pool.encode({ type: 'encode', texts, ops, wantEdges: false });
+    owners.forEach((owner, k) => {
+      const off = r.packed[RESULT_HEADER + RESULT_STRIDE * k] as number;
+      store(owner, r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * k + 1] as number)));
+    });
+  }
+  if (prefix === undefined || idParts.length > 0) {
+    const [pb, pa, ib, ia] = await fixedIds(deps.pool, [t.prefixAroundIds[0], t.prefixAroundIds[1], t.itemAroundIds[0], t.itemAroundIds[1]]);
+    if (prefix === undefined) store(-1, concatIds([pb as Int32Array, input.query as number[], pa as Int32Array]));
+    for (const [i, ids] of idParts) store(i, concatIds([ib as Int32Array, ids, ia as Int32Array]));
+  }
+  const p = prefix as unknown as CachedTokens;
+  job.qRef = p.ids;
+  job.qOff = 0;
+  job.qLen = p.ids.length;
+  job.tokenizeMs += performance.now() - started;
+}
