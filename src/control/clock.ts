@@ -9,17 +9,20 @@ export interface TimerHandle {
 
 export interface ControlClock {
   now(): number;
-  /** Calls fire(arg) once, after delayMs (never before; lateness is allowed). */
+  /** Calls fire(arg) once, after about delayMs (late is allowed; early only for huge delays). */
   setTimer<A>(delayMs: number, fire: (arg: A) => void, arg: A): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const systemClock: ControlClock = {
   now: () => performance.now(),
   setTimer<A>(delayMs: number, fire: (arg: A) => void, arg: A): TimerHandle {
     // unref: a request waiting in the shaper must not keep a closing process alive; close()
     // settles it instead.
-    return setTimeout(fire, Math.max(0, delayMs), arg).unref() as unknown as TimerHandle;
+    // Node fires delays beyond 2^31 - 1 ms after 1 ms; cap them (callers re-arm if early).
+    return setTimeout(fire, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)), arg).unref() as unknown as TimerHandle;
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as unknown as NodeJS.Timeout);

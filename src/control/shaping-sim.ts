@@ -13,20 +13,23 @@ import { VirtualClock } from './virtual-clock.js';
  * measurement: reports built on it must say so.
  */
 export interface ShapingSimOptions {
+  /** Default 1; durationMs default 20000. */
   seed?: number;
   durationMs?: number;
-  /** Burst phase length and the idle gap after it. */
+  /** Burst phase length and the idle gap after it (defaults 500 and 1500 ms). */
   onMs?: number;
   offMs?: number;
-  /** Arrival rates (requests per second) in the burst and in the gap. */
+  /** Arrival rates (requests per second) in the burst and in the gap (defaults 400 and 50). */
   burstRps?: number;
   gapRps?: number;
-  /** Mean tokens per request (exponentially spread around it, at least 1). */
+  /** Mean tokens per request (exponentially spread around it, at least 1; default 2200). */
   meanTokens?: number;
+  /** Each request's deadline after its arrival (default 500 ms). */
   deadlineMs?: number;
   backend?: SimBackendOptions;
   /** Shaper budget (tokens or a limiter) when shaping is on; default backend.kneeTokens. */
   budget?: number | BudgetLimiter;
+  /** Default 4096. */
   maxQueuedRequests?: number;
 }
 
@@ -39,8 +42,11 @@ export interface ShapingSimOptions {
 export interface SimBackendOptions {
   /** Peak throughput in tokens per ms (default 440: ~2000 items/s of ~220 tokens). */
   capacityTokensPerMs?: number;
+  /** Default 16384. */
   saturationTokens?: number;
+  /** Default 65536. */
   kneeTokens?: number;
+  /** Default 0.1 (0 is pure processor sharing: shaping still wins on deadlines, by less). */
   thrash?: number;
 }
 
@@ -83,13 +89,13 @@ export async function simulateShaping(shaped: boolean, o: ShapingSimOptions = {}
     capacityTokensPerMs: 440,
     saturationTokens: 16_384,
     kneeTokens: 65_536,
-    thrash: 0.5,
+    thrash: 0.1,
     ...o.backend,
   };
   const duration = o.durationMs ?? 20_000;
   const onMs = o.onMs ?? 500;
   const offMs = o.offMs ?? 1500;
-  const burstRps = o.burstRps ?? 500;
+  const burstRps = o.burstRps ?? 400;
   const gapRps = o.gapRps ?? 50;
   const meanTokens = o.meanTokens ?? 2200;
   const deadlineMs = o.deadlineMs ?? 500;

@@ -1,5 +1,4 @@
-import type { Cancellable, CancelScope } from '../mem/cancel-scope.js';
-import { CancelledError } from '../mem/cancel-scope.js';
+import { type Cancellable, type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { type BudgetLimiter, StaticBudget } from './budget.js';
 import { type ControlClock, type TimerHandle, systemClock } from './clock.js';
 import { Deque } from './deque.js';
@@ -17,6 +16,9 @@ export interface TrafficShaperOptions {
   latencySmoothing?: number;
   clock?: ControlClock;
 }
+
+/** The part of a request's CancelScope the shaper uses: a queued wait ends when it is cancelled. */
+export type CancelHook = Pick<CancelScope, 'cancelled' | 'add' | 'delete'>;
 
 /** What an admitted request holds until it calls release(). */
 export interface AdmissionTicket {
@@ -69,7 +71,7 @@ class Waiter implements AdmissionTicket, Cancellable {
     readonly arrivedAt: number,
     readonly resolve: (t: AdmissionTicket) => void,
     readonly reject: (e: Error) => void,
-    readonly scope: CancelScope | undefined,
+    readonly scope: CancelHook | undefined,
   ) {}
 
   get queuedMs(): number {
@@ -177,7 +179,7 @@ export class TrafficShaper {
    * budget), or rejects with ShaperRefused / CancelledError. The caller must release() every
    * ticket it receives, whether the backend call succeeded or not.
    */
-  admit(tokens: number, deadlineAt: number, priority: Priority, scope?: CancelScope): Promise<AdmissionTicket> {
+  admit(tokens: number, deadlineAt: number, priority: Priority, scope?: CancelHook): Promise<AdmissionTicket> {
     if (!(tokens >= 0)) throw new RangeError(`tokens must be >= 0, got ${tokens}`);
     return new Promise<AdmissionTicket>((resolve, reject) => {
       const now = this.clock.now();
@@ -260,6 +262,12 @@ export class TrafficShaper {
   /** @internal the waiter's timer fired: it can no longer finish before its deadline. */
   expireQueued(w: Waiter): void {
     if (w.state !== State.Queued) return;
+    const early = w.latestStartAt - this.clock.now();
+    if (early > 0) {
+      // Timers may fire early (Node caps delays at about 24.8 days): wait the rest.
+      w.timer = this.clock.setTimer(early, onWaiterDue, w);
+      return;
+    }
     this.refuseQueued(w, 'deadline');
     // A blocked head leaving may let smaller or lower-class work through.
     this.pump();
@@ -275,9 +283,10 @@ export class TrafficShaper {
     const ahead = w.priority === 'online' ? this.online.liveTokens : this.online.liveTokens + this.nearline.liveTokens;
     const queueAhead = w.priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
     const service = this.serviceMs();
-    const wait = queueAhead === 0 && this.fits(w.tokens) ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.limiter.budget);
+    const immediate = queueAhead === 0 && this.fits(w.tokens);
+    const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.limiter.budget);
     if (now + wait + service > w.deadlineAt || now >= w.deadlineAt) return this.refuseNew(w, 'deadline');
-    if (wait === 0 && queueAhead === 0 && this.fits(w.tokens)) return this.admitNow(w, now);
+    if (immediate) return this.admitNow(w, now);
     if (!this.makeRoom(w)) return this.refuseNew(w, 'queue-full');
 
     const cq = this.queueOf(w.priority);
@@ -285,7 +294,7 @@ export class TrafficShaper {
     cq.live++;
     cq.liveTokens += w.tokens;
     w.latestStartAt = w.deadlineAt - service;
-    w.timer = this.clock.setTimer(w.latestStartAt - now, onWaiterDue, w);
+    if (Number.isFinite(w.latestStartAt)) w.timer = this.clock.setTimer(w.latestStartAt - now, onWaiterDue, w);
     w.scope?.add(w);
   }
 

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { BoundaryRules } from '../tokenize/boundary.js';
+import { JoinOracle } from '../tokenize/join-oracle.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
+import { loadTokenizerFiles } from '../tokenize/tokenizer-file.js';
 import { FaultInjector } from './faults.js';
 import { EmulatorMetrics } from './metrics.js';
 import { type EmulatorOptions, maxReqInputLen } from './options.js';
@@ -39,7 +42,8 @@ export class EmulatorContext {
     // MIS servers run with chunked prefill off (SGLang forces it): a pack is one prefill.
     const cost = options.mis.kind === 'off' ? options.cost : { ...options.cost, chunkedPrefillSize: -1 };
     this.scheduler = new PrefillScheduler(cost);
-    this.tokenizer = new EmulatedTokenizer(pool, options.cost);
+    const rules = BoundaryRules.fromTokenizerJson(loadTokenizerFiles().tokenizerJson);
+    this.tokenizer = new EmulatedTokenizer(pool, options.cost, new JoinOracle(rules));
     this.faults = new FaultInjector();
     this.faults.update(options.faults);
     this.metrics = new EmulatorMetrics(options.servedModelName, this.scheduler);

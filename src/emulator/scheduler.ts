@@ -1,3 +1,4 @@
+import { type Clock, realClock } from './clock.js';
 import { type CostParams, stepCostUs } from './cost-model.js';
 
 /**
@@ -14,7 +15,7 @@ interface Seq {
 
 interface Job {
   pending: number;
-  resolve: () => void;
+  done: () => void;
 }
 
 export interface SchedulerStats {
@@ -33,20 +34,26 @@ export class PrefillScheduler {
   private freeAt = 0;
   readonly stats: SchedulerStats = { steps: 0, tokens: 0, busyUs: 0, queued: 0, running: 0 };
 
-  constructor(private readonly params: CostParams) {}
+  constructor(
+    private readonly params: CostParams,
+    private readonly clock: Clock = realClock,
+  ) {}
 
   /** Queues one request's sequences; resolves when the last one has been prefilled. */
   run(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>): Promise<void> {
-    if (seqTokens.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const job: Job = { pending: seqTokens.length, resolve };
-      for (let i = 0; i < seqTokens.length; i++) {
-        const t = seqTokens[i] as number;
-        this.queue.push({ job, tokens: t, remaining: t, pairs: seqPairs[i] as number });
-      }
-      this.stats.queued += seqTokens.length;
-      if (!this.busy) this.startStep();
-    });
+    return new Promise<void>((resolve) => this.submit(seqTokens, seqPairs, resolve));
+  }
+
+  /** Callback form of run(), which calibration drives on a virtual clock without promises. */
+  submit(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>, done: () => void): void {
+    if (seqTokens.length === 0) return done();
+    const job: Job = { pending: seqTokens.length, done };
+    for (let i = 0; i < seqTokens.length; i++) {
+      const t = seqTokens[i] as number;
+      this.queue.push({ job, tokens: t, remaining: t, pairs: seqPairs[i] as number });
+    }
+    this.stats.queued += seqTokens.length;
+    if (!this.busy) this.startStep();
   }
 
   get queuedSequences(): number {
@@ -95,17 +102,14 @@ export class PrefillScheduler {
     this.stats.tokens += tokens;
     this.stats.busyUs += costUs;
     this.stats.running = seqs;
-    const now = performance.now();
+    const now = this.clock.now();
     const start = Math.max(now, this.freeAt);
     this.freeAt = start + costUs / 1000;
-    const done = (): void => {
-      for (const j of finished) j.resolve();
+    this.clock.after(this.freeAt - now, () => {
+      for (const j of finished) j.done();
       this.stats.running = 0;
       this.startStep();
-    };
-    const wait = this.freeAt - performance.now();
-    if (wait <= 0) setImmediate(done);
-    else setTimeout(done, wait);
+    });
   }
 }
 
@@ -113,16 +117,21 @@ export class PrefillScheduler {
 export class SerialResource {
   private freeAt = 0;
 
+  constructor(private readonly clock: Clock = realClock) {}
+
   /** Occupies the resource for costUs after whatever is ahead; resolves when done. */
   use(costUs: number): Promise<void> {
     if (costUs <= 0) return Promise.resolve();
-    const now = performance.now();
+    return new Promise((resolve) => this.acquire(costUs, resolve));
+  }
+
+  acquire(costUs: number, done: () => void): void {
+    const now = this.clock.now();
     this.freeAt = Math.max(now, this.freeAt) + costUs / 1000;
-    const wait = this.freeAt - now;
-    return new Promise((resolve) => setTimeout(resolve, wait));
+    this.clock.after(this.freeAt - now, done);
   }
 }
 
-export function delay(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+export function delay(ms: number, clock: Clock = realClock): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => clock.after(ms, resolve));
 }

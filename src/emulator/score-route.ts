@@ -62,8 +62,7 @@ async function buildPrompts(ctx: EmulatorContext, f: ScoreFields, kind: 'text' |
     return { query: ids[0] as Int32Array, items: ids.slice(1), promptTokens: 0 };
   }
   // Single-item mode tokenizes each whole prompt string, query and item together.
-  const joined = texts.map((t) => (f.itemFirst ? t + query : query + t));
-  const ids = await ctx.tokenizer.tokenize(joined);
+  const ids = await ctx.tokenizer.tokenizeJoined(query, texts, f.itemFirst);
   return { query: new Int32Array(0), items: ids, promptTokens: 0 };
 }
 

@@ -1,0 +1,172 @@
+import { KEY_BYTES, checkKeyCount, checkStoreBatch } from './cache-key.js';
+import { CacheCounters } from './cache-counters.js';
+import { EntryTable, NONE } from './entry-table.js';
+import type { ScoreCache, ScoreCacheStats } from './score-cache.js';
+import { ValueArena } from './value-arena.js';
+
+/**
+ * What one entry costs beyond its key and value bytes, measured on Node 20 x64: the value's
+ * Buffer view object (~96 B) plus its share of the typed-array columns and slot table (~48 B).
+ * Charging it keeps maxBytes close to the real footprint, since score rows are only 20-60 bytes.
+ */
+export const ENTRY_OVERHEAD_BYTES = 144;
+
+/** Expired entries the store path checks per value stored, so that unread expired entries are reclaimed too. */
+const SWEEP_PER_STORE = 4;
+
+const FIRST_CAPACITY = 1024;
+
+export interface MemoryScoreCacheOptions {
+  ttlSeconds: number;
+  maxBytes: number;
+  /** Monotonic clock in milliseconds; tests inject one to step through expiry. */
+  now?: () => number;
+}
+
+/** Bytes an entry is charged: key + value + ENTRY_OVERHEAD_BYTES. */
+export function entryBytes(valueBytes: number): number {
+  return KEY_BYTES + valueBytes + ENTRY_OVERHEAD_BYTES;
+}
+
+/**
+ * In-process score cache: LRU bounded by bytes, with a TTL per entry (set at store time; hits do
+ * not extend it). getMany is allocation-free per key: it walks the EntryTable and hands out the
+ * stored Buffers themselves, so callers must treat returned values as read-only.
+ */
+export class MemoryScoreCache implements ScoreCache {
+  readonly kind = 'memory' as const;
+  private readonly table: EntryTable;
+  private readonly arena = new ValueArena();
+  private readonly counters = new CacheCounters();
+  private readonly ttlMs: number;
+  private readonly maxBytes: number;
+  private readonly clock: (() => number) | null;
+  private bytes = 0;
+  private sweepCursor = 0;
+
+  constructor(opts: MemoryScoreCacheOptions) {
+    if (!(opts.ttlSeconds > 0)) throw new RangeError(`score cache: ttlSeconds must be > 0, got ${opts.ttlSeconds}`);
+    if (!(opts.maxBytes > 0)) throw new RangeError(`score cache: maxBytes must be > 0, got ${opts.maxBytes}`);
+    this.ttlMs = opts.ttlSeconds * 1000;
+    this.maxBytes = opts.maxBytes;
+    this.clock = opts.now ?? null;
+    // No more entries can ever fit than maxBytes allows at the smallest entry size.
+    const maxEntries = Math.max(1, Math.floor(opts.maxBytes / entryBytes(0)));
+    this.table = new EntryTable(Math.min(FIRST_CAPACITY, maxEntries), maxEntries);
+  }
+
+  getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number> {
+    checkKeyCount(keys, n);
+    const started = performance.now();
+    const now = this.clock === null ? started : this.clock();
+    const t = this.table;
+    let hits = 0;
+    for (let i = 0; i < n; i++) {
+      const e = t.find(keys, i * KEY_BYTES);
+      if (e === NONE) {
+        out[i] = null;
+      } else if ((t.expiresAt[e] as number) <= now) {
+        this.drop(e);
+        this.counters.expired++;
+        out[i] = null;
+      } else {
+        t.touch(e);
+        out[i] = t.values[e] as Buffer;
+        hits++;
+      }
+    }
+    this.counters.recordLookup(n, hits, (performance.now() - started) / 1000);
+    return Promise.resolve(hits);
+  }
+
+  setMany(keys: Uint8Array, which: Int32Array, m: number, values: Buffer[]): Promise<void> {
+    checkStoreBatch(keys, which, m, values);
+    const now = this.now();
+    const expiresAt = now + this.ttlMs;
+    const t = this.table;
+    for (let j = 0; j < m; j++) {
+      const off = (which[j] as number) * KEY_BYTES;
+      const value = values[j] as Buffer;
+      const size = entryBytes(value.length);
+      const old = t.find(keys, off);
+      if (old !== NONE) this.drop(old);
+      if (size > this.maxBytes) continue;
+      while ((this.bytes + size > this.maxBytes || !t.hasRoom()) && t.tail !== NONE) {
+        this.drop(t.tail);
+        this.counters.evictions++;
+      }
+      const stored = this.arena.copyIn(value);
+      t.insert(keys, off, expiresAt, stored, this.arena.lastSlab);
+      this.bytes += size;
+      this.counters.stores++;
+    }
+    this.sweep(now, m * SWEEP_PER_STORE);
+    if (this.arena.wasteful()) this.compact();
+    return Promise.resolve();
+  }
+
+  stats(): ScoreCacheStats {
+    return this.counters.snapshot(this.table.size, this.bytes);
+  }
+
+  /** What the value bytes really occupy, for tests and diagnostics. */
+  valueFootprint(): { liveBytes: number; slabBytes: number } {
+    return { liveBytes: this.arena.liveBytes, slabBytes: this.arena.slabBytes };
+  }
+
+  ready(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  clear(): Promise<void> {
+    this.table.clear();
+    this.arena.clear();
+    this.bytes = 0;
+    this.sweepCursor = 0;
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.clear();
+  }
+
+  private now(): number {
+    return this.clock === null ? performance.now() : this.clock();
+  }
+
+  private drop(e: number): void {
+    const t = this.table;
+    const len = (t.values[e] as Buffer).length;
+    this.arena.release(t.valueSlab[e] as number, len);
+    this.bytes -= entryBytes(len);
+    t.remove(e);
+  }
+
+  /** Reclaims expired entries nobody reads, a few per store, round-robin over the table. */
+  private sweep(now: number, steps: number): void {
+    const t = this.table;
+    for (let k = 0; k < steps && t.size > 0; k++) {
+      const e = this.sweepCursor < t.capacity ? this.sweepCursor : 0;
+      this.sweepCursor = e + 1;
+      if (t.values[e] !== null && (t.expiresAt[e] as number) <= now) {
+        this.drop(e);
+        this.counters.expired++;
+      }
+    }
+  }
+
+  /** Moves values out of mostly-dead slabs so those slabs can be freed. */
+  private compact(): void {
+    const arena = this.arena;
+    if (!arena.markSparse()) return;
+    const t = this.table;
+    for (let e = 0; e < t.capacity; e++) {
+      const value = t.values[e];
+      const slab = t.valueSlab[e] as number;
+      if (value === null || !arena.isMarked(slab)) continue;
+      t.values[e] = arena.copyIn(value);
+      t.valueSlab[e] = arena.lastSlab;
+      arena.release(slab, value.length);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { MemoryScoreCache } from './memory-score-cache.js';
+import { OffScoreCache } from './off-score-cache.js';
+import { RedisScoreCache } from './redis-score-cache.js';
+import { isRedisSpec, toRedisUrl } from './redis-url.js';
+
+export { KEY_BYTES } from './cache-key.js';
+
+export interface ScoreCacheStats {
+  /** getMany calls. */
+  lookups: number;
+  /** Keys asked for over all getMany calls (= hits + misses). */
+  keysLooked: number;
+  hits: number;
+  misses: number;
+  /** Backend failures: lookups that timed out or failed, stores dropped or refused. */
+  errors: number;
+  lookupSecondsSum: number;
+  lookupSecondsMax: number;
+  /** Values stored (acknowledged by the backend, for Redis). */
+  stores: number;
+  /** Entries pushed out to stay within maxBytes (memory only). */
+  evictions: number;
+  /** Entries reclaimed after their TTL (memory only; Redis expires keys itself). */
+  expired: number;
+  /** Live entries (memory only; 0 for Redis and off). */
+  entries: number;
+  /** Bytes charged against maxBytes (memory only). */
+  bytes: number;
+}
+
+export interface ScoreCache {
+  readonly kind: 'memory' | 'redis' | 'off';
+  /**
+   * Looks up n keys (key i = keys[16i, 16i+16)) in ONE round trip. Sets out[i] to the stored value
+   * or null and resolves with the hit count. Never rejects: a failing backend counts an error and
+   * reports all misses. Returned Buffers may be shared with the cache: read them, never write them.
+   * Throws (synchronously) only on a batch that does not fit `keys`, a caller bug.
+   */
+  getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number>;
+  /**
+   * Stores values[j] under key which[j] (an index into keys) for j < m with the configured TTL, in
+   * ONE round trip. Never rejects. The cache copies what it keeps; the caller may reuse keys, which
+   * and values once this returns. Need not be awaited on the request path.
+   */
+  setMany(keys: Uint8Array, which: Int32Array, m: number, values: Buffer[]): Promise<void>;
+  stats(): ScoreCacheStats;
+  /** Resolves true once the backend is usable (at once for memory and off), false after timeoutMs. */
+  ready(timeoutMs?: number): Promise<boolean>;
+  /** Drops every entry of this cache (for Redis: every key under its prefix). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ScoreCacheOptions {
+  ttlSeconds: number;
+  /** Memory backend bound: keys + values + per-entry overhead. */
+  maxBytes: number;
+  /** Redis: a lookup without a reply by then resolves all-miss. Default 25. */
+  lookupTimeoutMs?: number;
+  /** Redis: setMany resolves by then even without a reply. Default 250. */
+  storeTimeoutMs?: number;
+  /** Redis key prefix. Default 'sc1:'; change it when the key scheme changes. */
+  keyPrefix?: string;
+  /** Redis: cap of the reconnect backoff. Default 1000. */
+  reconnectMaxDelayMs?: number;
+  /** Memory: monotonic clock in ms (tests). */
+  now?: () => number;
+  log?: (m: string) => void;
+}
+
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 25;
+export const DEFAULT_STORE_TIMEOUT_MS = 250;
+export const DEFAULT_KEY_PREFIX = 'sc1:';
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
+
+/**
+ * A score cache from a spec: 'memory', 'off', or a redis://, rediss://, valkey:// or valkeys://
+ * URL (host:port[/db]). Returns at once; a Redis cache connects in the background (await
+ * ready() to wait for it) and misses until connected. Throws on an unknown spec.
+ */
+export function createScoreCache(spec: string, opts: ScoreCacheOptions): ScoreCache {
+  const trimmed = spec.trim();
+  if (trimmed === 'memory') return new MemoryScoreCache(opts);
+  if (trimmed === 'off') return new OffScoreCache();
+  if (isRedisSpec(trimmed)) {
+    return new RedisScoreCache({
+      url: toRedisUrl(trimmed),
+      ttlSeconds: opts.ttlSeconds,
+      lookupTimeoutMs: opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
+      storeTimeoutMs: opts.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
+      keyPrefix: opts.keyPrefix ?? DEFAULT_KEY_PREFIX,
+      reconnectMaxDelayMs: opts.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS,
+      log: opts.log ?? (() => undefined),
+    });
+  }
+  throw new Error(`score cache: unknown spec '${spec}' (expected memory, off, redis://host:port[/db] or valkey://host:port[/db])`);
+}
