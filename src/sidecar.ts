@@ -1,12 +1,18 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Auth } from './api/http/auth.js';
+import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
 import { createHttpApi } from './api/http/server.js';
 import { BackendSet } from './backend/backend-set.js';
 import { SglangBackend } from './backend/sglang-backend.js';
+import { type ScoreCache, createScoreCache } from './cache/score-cache.js';
 import type { ServeConfig } from './config/serve-config.js';
+import { AimdBudget } from './control/budget.js';
+import { DepthController } from './control/depth-controller.js';
+import { TrafficShaper } from './control/traffic-shaper.js';
 import { ScorecarMetrics } from './metrics/registry.js';
+import { RankService } from './pipeline/rank-service.js';
 import { ScorePipeline } from './pipeline/score-pipeline.js';
 import { BoundaryRules } from './tokenize/boundary.js';
 import { JoinOracle } from './tokenize/join-oracle.js';
@@ -23,7 +29,11 @@ export interface RunningSidecar {
   metrics: ScorecarMetrics;
   pipeline: ScorePipeline;
   pool: TokenizerPool;
-  caches: { prefix: TokenCache; item: TokenCache };
+  caches: { prefix: TokenCache; item: TokenCache; rankPrefix: TokenCache; rankItem: TokenCache };
+  scoreCache: ScoreCache;
+  shaper: TrafficShaper;
+  depth: DepthController;
+  rank: RankService;
   close(): Promise<void>;
 }
 
@@ -42,7 +52,26 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   await pool.ready();
   const prefixCache = new TokenCache(cfg.prefixCacheMb * MiB);
   const itemCache = new TokenCache(cfg.itemCacheMb * MiB);
+  // /rank caches item parts by template + item id + content hash: a posting is tokenized once while hot.
+  const rankPrefixCache = new TokenCache(Math.max(1, cfg.prefixCacheMb / 4) * MiB);
+  const rankItemCache = new TokenCache(cfg.itemCacheMb * MiB);
   const oracle = new JoinOracle(rules);
+  const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log });
+  const shaper = new TrafficShaper({
+    budget: cfg.shaperAdaptive
+      ? new AimdBudget({ initialTokens: cfg.shaperBudgetTokens, maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144), ...(cfg.shaperTargetMs ? { targetLatencyMs: cfg.shaperTargetMs } : {}) })
+      : cfg.shaperBudgetTokens,
+    maxQueuedRequests: cfg.shaperMaxQueue,
+  });
+  const depth = new DepthController({
+    signal: cfg.depthSignal,
+    targetMs: cfg.depthTargetMs,
+    minDepth: cfg.depthMin,
+    maxDepth: cfg.depthMax,
+    initialDepth: cfg.depthStart,
+  });
+  const depthTimer = setInterval(() => depth.tick(performance.now()), 1000);
+  depthTimer.unref();
 
   const localTokenize = async (text: string): Promise<Int32Array> => {
     const r = await pool.encode({ type: 'encode', texts: [text], ops: Int32Array.of(OP_ALONE, 0, 0), wantEdges: false });
@@ -75,15 +104,30 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     ],
     tokenizerQueue: () => pool.queueSize,
     backends: () => backends.backends.map((b) => ({ url: b.url, healthy: b.healthy, inflight: b.inflight, tokenizerMatch: b.tokenizer === 'match' })),
+    scoreCache: () => scoreCache.stats(),
+    shaper: () => shaper.stats(),
+    depth: () => ({ depth: depth.depth, measuredMs: depth.measuredMs, error: depth.error, p: depth.pTerm, i: depth.iTerm, d: depth.dTerm }),
+    coalesced: () => pipeline.coalescer.merged,
   });
-  const pipeline = new ScorePipeline({ pool, prefixCache, itemCache, oracle }, backends, metrics, {
-    maxPackTokens: cfg.maxPackTokens,
-    maxCallTokens: cfg.maxCallTokens,
-  });
-  const score = new ScoreRoute(pipeline, metrics, { maxItems: cfg.maxItems, vocabSize });
+  const pipeline: ScorePipeline = new ScorePipeline(
+    {
+      tokenize: { pool, prefixCache, itemCache, oracle },
+      rankTokenize: { pool, prefixCache: rankPrefixCache, itemCache: rankItemCache },
+      backends,
+      metrics,
+      cache: scoreCache,
+      shaper,
+    },
+    { maxPackTokens: cfg.maxPackTokens, maxCallTokens: cfg.maxCallTokens, coalesceWindowMs: cfg.coalesceWindowMs },
+  );
+  const urgency = { deadlineMs: cfg.defaultDeadlineMs, priority: cfg.defaultPriority };
+  const score = new ScoreRoute(pipeline, metrics, { maxItems: cfg.maxItems, vocabSize, ...urgency });
+  const rank = new RankService(pipeline, () => Math.round(depth.depth));
+  const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency });
   const server = createHttpApi({
     auth: new Auth(cfg.apiKey, cfg.adminApiKey),
     score,
+    rank: rankRoute,
     backends,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
@@ -103,13 +147,20 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
           item: { entries: itemCache.size, bytes: itemCache.bytes, hits: itemCache.hits, misses: itemCache.misses },
         },
         tokenizer: { threads: pool.threads, queue: pool.queueSize, sha256: files.sha256, join_rules: rules.supported },
+        score_cache: { kind: scoreCache.kind, ...scoreCache.stats() },
+        shaper: shaper.stats(),
+        depth: { depth: depth.depth, measured_ms: depth.measuredMs, error: depth.error, p: depth.pTerm, i: depth.iTerm, d: depth.dTerm },
+        coalesced_requests: pipeline.coalescer.merged,
         heap: metrics.heapStats(),
       }),
       config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null }),
       flushCaches: () => {
         prefixCache.clear();
         itemCache.clear();
-        return { flushed: ['prefix', 'item'] };
+        rankPrefixCache.clear();
+        rankItemCache.clear();
+        void scoreCache.clear();
+        return { flushed: ['prefix', 'item', 'rank-prefix', 'rank-item', 'score'] };
       },
     },
   });
@@ -129,10 +180,17 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     metrics,
     pipeline,
     pool,
-    caches: { prefix: prefixCache, item: itemCache },
+    caches: { prefix: prefixCache, item: itemCache, rankPrefix: rankPrefixCache, rankItem: rankItemCache },
+    scoreCache,
+    shaper,
+    depth,
+    rank,
     async close() {
+      clearInterval(depthTimer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      shaper.close();
+      await scoreCache.close();
       await backends.stop();
       metrics.stop();
       await pool.close();

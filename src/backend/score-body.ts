@@ -1,5 +1,5 @@
 import { type ByteWriter, lit } from '../mem/byte-writer.js';
-import type { ScoreJob } from '../pipeline/score-job.js';
+import type { Batch } from '../pipeline/batch.js';
 
 const OPEN_QUERY = lit('{"query":[');
 const ITEMS = lit('],"items":[');
@@ -10,29 +10,38 @@ const ITEM_FIRST_TRUE = lit(',"item_first":true}');
 const ITEM_FIRST_FALSE = lit(',"item_first":false}');
 
 /**
- * Writes SGLang's /v1/score body for items [from, to) of a job, token ids only, straight from
- * the job's Int32Array segments into a pooled buffer (SGLang skips its tokenizer for ids).
- * Prompts sent whole (query []) need no item_first; MIS servers ignore it anyway.
+ * Writes SGLang's /v1/score body for one batch, token ids only, straight from the jobs'
+ * Int32Array segments into a pooled buffer (SGLang skips its tokenizer for ids). Every job of a
+ * batch shares the lead's query, labels and flags. Prompts sent whole (query []) need no
+ * item_first; MIS servers ignore it anyway.
  */
-export function writeScoreBody(w: ByteWriter, job: ScoreJob, from: number, to: number): void {
+export function writeScoreBody(w: ByteWriter, batch: Batch): void {
+  const lead = batch.lead();
   w.reset();
   w.raw(OPEN_QUERY);
-  if (!job.wholePrompts) w.ints(job.qRef, job.qOff, job.qLen);
+  if (!lead.wholePrompts) w.ints(lead.qRef, lead.qOff, lead.qLen);
   w.raw(ITEMS);
-  for (let i = from; i < to; i++) {
-    if (i > from) w.byte(0x2c);
-    w.byte(0x5b);
-    const aLen = job.aLen[i] as number;
-    const bLen = job.bLen[i] as number;
-    w.ints(job.aRef[i] as Int32Array, job.aOff[i] as number, aLen);
-    if (bLen > 0) {
-      if (aLen > 0) w.byte(0x2c);
-      w.ints(job.bRef[i] as Int32Array, job.bOff[i] as number, bLen);
+  let first = true;
+  for (let s = 0; s < batch.count; s++) {
+    const job = batch.jobs[s]!;
+    const to = batch.to[s] as number;
+    for (let k = batch.from[s] as number; k < to; k++) {
+      const i = job.active[k] as number;
+      if (!first) w.byte(0x2c);
+      first = false;
+      w.byte(0x5b);
+      const aLen = job.aLen[i] as number;
+      const bLen = job.bLen[i] as number;
+      w.ints(job.aRef[i] as Int32Array, job.aOff[i] as number, aLen);
+      if (bLen > 0) {
+        if (aLen > 0) w.byte(0x2c);
+        w.ints(job.bRef[i] as Int32Array, job.bOff[i] as number, bLen);
+      }
+      w.byte(0x5d);
     }
-    w.byte(0x5d);
   }
   w.raw(LABELS);
-  w.ints(job.labels, 0, job.nLabels);
-  w.raw(job.applySoftmax ? SOFTMAX_TRUE : SOFTMAX_FALSE);
-  w.raw(job.itemFirst && !job.wholePrompts ? ITEM_FIRST_TRUE : ITEM_FIRST_FALSE);
+  w.ints(lead.labels, 0, lead.nLabels);
+  w.raw(lead.applySoftmax ? SOFTMAX_TRUE : SOFTMAX_FALSE);
+  w.raw(lead.itemFirst && !lead.wholePrompts ? ITEM_FIRST_TRUE : ITEM_FIRST_FALSE);
 }

@@ -15,7 +15,7 @@ import {
   skipValue,
   skipWs,
 } from '../mem/json-bytes.js';
-import type { ScoreJob } from '../pipeline/score-job.js';
+import type { Batch } from '../pipeline/batch.js';
 import { BadGateway } from './errors.js';
 
 const K_SCORES = Buffer.from('scores');
@@ -40,12 +40,15 @@ function scanRow(b: Buffer, p: number, end: number, labels: number): number {
 }
 
 /**
- * Reads a backend's /v1/score reply for items [from, to) without parsing numbers: each row's
- * byte span is recorded on the job, so the client response copies SGLang's own digits. Returns
- * the usage's prompt_tokens (0 when the server reports none). Throws BadGateway on anything
- * that is not SGLang's shape.
+ * Reads a backend's /v1/score reply for a batch without parsing numbers: each row's byte span is
+ * recorded on the job and item it belongs to, so the client response copies SGLang's own digits.
+ * Returns the usage's prompt_tokens (0 when the server reports none). Throws BadGateway on
+ * anything that is not SGLang's shape.
  */
-export function readScoreReply(b: Buffer, end: number, job: ScoreJob, from: number, to: number): number {
+export function readScoreReply(b: Buffer, end: number, batch: Batch): number {
+  const labels = batch.lead().nLabels;
+  let seg = 0;
+  let k = batch.count > 0 ? (batch.from[0] as number) : 0;
   let p = skipWs(b, 0, end);
   let rows = -1;
   let promptTokens = 0;
@@ -66,13 +69,19 @@ export function readScoreReply(b: Buffer, end: number, job: ScoreJob, from: numb
       if (b[p] === RBRACKET) p++;
       else {
         for (;;) {
-          const i = from + rows;
+          while (seg < batch.count && k >= (batch.to[seg] as number)) {
+            seg++;
+            if (seg < batch.count) k = batch.from[seg] as number;
+          }
           const s = p;
-          p = scanRow(b, p, end, job.nLabels);
-          if (p < 0 || i >= to) throw new BadGateway('backend score rows do not match the request');
+          p = scanRow(b, p, end, labels);
+          if (p < 0 || seg >= batch.count) throw new BadGateway('backend score rows do not match the request');
+          const job = batch.jobs[seg]!;
+          const i = job.active[k] as number;
           job.rowBuf[i] = b;
           job.rowStart[i] = s;
           job.rowEnd[i] = p;
+          k++;
           rows++;
           p = skipWs(b, p, end);
           if (b[p] === COMMA) p = skipWs(b, p + 1, end);
@@ -110,6 +119,6 @@ export function readScoreReply(b: Buffer, end: number, job: ScoreJob, from: numb
     else if (b[p] !== RBRACE) throw new BadGateway('malformed backend score reply');
   }
   if (skipWs(b, p + 1, end) !== end) throw new BadGateway('trailing bytes after backend score reply');
-  if (rows !== to - from) throw new BadGateway(`backend returned ${rows} score rows for ${to - from} items`);
+  if (rows !== batch.items) throw new BadGateway(`backend returned ${rows} score rows for ${batch.items} items`);
   return promptTokens;
 }

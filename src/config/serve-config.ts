@@ -25,6 +25,21 @@ export const SERVE_OPTIONS = {
   'backend-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'budget of one backend scoring call' },
   'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
   'vocab-size': { type: 'int', default: null, min: 1, help: 'label-id vocabulary bound (default: the tokenizer base vocabulary)' },
+  'score-cache': { type: 'string', default: 'memory', help: 'score cache: memory, off, redis://HOST:PORT[/DB] or valkey://HOST:PORT' },
+  'score-cache-ttl-s': { type: 'int', default: 900, min: 1, help: 'score-cache entry lifetime, seconds' },
+  'score-cache-mb': { type: 'int', default: 256, min: 1, help: 'bytes of the in-memory score cache, MiB' },
+  'coalesce-window-ms': { type: 'number', default: 2, min: 0, help: 'window in which same-query requests share a backend call (0: off)' },
+  'shaper-budget-tokens': { type: 'int', default: 131072, min: 1, help: 'in-flight prompt tokens the traffic shaper admits (static budget)' },
+  'shaper-adaptive': { type: 'bool', default: false, help: 'adapt the in-flight budget to the latency measured at the backend' },
+  'shaper-target-ms': { type: 'number', default: null, min: 1, help: 'backend latency the adaptive budget aims at (default: 2 x the lowest seen)' },
+  'shaper-max-queue': { type: 'int', default: 1024, min: 1, help: 'requests that may wait for admission' },
+  'default-deadline-ms': { type: 'number', default: null, min: 1, help: 'deadline for requests that send none (default: none)' },
+  'default-priority': { type: 'string', default: 'online', choices: ['online', 'nearline'], help: 'priority class of requests that send none' },
+  'depth-min': { type: 'int', default: 50, min: 1, help: 'lowest ranking depth the controller sets' },
+  'depth-max': { type: 'int', default: 1000, min: 1, help: 'highest ranking depth the controller sets' },
+  'depth-start': { type: 'int', default: 250, min: 1, help: 'ranking depth at start' },
+  'depth-target-ms': { type: 'number', default: 500, min: 1, help: 'target of the depth controller signal' },
+  'depth-signal': { type: 'string', default: 'latency', choices: ['latency', 'queue-delay'], help: 'what the depth controller holds at target: /rank p95 latency or queue delay' },
 } as const satisfies OptionTable;
 
 export interface ServeConfig {
@@ -51,6 +66,21 @@ export interface ServeConfig {
   backendTimeoutMs: number;
   healthIntervalMs: number;
   vocabSize: number | null;
+  scoreCache: string;
+  scoreCacheTtlS: number;
+  scoreCacheMb: number;
+  coalesceWindowMs: number;
+  shaperBudgetTokens: number;
+  shaperAdaptive: boolean;
+  shaperTargetMs: number | null;
+  shaperMaxQueue: number;
+  defaultDeadlineMs: number | null;
+  defaultPriority: 'online' | 'nearline';
+  depthMin: number;
+  depthMax: number;
+  depthStart: number;
+  depthTargetMs: number;
+  depthSignal: 'latency' | 'queue-delay';
   help: boolean;
 }
 
@@ -69,6 +99,13 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       throw new ConfigError(`--backend ${url}: not a URL`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`--backend ${url}: must be http(s)`);
+  }
+  if (!(c.depthMin <= c.depthStart && c.depthStart <= c.depthMax)) {
+    throw new ConfigError(`--depth-min ${c.depthMin} <= --depth-start ${c.depthStart} <= --depth-max ${c.depthMax} must hold`);
+  }
+  const sc = c.scoreCache;
+  if (sc !== 'memory' && sc !== 'off' && !/^(redis|valkey|rediss):\/\//.test(sc)) {
+    throw new ConfigError(`--score-cache ${sc}: expected memory, off, redis://HOST:PORT or valkey://HOST:PORT`);
   }
   return c;
 }

@@ -1,5 +1,7 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScoreCacheStats } from '../cache/score-cache.js';
+import type { ShaperStats } from '../control/traffic-shaper.js';
 import { FastCounter, FastHistogram, FastStatusCounter } from './fast-metrics.js';
 import { HeapMeter } from './heap-meter.js';
 
@@ -12,11 +14,15 @@ export type Stage = (typeof STAGES)[number];
 const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const GC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
-/** Sources the registry reads at scrape time (caches, pools, backends). */
+/** Sources the registry reads at scrape time (caches, pools, backends, control loops). */
 export interface MetricSources {
   tokenCaches(): Array<{ name: string; hits: number; misses: number; bytes: number; entries: number }>;
   tokenizerQueue(): number;
   backends(): Array<{ url: string; healthy: boolean; inflight: number; tokenizerMatch: boolean }>;
+  scoreCache(): ScoreCacheStats;
+  shaper(): ShaperStats;
+  depth(): { depth: number; measuredMs: number; error: number; p: number; i: number; d: number };
+  coalesced(): number;
 }
 
 /**
@@ -126,6 +132,101 @@ export class ScorecarMetrics {
       registers,
       collect() {
         for (const b of sources.backends()) this.set({ backend: b.url }, b.tokenizerMatch ? 1 : 0);
+      },
+    });
+    // Score cache: counters are the cache's own running totals, read at scrape time.
+    const cacheCounter = (name: string, help: string, read: (s: ScoreCacheStats) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(sources.scoreCache()));
+        },
+      });
+    };
+    cacheCounter('scorecar_score_cache_hits_total', 'Score-cache hits (items)', (c) => c.hits);
+    cacheCounter('scorecar_score_cache_misses_total', 'Score-cache misses (items)', (c) => c.misses);
+    cacheCounter('scorecar_score_cache_errors_total', 'Score-cache calls that failed (a cache outage costs hits only)', (c) => c.errors);
+    cacheCounter('scorecar_score_cache_lookups_total', 'Score-cache lookups (one per request)', (c) => c.lookups);
+    cacheCounter('scorecar_score_cache_lookup_seconds_total', 'Time spent in score-cache lookups', (c) => c.lookupSecondsSum);
+    new Gauge({
+      name: 'scorecar_score_cache_hit_ratio',
+      help: 'Score-cache hits / items looked up, since start',
+      registers,
+      collect() {
+        const c = sources.scoreCache();
+        this.set(c.keysLooked > 0 ? c.hits / c.keysLooked : 0);
+      },
+    });
+    new Gauge({
+      name: 'scorecar_score_cache_lookup_seconds_max',
+      help: 'Slowest score-cache lookup since start',
+      registers,
+      collect() {
+        this.set(sources.scoreCache().lookupSecondsMax);
+      },
+    });
+    // Traffic shaper.
+    const shaperGauge = (name: string, help: string, read: (s: ShaperStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(sources.shaper()));
+        },
+      });
+    };
+    shaperGauge('scorecar_shaper_budget_tokens', 'In-flight token budget of the traffic shaper', (s) => s.budgetTokens);
+    shaperGauge('scorecar_shaper_inflight_tokens', 'Tokens admitted and not yet released', (s) => s.inFlightTokens);
+    shaperGauge('scorecar_shaper_queued_online', 'Online requests waiting for admission', (s) => s.queuedRequests.online);
+    shaperGauge('scorecar_shaper_queued_nearline', 'Nearline requests waiting for admission', (s) => s.queuedRequests.nearline);
+    new Counter({
+      name: 'scorecar_shaper_refused_total',
+      help: 'Requests refused before dispatch (429), by reason',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        const r = sources.shaper().refused;
+        for (const [reason, n] of Object.entries(r)) this.inc({ reason }, n);
+      },
+    });
+    // Ranking-depth controller.
+    const depthGauge = (name: string, help: string, read: (d: ReturnType<MetricSources['depth']>) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(sources.depth()));
+        },
+      });
+    };
+    depthGauge('scorecar_rank_depth', 'Ranking depth D the controller currently sets', (d) => d.depth);
+    depthGauge('scorecar_rank_depth_signal_ms', 'Measured control signal (p95 latency or queue delay), ms', (d) => d.measuredMs);
+    depthGauge('scorecar_rank_depth_error', 'Depth controller error (signal vs target, normalised)', (d) => d.error);
+    depthGauge('scorecar_rank_depth_p_term', 'Depth controller proportional term', (d) => d.p);
+    depthGauge('scorecar_rank_depth_i_term', 'Depth controller integral term', (d) => d.i);
+    depthGauge('scorecar_rank_depth_d_term', 'Depth controller derivative term', (d) => d.d);
+    new Counter({
+      name: 'scorecar_coalesced_requests_total',
+      help: 'Requests that shared a backend call with others (cross-request coalescing)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.coalesced());
+      },
+    });
+    new Counter({
+      name: 'scorecar_event_loop_active_seconds_total',
+      help: 'Time the event loop was busy (ELU numerator)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(performance.eventLoopUtilization().active / 1000);
       },
     });
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });

@@ -4,7 +4,9 @@ import type { ScoringMode } from '../backend/server-info.js';
 import { readScoreReply } from '../backend/score-reply.js';
 import { writeScoreBody } from '../backend/score-body.js';
 import { SglangBackend } from '../backend/sglang-backend.js';
+import { bufferPool } from '../mem/buffer-pool.js';
 import { ByteWriter } from '../mem/byte-writer.js';
+import type { Batch } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 const writers: ByteWriter[] = [];
@@ -29,28 +31,65 @@ function giveWriter(w: ByteWriter): void {
 export type PackObserver = (mode: ScoringMode, items: number, tokens: number) => void;
 
 /**
- * Sends one pack: writes its body into a pooled buffer, posts it, and maps the reply's rows
- * onto the job. A backend that cannot be reached is swapped for another healthy one once.
+ * Gives each job of a shared reply its own copy of its rows, so the reply buffer can go back to
+ * the pool now and no job's lifetime depends on another's.
  */
-async function sendPack(
-  job: ScoreJob,
-  backends: BackendSet,
-  mode: ScoringMode,
-  from: number,
-  to: number,
-): Promise<void> {
+function detachRows(batch: Batch, reply: Buffer): void {
+  for (let s = 0; s < batch.count; s++) {
+    const job = batch.jobs[s]!;
+    let bytes = 0;
+    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) {
+      const i = job.active[k] as number;
+      bytes += (job.rowEnd[i] as number) - (job.rowStart[i] as number);
+    }
+    const own = bufferPool.acquire(bytes);
+    let at = 0;
+    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) {
+      const i = job.active[k] as number;
+      const len = reply.copy(own, at, job.rowStart[i] as number, job.rowEnd[i] as number);
+      job.rowBuf[i] = own;
+      job.rowStart[i] = at;
+      job.rowEnd[i] = at + len;
+      at += len;
+    }
+    job.held.push(own);
+  }
+  bufferPool.release(reply);
+}
+
+/**
+ * Sends one batch: writes its body into a pooled buffer, posts it, and maps the reply's rows onto
+ * its jobs. A backend that cannot be reached is swapped for another healthy one once. The
+ * reported prompt tokens go to a lone job; coalesced jobs are charged their own share.
+ */
+export async function sendBatch(batch: Batch, backends: BackendSet, mode: ScoringMode, observe: PackObserver): Promise<void> {
+  observe(mode, batch.items, batch.tokens);
+  const lead = batch.lead();
   const w = takeWriter();
   try {
-    writeScoreBody(w, job, from, to);
+    writeScoreBody(w, batch);
     let lastError: unknown = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       const backend = backends.pick(mode);
       if (backend === null) throw lastError ?? new BackendUnavailable('no healthy SGLang backend');
       try {
-        const reply = await backend.post('/v1/score', w.view(), job.scope);
+        // A shared call must outlive any one client leaving; only a lone job's call is cancelled.
+        const reply = await backend.post('/v1/score', w.view(), batch.count === 1 ? lead.scope : undefined);
         if (reply.status !== 200) throw SglangBackend.upstreamError(reply);
-        job.held.push(reply.body);
-        job.promptTokens += readScoreReply(reply.body, reply.length, job, from, to);
+        let reported: number;
+        try {
+          reported = readScoreReply(reply.body, reply.length, batch);
+        } catch (e) {
+          bufferPool.release(reply.body);
+          throw e;
+        }
+        if (batch.count === 1) {
+          lead.held.push(reply.body);
+          lead.promptTokens += reported > 0 ? reported : batch.tokens;
+        } else {
+          detachRows(batch, reply.body);
+          chargeShares(batch, mode === 'mis');
+        }
         return;
       } catch (e) {
         if (!(e instanceof BackendUnavailable)) throw e;
@@ -63,37 +102,22 @@ async function sendPack(
   }
 }
 
-/**
- * Sends every pack of a job, concurrently, and fills its score rows in item order. When packs
- * fail, the first failing pack in item order decides the answer.
- */
-export async function dispatchPacks(
-  job: ScoreJob,
-  backends: BackendSet,
-  mode: ScoringMode,
-  observe: PackObserver,
-): Promise<void> {
-  const started = performance.now();
-  const packs = job.nPacks;
-  const starts = job.packStart;
-  for (let k = 0; k < packs; k++) {
-    const from = starts[k] as number;
-    const to = starts[k + 1] as number;
-    let tokens = 0;
-    for (let i = from; i < to; i++) tokens += job.promptLength(i);
-    observe(mode, to - from, tokens);
-  }
-  try {
-    if (packs === 1) {
-      await sendPack(job, backends, mode, 0, job.n);
-      return;
+/** Each coalesced job's prompt tokens as if it had been sent alone. */
+function chargeShares(batch: Batch, mis: boolean): void {
+  for (let s = 0; s < batch.count; s++) {
+    const job = batch.jobs[s] as ScoreJob;
+    let t = mis ? job.qLen + 1 : 0;
+    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) {
+      const i = job.active[k] as number;
+      t += mis ? (job.aLen[i] as number) + (job.bLen[i] as number) + 1 : job.promptLength(i);
     }
-    const calls: Promise<void>[] = [];
-    for (let k = 0; k < packs; k++) calls.push(sendPack(job, backends, mode, starts[k] as number, starts[k + 1] as number));
-    const settled = await Promise.allSettled(calls);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  } finally {
-    job.backendMs += performance.now() - started;
+    job.promptTokens += t;
   }
 }
 
+/** Sends batches concurrently; the first failure in batch order decides the answer. */
+export async function sendBatches(batches: readonly Batch[], backends: BackendSet, mode: ScoringMode, observe: PackObserver): Promise<void> {
+  if (batches.length === 1) return sendBatch(batches[0] as Batch, backends, mode, observe);
+  const settled = await Promise.allSettled(batches.map((b) => sendBatch(b, backends, mode, observe)));
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+}

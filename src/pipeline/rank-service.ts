@@ -1,6 +1,6 @@
 import { parseRow } from '../mem/parse-double.js';
 import type { RankRequest } from '../api/rank-request.js';
-import { type RankTokenizeDeps, resolveRank } from './rank-stage.js';
+import { identifyRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import type { ScorePipeline } from './score-pipeline.js';
 
@@ -25,14 +25,15 @@ export interface RankOutcome {
 export class RankService {
   constructor(
     private readonly pipeline: ScorePipeline,
-    private readonly deps: RankTokenizeDeps,
     private readonly depth: () => number,
   ) {}
 
   async rank(req: RankRequest, job: ScoreJob): Promise<RankOutcome> {
     const n = req.items.length;
     const depth = Math.min(n, req.depth ?? this.depth());
-    await resolveRank(job, { query: req.query, items: req.items, template: req.template }, depth, this.deps);
+    const input = { query: req.query, items: req.items, template: req.template };
+    identifyRank(job, input, depth);
+    job.rankInput = input;
     await this.pipeline.run(job);
     const scores = new Float64Array(n).fill(Number.NaN);
     const cached = new Uint8Array(n);

@@ -83,15 +83,12 @@ function concatIds(parts: ArrayLike<number>[]): Int32Array {
 }
 
 /**
- * Resolves the first `depth` candidates of a /rank request to prompt segments on the job: the
- * prefix (system turn + query) once, each item part from the item cache (keyed by template, id
- * and content hash) or tokenized in one worker task. Identity hashes go to job.textHash for the
- * score cache. The template's split is on a pre-tokenizer boundary, so prefix ids + item ids
- * are exactly the whole prompt's ids.
+ * Sets up a job for the first `depth` candidates of a /rank request: labels and flags from the
+ * template, and identity hashes (template + query; template + item id + content) in
+ * job.textHash, which key both the item token cache and the score cache.
  */
-export async function resolveRank(job: ScoreJob, input: RankInput, depth: number, deps: RankTokenizeDeps): Promise<void> {
-  const { template: t } = input;
-  const started = performance.now();
+export function identifyRank(job: ScoreJob, input: RankInput, depth: number): void {
+  const t = input.template;
   const [sa, sb] = templateSeed(t);
   job.reserve(depth);
   job.n = depth;
@@ -102,31 +99,44 @@ export async function resolveRank(job: ScoreJob, input: RankInput, depth: number
   job.nLabels = 0;
   job.pushLabel(t.labelTokenIds[0]);
   job.pushLabel(t.labelTokenIds[1]);
-
   if (typeof input.query === 'string') hashString(input.query, sa, sb);
   else hashInts(input.query, 0, input.query.length, sa ^ 0x51, sb);
   job.textHash[0] = hashOut[0] as number;
   job.textHash[1] = hashOut[1] as number;
+  for (let i = 0; i < depth; i++) {
+    itemIdentity(input.items[i] as RankItem, sa, sb);
+    job.textHash[2 * i + 2] = hashOut[0] as number;
+    job.textHash[2 * i + 3] = hashOut[1] as number;
+  }
+}
+
+function sizeOf(item: RankItem): number {
+  return item.text?.length ?? item.ids?.length ?? 0;
+}
+
+/**
+ * Resolves the job's active candidates to prompt segments: the prefix (system turn + query) once,
+ * each item part from the item cache or tokenized in one worker task. The template's split is on
+ * a pre-tokenizer boundary, so prefix ids + item ids are exactly the whole prompt's ids.
+ */
+export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTokenizeDeps): Promise<void> {
+  const t = input.template;
+  const started = performance.now();
   const qChars = typeof input.query === 'string' ? input.query.length : input.query.length * 4;
   let prefix: CachedTokens | undefined = deps.prefixCache.get(job.textHash[0] as number, job.textHash[1] as number, qChars);
 
   const texts: string[] = [];
   const owners: number[] = []; // -1 = the prefix, else the item index
   const idParts: Array<[number, number[]]> = [];
-  if (prefix === undefined) {
-    if (typeof input.query === 'string') {
-      texts.push(t.prefix(input.query));
-      owners.push(-1);
-    }
+  if (prefix === undefined && typeof input.query === 'string') {
+    texts.push(t.prefix(input.query));
+    owners.push(-1);
   }
-  for (let i = 0; i < depth; i++) {
+  for (let k = 0; k < job.nActive; k++) {
+    const i = job.active[k] as number;
     const item = input.items[i] as RankItem;
-    itemIdentity(item, sa, sb);
-    job.textHash[2 * i + 2] = hashOut[0] as number;
-    job.textHash[2 * i + 3] = hashOut[1] as number;
-    const size = item.text?.length ?? item.ids?.length ?? 0;
-    const hit = deps.itemCache.get(hashOut[0] as number, hashOut[1] as number, size);
     job.bLen[i] = 0;
+    const hit = deps.itemCache.get(job.textHash[2 * i + 2] as number, job.textHash[2 * i + 3] as number, sizeOf(item));
     if (hit !== undefined) {
       job.aRef[i] = hit.ids;
       job.aOff[i] = 0;
@@ -145,9 +155,7 @@ export async function resolveRank(job: ScoreJob, input: RankInput, depth: number
       prefix = deps.prefixCache.set(job.textHash[0] as number, job.textHash[1] as number, qChars, ids, -1, -1);
       return;
     }
-    const item = input.items[owner] as RankItem;
-    const size = item.text?.length ?? item.ids?.length ?? 0;
-    const e = deps.itemCache.set(job.textHash[2 * owner + 2] as number, job.textHash[2 * owner + 3] as number, size, ids, -1, -1);
+    const e = deps.itemCache.set(job.textHash[2 * owner + 2] as number, job.textHash[2 * owner + 3] as number, sizeOf(input.items[owner] as RankItem), ids, -1, -1);
     job.aRef[owner] = e.ids;
     job.aOff[owner] = 0;
     job.aLen[owner] = e.ids.length;

@@ -1,6 +1,7 @@
 import type { BackendReply } from '../backend/sglang-backend.js';
 import { bufferPool, int32Pool } from '../mem/buffer-pool.js';
 import { CancelScope } from '../mem/cancel-scope.js';
+import type { RankInput } from './rank-stage.js';
 
 /**
  * One scoring request on its way through the pipeline, in struct-of-arrays form: per-item data
@@ -65,10 +66,15 @@ export class ScoreJob {
   itemState: Uint8Array = new Uint8Array(16);
   itemEdge: Int32Array = new Int32Array(16);
 
-  // ---- packs and results ----
-  /** Pack boundaries: pack k covers items [packStart[k], packStart[k + 1]). */
-  packStart: Int32Array = new Int32Array(8);
-  nPacks = 0;
+  // ---- the items still to score, and results ----
+  /** Indices of the items the backend must score (score-cache misses), in item order. */
+  active: Int32Array = new Int32Array(16);
+  nActive = 0;
+  /** Score-cache keys, 16 bytes per item, and lookup results. */
+  cacheKeys: Uint8Array = new Uint8Array(256);
+  cacheOut: Array<Buffer | null> = [];
+  /** Score-cache hit bits per item. */
+  cacheHit: Uint8Array = new Uint8Array(16);
   /** Score rows as byte spans of a backend response (or a cache value), per item. */
   rowBuf: Buffer[] = [];
   rowStart: Int32Array = new Int32Array(16);
@@ -78,6 +84,11 @@ export class ScoreJob {
   tokenizeMs = 0;
   queueMs = 0;
   backendMs = 0;
+  /** When the client stops waiting (performance.now() ms; Infinity: no deadline). */
+  deadlineAt = Number.POSITIVE_INFINITY;
+  priority: 'online' | 'nearline' = 'online';
+  /** The /rank request a 'tokens' job was built from. */
+  rankInput: RankInput | null = null;
   /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
   relay: BackendReply | null = null;
   /** Cancels the job's backend calls when its client goes away. */
@@ -106,13 +117,22 @@ export class ScoreJob {
       state.set(this.itemState);
       this.itemState = state;
       this.cacheHit = new Uint8Array(this.aOff.length);
+      this.active = growI32(this.active, n);
     }
-    if (this.packStart.length < n + 2) this.packStart = growI32(this.packStart, n + 2);
+    if (this.cacheKeys.length < 16 * n) this.cacheKeys = new Uint8Array(grow(16 * n));
     while (this.aRef.length < n) {
       this.aRef.push(EMPTY_IDS);
       this.bRef.push(EMPTY_IDS);
       this.rowBuf.push(EMPTY);
+      this.cacheOut.push(null);
     }
+  }
+
+  /** Marks every item as still to score. */
+  selectAll(): void {
+    this.reserve(this.n);
+    for (let i = 0; i < this.n; i++) this.active[i] = i;
+    this.nActive = this.n;
   }
 
   /** Appends one id to the arena. */
@@ -159,18 +179,20 @@ export class ScoreJob {
     this.bRef.fill(EMPTY_IDS);
     this.rowBuf.fill(EMPTY);
     this.wholePrompts = false;
-    this.nPacks = 0;
+    this.nActive = 0;
+    this.cacheOut.fill(null);
+    this.cacheHit.fill(0);
     this.promptTokens = 0;
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
     this.relay = null;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+    this.priority = 'online';
+    this.rankInput = null;
     this.scope.reset();
     for (const b of this.held) bufferPool.release(b);
     this.held.length = 0;
   }
-
-  /** Score-cache hit bits per item (set by the cache stage). */
-  cacheHit: Uint8Array = new Uint8Array(16);
 
   cachedRow(i: number): boolean {
     return this.cacheHit[i] === 1;

@@ -1,8 +1,16 @@
 import type { BackendSet } from '../backend/backend-set.js';
 import { BackendUnavailable } from '../backend/errors.js';
+import type { ScoringMode } from '../backend/server-info.js';
+import type { ScoreCache } from '../cache/score-cache.js';
+import { DeadlineExceededInFlight } from '../control/shaper-errors.js';
+import type { TrafficShaper } from '../control/traffic-shaper.js';
+import { CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
-import { type PackObserver, dispatchPacks } from './dispatch-stage.js';
-import { planPacks } from './pack-stage.js';
+import { itemCost } from './batch.js';
+import { type CacheContext, computeKeys, identifyIds, lookupScores, modelLanes, storeScores } from './cache-stage.js';
+import { Coalescer } from './coalescer.js';
+import { type PackObserver, sendBatch } from './dispatch-stage.js';
+import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import { type TokenizeDeps, resolveIds, resolveText } from './tokenize-stage.js';
 
@@ -11,28 +19,44 @@ export interface PipelineOptions {
   maxPackTokens: number | null;
   /** Single-item mode: the most prompt tokens one backend call carries. */
   maxCallTokens: number;
+  /** Cross-request coalescing window, milliseconds (0: off). */
+  coalesceWindowMs: number;
+}
+
+export interface PipelineDeps {
+  tokenize: TokenizeDeps;
+  rankTokenize: RankTokenizeDeps;
+  backends: BackendSet;
+  metrics: ScorecarMetrics;
+  cache: ScoreCache;
+  shaper: TrafficShaper;
 }
 
 const DEFAULT_PACK_TOKENS = 8192;
 
 /**
- * The scoring path: resolve token ids (caches, then workers), pack by the backend's protocol and
- * budget, dispatch, and leave score rows on the job in item order. It knows neither HTTP nor
- * gRPC, nor SGLang's wire format (backend/ does).
+ * The scoring path, one stage after another: score-cache lookup (keyed on what the client
+ * sent, so hits are never tokenized), token ids for the misses (caches, then workers),
+ * admission by the traffic shaper, packing by prefix (coalescing concurrent same-query
+ * requests), dispatch, and storing the new rows. Rows end up on the job in item order. It
+ * knows neither HTTP nor gRPC, nor SGLang's wire format (backend/ does).
  */
 export class ScorePipeline {
   private readonly tokenizeSlot: number;
   private readonly backendSlot: number;
+  private readonly queueSlot: number;
   private readonly packObserver: PackObserver;
+  readonly coalescer: Coalescer;
+  private cacheContext: { key: string; ctx: CacheContext } | null = null;
 
   constructor(
-    private readonly tokenize: TokenizeDeps,
-    private readonly backends: BackendSet,
-    private readonly metrics: ScorecarMetrics,
+    private readonly deps: PipelineDeps,
     private readonly opts: PipelineOptions,
   ) {
+    const { metrics } = deps;
     this.tokenizeSlot = metrics.stage.slot('tokenize');
     this.backendSlot = metrics.stage.slot('backend');
+    this.queueSlot = metrics.stage.slot('queue');
     const { packs, packItems, packTokens } = metrics;
     const slots = { mis: packs.slot('mis'), single: packs.slot('single') };
     this.packObserver = (mode, items, tokens) => {
@@ -40,11 +64,23 @@ export class ScorePipeline {
       packItems.observe(0, items);
       packTokens.observe(0, tokens);
     };
+    this.coalescer = new Coalescer(opts.coalesceWindowMs, (batches, mode) =>
+      Promise.allSettled(batches.map((b) => sendBatch(b, deps.backends, mode, this.packObserver))),
+    );
   }
 
   /** The served model, as /rank reports it. */
   modelName(): string {
-    return this.backends.pick()?.info?.modelPath ?? 'unknown';
+    return this.deps.backends.pick()?.info?.modelPath ?? 'unknown';
+  }
+
+  private context(modelPath: string, weightVersion: string, mode: ScoringMode): CacheContext {
+    const key = `${modelPath}\u0000${weightVersion}\u0000${mode}`;
+    if (this.cacheContext?.key !== key) {
+      const [modelA, modelB] = modelLanes(modelPath, weightVersion, mode);
+      this.cacheContext = { key, ctx: { modelA, modelB, templateA: 0, templateB: 0 } };
+    }
+    return this.cacheContext.ctx;
   }
 
   /**
@@ -52,7 +88,8 @@ export class ScorePipeline {
    * into the ids SGLang would produce, so the original body is relayed instead (job.relay).
    */
   async run(job: ScoreJob): Promise<void> {
-    const backend = this.backends.pick();
+    const { backends, cache, shaper, metrics } = this.deps;
+    const backend = backends.pick();
     if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
     const info = backend.info;
     if (job.kind === 'text' && backend.tokenizer !== 'match') {
@@ -62,17 +99,49 @@ export class ScorePipeline {
       return;
     }
     const mis = info.mode === 'mis';
+    if (job.kind === 'ids') identifyIds(job);
+    job.selectAll();
+    if (cache.kind !== 'off' && job.n > 0) {
+      computeKeys(job, this.context(info.modelPath, info.weightVersion, info.mode), mis);
+      await lookupScores(job, cache);
+      if (job.nActive === 0) return;
+    }
+
     if (job.kind === 'ids') resolveIds(job);
     else {
-      await resolveText(job, this.tokenize, mis);
-      this.metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
+      if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
+      else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
+      metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
     }
-    const budget = mis
-      ? Math.min(this.opts.maxPackTokens ?? Math.min(info.maxReqInputLen, DEFAULT_PACK_TOKENS), info.maxReqInputLen - 1)
-      : this.opts.maxCallTokens;
-    planPacks(job, mis, budget);
-    await dispatchPacks(job, this.backends, info.mode, this.packObserver);
-    this.metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
+
+    let tokens = mis ? job.qLen + 1 : 0;
+    for (let k = 0; k < job.nActive; k++) tokens += itemCost(job, job.active[k] as number, mis);
+    const ticket = await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope);
+    job.queueMs = ticket.queuedMs;
+    metrics.stage.observe(this.queueSlot, ticket.queuedMs / 1000);
+    const started = performance.now();
+    // A deadline that passes in flight cancels the backend call (504 rather than a late answer).
+    const remaining = job.deadlineAt - started;
+    const timer = Number.isFinite(remaining) ? setTimeout(job.scope.cancelAll, Math.max(0, remaining)) : null;
+    let ok = false;
+    try {
+      const budget = mis
+        ? Math.min(this.opts.maxPackTokens ?? Math.min(info.maxReqInputLen, DEFAULT_PACK_TOKENS), info.maxReqInputLen - 1)
+        : this.opts.maxCallTokens;
+      await this.coalescer.dispatch(job, info.mode, budget);
+      ok = true;
+    } catch (e) {
+      if (e instanceof CancelledError && performance.now() >= job.deadlineAt) {
+        throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
+      }
+      throw e;
+    } finally {
+      if (timer) clearTimeout(timer);
+      job.backendMs = performance.now() - started;
+      shaper.release(ticket, ok ? job.backendMs : undefined);
+      metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
+    }
+    if (performance.now() > job.deadlineAt) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
+    if (cache.kind !== 'off') storeScores(job, cache);
   }
 }
-

@@ -37,20 +37,16 @@ const UNDECIDED = 4; // cached; the query is new, so its join is judged after th
  */
 /** Ids requests: the client's ids are the prompt parts (synchronous: no promise per request). */
 export function resolveIds(job: ScoreJob): void {
-  const n = job.n;
-  job.reserve(n);
   job.qRef = job.arena;
   job.qOff = job.queryOff;
   job.qLen = job.queryLen;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < job.n; i++) {
     job.aRef[i] = job.arena;
     job.bLen[i] = 0;
   }
 }
 
 export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
-  const n = job.n;
-  job.reserve(n);
   const started = performance.now();
   const { prefixCache, itemCache, oracle } = deps;
   const h = job.textHash;
@@ -58,9 +54,12 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
   const itemFirst = job.itemFirst && !mis;
   let query = prefixCache.get(h[0] as number, h[1] as number, job.queryEnd - job.queryStart);
 
+  const act = job.active;
+  const m = job.nActive;
   let work = 0;
   let undecided = 0;
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < m; k++) {
+    const i = act[k] as number;
     const bytes = (job.itemSpans[2 * i + 1] as number) - (job.itemSpans[2 * i] as number);
     const entry = itemCache.get(h[2 * i + 2] as number, h[2 * i + 3] as number, bytes);
     if (entry === undefined) {
@@ -85,7 +84,8 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
   }
   if (undecided > 0) {
     let joins = 0;
-    for (let i = 0; i < n; i++) {
+    for (let k = 0; k < m; k++) {
+      const i = act[k] as number;
       if (state[i] !== UNDECIDED) continue;
       if (oracleExact(oracle, query, job.itemEdge[i] as number, itemFirst)) state[i] = READY;
       else {
@@ -100,14 +100,16 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
   job.qOff = 0;
   job.qLen = query.ids.length;
   let whole = false;
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < m; k++) {
+    const i = act[k] as number;
     job.bLen[i] = 0;
     if (state[i] === WHOLE) whole = true;
   }
   job.wholePrompts = whole;
   if (whole) {
     // The query travels inside each prompt: exact joins become query ids + item ids.
-    for (let i = 0; i < n; i++) {
+    for (let k = 0; k < m; k++) {
+      const i = act[k] as number;
       if (state[i] === WHOLE) continue;
       if (itemFirst) {
         job.bRef[i] = query.ids;
@@ -148,7 +150,8 @@ function runTask(job: ScoreJob, deps: TokenizeDeps, mis: boolean, needQuery: boo
   const state = job.itemState;
   let nOps = needQuery ? 1 : 0;
   let bytes = job.queryEnd - job.queryStart;
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < job.nActive; k++) {
+    const i = job.active[k] as number;
     if (state[i] === MISS || state[i] === JOIN) {
       nOps++;
       bytes += (job.itemSpans[2 * i + 1] as number) - (job.itemSpans[2 * i] as number);
@@ -169,7 +172,8 @@ function runTask(job: ScoreJob, deps: TokenizeDeps, mis: boolean, needQuery: boo
   let k = 0;
   if (needQuery) ops[k++ * 3] = OP_ALONE; // text 0, the query
   const pairFlags = (itemFirst ? PAIR_ITEM_FIRST : 0) << 16;
-  for (let i = 0; i < n; i++) {
+  for (let a = 0; a < job.nActive; a++) {
+    const i = job.active[a] as number;
     const st = state[i];
     if (st !== MISS && st !== JOIN) continue;
     copy(i + 1, job.itemSpans[2 * i] as number, job.itemSpans[2 * i + 1] as number);
@@ -215,7 +219,8 @@ function absorb(
     query = cacheOp(0, job.queryEnd - job.queryStart);
     k++;
   }
-  for (let i = 0; i < job.n; i++) {
+  for (let a = 0; a < job.nActive; a++) {
+    const i = job.active[a] as number;
     const st = state[i];
     if (st !== MISS && st !== JOIN) continue;
     const base = RESULT_HEADER + RESULT_STRIDE * k;

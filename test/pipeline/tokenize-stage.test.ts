@@ -62,6 +62,7 @@ async function resolve(body: object, mis: boolean): Promise<ScoreJob> {
   const job = new ScoreJob();
   expect(scanScoreBody(raw, raw.length, job)).toBe(true);
   job.kind = 'text';
+  job.selectAll();
   await resolveText(job, deps, mis);
   return job;
 }

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BackendUnavailable, BadGateway, UpstreamError } from '../../backend/errors.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -7,13 +6,15 @@ import { ScoreError } from '../../pipeline/errors.js';
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
 import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
 import { CONTENT_TYPE_MESSAGE, fastapiParsesJson, isSglangJsonContentType } from '../../sglang/content-type.js';
-import { TYPE_BAD_REQUEST, TYPE_INTERNAL, TYPE_VALIDATION } from '../../sglang/errors.js';
+import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
+import { type RequestDefaults, applyUrgency, deadlineHeader } from '../request-options.js';
+import { answerFailure } from './failures.js';
 import { scoreSemantics } from '../../sglang/score-schema.js';
-import { sendBody, sendError } from './reply.js';
+import { sendBody } from './reply.js';
 import { scanScoreBody } from './score-scanner.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
 
-export interface ScoreRouteOptions {
+export interface ScoreRouteOptions extends RequestDefaults {
   maxItems: number;
   vocabSize: number;
 }
@@ -78,7 +79,7 @@ export class ScoreRoute {
     try {
       code = await this.score(req, res, body, length, job, started);
     } catch (e) {
-      code = this.fail(res, e);
+      code = answerFailure(res, e);
     } finally {
       res.off('close', job.scope.cancelAll);
       this.metrics.requests.inc(this.route, code);
@@ -117,6 +118,8 @@ export class ScoreRoute {
     if (sem.kind === 'empty') job.n = 0;
     else {
       job.kind = sem.kind;
+      const pr = req.headers['x-scorecar-priority'];
+      applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), Array.isArray(pr) ? (pr[0] ?? null) : (pr ?? null), this.opts, started);
       if (job.n > this.opts.maxItems) {
         throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
       }
@@ -148,28 +151,5 @@ export class ScoreRoute {
       else w.release();
     });
     return 200;
-  }
-
-  /** Maps a failure to SGLang-style answers; returns the status sent. */
-  private fail(res: ServerResponse, e: unknown): number {
-    if (e instanceof ScoreError) {
-      sendError(res, e.status, e.message, e.type, e.retryAfterS !== null ? { 'retry-after': String(e.retryAfterS) } : undefined);
-      return e.status;
-    }
-    if (e instanceof UpstreamError) {
-      sendBody(res, e.status, e.body, e.contentType);
-      return e.status;
-    }
-    if (e instanceof BackendUnavailable) {
-      sendError(res, 503, `Service unavailable: ${e.message} (scorecar)`, 'ServiceUnavailableError', { 'retry-after': '1' });
-      return 503;
-    }
-    if (e instanceof BadGateway) {
-      sendError(res, 502, `Bad gateway: ${e.message} (scorecar)`, 'BadGatewayError');
-      return 502;
-    }
-    if ((e as Error)?.name === 'AbortError') return 499; // the client left; nobody to answer
-    sendError(res, 500, `Internal server error: ${String((e as Error)?.message ?? e)}`, TYPE_INTERNAL);
-    return 500;
   }
 }

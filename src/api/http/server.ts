@@ -7,6 +7,7 @@ import type { Auth } from './auth.js';
 import { BodyTooLarge, readPooledBody } from './body.js';
 import { passthrough } from './passthrough.js';
 import { sendBody, sendError } from './reply.js';
+import type { RankRoute } from './rank-route.js';
 import type { ScoreRoute } from './score-route.js';
 
 export interface AdminHandlers {
@@ -18,6 +19,7 @@ export interface AdminHandlers {
 export interface HttpApiDeps {
   auth: Auth;
   score: ScoreRoute;
+  rank: RankRoute;
   backends: BackendSet;
   metrics: ScorecarMetrics;
   admin: AdminHandlers;
@@ -55,15 +57,16 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       req.resume();
       return sendBody(res, 401, UNAUTHORIZED_JSON);
     }
-    if (path === '/v1/score' && req.method === 'POST') {
+    if ((path === '/v1/score' || path === '/rank') && req.method === 'POST') {
+      const route = path === '/v1/score' ? score : deps.rank;
       readPooledBody(req, deps.maxBodyBytes).then(
-        ({ buf, length }) => score.handle(req, res, buf, length),
+        ({ buf, length }) => route.handle(req, res, buf, length),
         (e: unknown) => {
           if (e instanceof BodyTooLarge) {
             // The rest of the body is not read; close the connection after answering.
             res.setHeader('connection', 'close');
             sendError(res, 400, e.message, 'BadRequestError');
-            metrics.requests.inc(metrics.requests.routeIndex('/v1/score'), 400);
+            metrics.requests.inc(metrics.requests.routeIndex(path === '/v1/score' ? '/v1/score' : '/rank'), 400);
           } else if (!res.headersSent) res.destroy();
         },
       );

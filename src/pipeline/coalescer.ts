@@ -1,0 +1,102 @@
+import type { ScoringMode } from '../backend/server-info.js';
+import { type Batch, giveBatch, itemCost, packJobs } from './batch.js';
+import type { ScoreJob } from './score-job.js';
+
+/** Sends a list of batches; resolves or rejects per batch. */
+export type SendBatches = (batches: readonly Batch[], mode: ScoringMode) => Promise<PromiseSettledResult<void>[]>;
+
+interface Group {
+  jobs: ScoreJob[];
+  settle: Array<(e: unknown) => void>;
+  tokens: number;
+  mode: ScoringMode;
+  budget: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Cross-request coalescing: requests that share a prefix (same query ids, labels and flags)
+ * arriving within a short window go to the backend as one pack — in MIS mode one sequence, the
+ * query prefilled once for all of them — and are split back by item on return. A group flushes
+ * when its window ends or when it would outgrow the token budget. Window 0 sends at once.
+ */
+export class Coalescer {
+  private readonly groups = new Map<string, Group>();
+  /** Batches sent and requests they carried, for the pack-fill metrics. */
+  merged = 0;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly send: SendBatches,
+  ) {}
+
+  /** The key under which jobs may share a call. */
+  static key(job: ScoreJob, mode: ScoringMode): string {
+    let labels = '';
+    for (let l = 0; l < job.nLabels; l++) labels += `${job.labels[l]},`;
+    const prefix = job.wholePrompts ? 'whole' : `${job.kind}:${job.textHash[0]}:${job.textHash[1]}:${job.qLen}`;
+    return `${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
+  }
+
+  /** Dispatches a job's active items, alone or with others; resolves when its rows are in. */
+  dispatch(job: ScoreJob, mode: ScoringMode, budget: number): Promise<void> {
+    if (this.windowMs <= 0) return this.flushJobs([job], mode, budget).then(firstError);
+    const key = Coalescer.key(job, mode);
+    const mis = mode === 'mis';
+    let tokens = 0;
+    for (let k = 0; k < job.nActive; k++) tokens += itemCost(job, job.active[k] as number, mis);
+    let g = this.groups.get(key);
+    if (g !== undefined && g.tokens + tokens > budget) {
+      this.flush(key, g);
+      g = undefined;
+    }
+    if (g === undefined) {
+      g = { jobs: [], settle: [], tokens: 0, mode, budget, timer: null };
+      const group = g;
+      group.timer = setTimeout(() => this.flush(key, group), this.windowMs);
+      this.groups.set(key, g);
+    }
+    g.jobs.push(job);
+    g.tokens += tokens;
+    return new Promise<void>((resolve, reject) => {
+      (g as Group).settle.push((e) => (e === null ? resolve() : reject(e)));
+    });
+  }
+
+  private flush(key: string, g: Group): void {
+    if (this.groups.get(key) === g) this.groups.delete(key);
+    if (g.timer) clearTimeout(g.timer);
+    void this.flushJobs(g.jobs, g.mode, g.budget).then((errors) => {
+      for (let j = 0; j < g.settle.length; j++) (g.settle[j] as (e: unknown) => void)(errors[j] ?? null);
+    });
+  }
+
+  /** Packs and sends jobs; returns, per job, the first error among the batches holding its items. */
+  private async flushJobs(jobs: ScoreJob[], mode: ScoringMode, budget: number): Promise<unknown[]> {
+    const batches: Batch[] = [];
+    packJobs(jobs, mode === 'mis', budget, batches);
+    if (jobs.length > 1) this.merged += jobs.length;
+    const errors: unknown[] = new Array(jobs.length).fill(null);
+    try {
+      const settled = await this.send(batches, mode);
+      for (let b = 0; b < batches.length; b++) {
+        const s = settled[b] as PromiseSettledResult<void>;
+        if (s.status === 'fulfilled') continue;
+        const batch = batches[b] as Batch;
+        for (let seg = 0; seg < batch.count; seg++) {
+          const j = jobs.indexOf(batch.jobs[seg] as ScoreJob);
+          if (errors[j] === null) errors[j] = s.reason;
+        }
+      }
+    } catch (e) {
+      errors.fill(e);
+    } finally {
+      for (const b of batches) giveBatch(b);
+    }
+    return errors;
+  }
+}
+
+function firstError(errors: unknown[]): void {
+  if (errors[0] !== null) throw errors[0];
+}
