@@ -80,7 +80,8 @@ function parseSampleLine(line: string): PromSample {
 function parseValue(v: string): number {
   if (v === '+Inf' || v === 'Inf') return Infinity;
   if (v === '-Inf') return -Infinity;
-  if (v === 'NaN') return NaN;
+  // prom-client writes NaN as "Nan"; accept any case.
+  if (v.toLowerCase() === 'nan') return NaN;
   const n = Number(v);
   if (Number.isNaN(n)) throw new Error(`bad value "${v}"`);
   return n;

@@ -16,6 +16,8 @@
  * query + item, which is exactly the prompt).
  */
 
+import { QWEN3_YES_NO as SRC_TEMPLATE } from '../../src/tokenize/prompt-template.js';
+
 export interface JobFields {
   title: string;
   company: string;
@@ -42,22 +44,21 @@ export interface PromptTemplate {
   readonly itemSuffix: string;
 }
 
-const SYSTEM =
-  'You are a relevance judge for a job search engine. Decide whether the job posting matches ' +
-  'what the job seeker is looking for. Answer only "yes" or "no".';
-
+/**
+ * The bench's view of scorecar's own template (src/tokenize/prompt-template.ts), so the corpus,
+ * direct requests and /rank all build exactly the same prompts.
+ */
 export const QWEN3_YES_NO: PromptTemplate = {
-  name: 'qwen3-yes-no',
-  version: 1,
-  labelTokenIds: [9693, 2152],
+  name: SRC_TEMPLATE.name,
+  version: SRC_TEMPLATE.version,
+  labelTokenIds: SRC_TEMPLATE.labelTokenIds,
   prefixTokenBudget: 80,
   maxPromptTokens: 2048,
-  prefix: (query) => `<|im_start|>system\n${SYSTEM}<|im_end|>\n<|im_start|>user\nSearch query: ${query}\n`,
+  prefix: (query) => SRC_TEMPLATE.prefix(query),
   itemHead: (f) =>
-    `Job posting\nTitle: ${f.title}\nCompany: ${f.company}\nLocation: ${f.location}\n` +
-    `Employment type: ${f.employmentType}\nRemote: ${f.remote}\nDescription:\n`,
-  // Qwen3's chat template with thinking disabled: the next token after this is the answer.
-  itemSuffix: '<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n',
+    SRC_TEMPLATE.itemAroundIds[0] +
+    SRC_TEMPLATE.renderFields({ title: f.title, company: f.company, location: f.location, employment_type: f.employmentType, remote: f.remote, description: '' }),
+  itemSuffix: SRC_TEMPLATE.itemAroundIds[1],
 };
 
 /** Largest item part, in tokens, that keeps every prompt within maxPromptTokens. */

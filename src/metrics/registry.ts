@@ -175,7 +175,8 @@ export class ScorecarMetrics {
         help,
         registers,
         collect() {
-          this.set(read(sources.shaper()));
+          const v = read(sources.shaper());
+          this.set(Number.isFinite(v) ? v : 0);
         },
       });
     };
@@ -201,7 +202,9 @@ export class ScorecarMetrics {
         help,
         registers,
         collect() {
-          this.set(read(sources.depth()));
+          // No samples yet reads as NaN, which prom-client would print as "Nan": report 0.
+          const v = read(sources.depth());
+          this.set(Number.isFinite(v) ? v : 0);
         },
       });
     };

@@ -1,3 +1,4 @@
+import { int32Pool } from '../mem/buffer-pool.js';
 import { hashBytes, hashOut } from '../mem/hash.js';
 import type { ScoreJob } from './score-job.js';
 
@@ -71,6 +72,98 @@ export function setIdInputs(job: ScoreJob, query: ArrayLike<number> | null, item
     for (let j = 0; j < row.length; j++) job.pushId(row[j] as number);
     job.setItemIds(i, off, row.length);
   }
+}
+
+/**
+ * Ids for query and items from one packed block (gRPC PackedTokenIds): item i is the lengths[i]
+ * ids that follow items 0..i-1. The block is copied into the arena in one go, so a pre-tokenized
+ * request costs no per-item arrays. The caller has checked that the lengths add up to ids.length.
+ */
+export function setPackedIdInputs(job: ScoreJob, query: ArrayLike<number>, ids: ArrayLike<number>, lengths: ArrayLike<number>): void {
+  const n = lengths.length;
+  job.reserve(Math.max(1, n));
+  job.queryOff = job.arenaUsed;
+  for (let i = 0; i < query.length; i++) job.pushId(query[i] as number);
+  job.queryLen = query.length;
+  job.queryKind = 'ids';
+  const base = job.arenaUsed;
+  if (job.arena.length < base + ids.length) job.arena = int32Pool.grow(job.arena, base, base + ids.length);
+  job.arena.set(ids, base);
+  job.arenaUsed = base + ids.length;
+  job.n = n;
+  job.itemsPresent = true;
+  job.itemsKind = n > 0 ? 'ids' : 'empty';
+  let off = base;
+  for (let i = 0; i < n; i++) {
+    const len = lengths[i] as number;
+    job.setItemIds(i, off, len);
+    off += len;
+  }
+}
+
+/**
+ * Text inputs for APIs whose requests are not JSON (gRPC). Like setTextInputs, but job.body is
+ * then a complete SGLang /v1/score request holding the same string literals: when the backend
+ * tokenizes differently from scorecar, the pipeline relays job.body as it is, so it must be a
+ * request SGLang accepts. Spans, hashes and escape bits are those setTextInputs computed, moved.
+ */
+export function setTextRequest(
+  job: ScoreJob,
+  query: string,
+  items: readonly string[],
+  model: string | null,
+  labels: ArrayLike<number>,
+  applySoftmax: boolean,
+  itemFirst: boolean,
+): void {
+  setTextInputs(job, query, items, model);
+  const lit = job.body;
+  let labelText = '';
+  for (let i = 0; i < labels.length; i++) labelText += (i > 0 ? ',' : '') + String(labels[i]);
+  const head = Buffer.from('{"query":');
+  const mid = Buffer.from(`],"label_token_ids":[${labelText}],"apply_softmax":${applySoftmax},"item_first":${itemFirst}`);
+  // Layout: head, query literal, ',"items":[', item literals joined by ',', mid, [',"model":' literal], '}'.
+  const itemsOpen = Buffer.from(',"items":[');
+  const modelKey = Buffer.from(',"model":');
+  const litLen = job.bodyLength;
+  const size = head.length + itemsOpen.length + Math.max(0, items.length - 1) + mid.length + (model !== null ? modelKey.length : 0) + 1 + litLen;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  const put = (b: Buffer): void => {
+    b.copy(body, at);
+    at += b.length;
+  };
+  // Copies the literal around content span [s, e) of the old body; returns the shift applied.
+  const move = (s: number, e: number): number => {
+    const shift = at - (s - 1);
+    lit.copy(body, at, s - 1, e + 1);
+    at += e - s + 2;
+    return shift;
+  };
+  put(head);
+  const qs = move(job.queryStart, job.queryEnd);
+  job.queryStart += qs;
+  job.queryEnd += qs;
+  put(itemsOpen);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) body[at++] = 0x2c;
+    const shift = move(job.itemSpans[2 * i] as number, job.itemSpans[2 * i + 1] as number);
+    job.itemSpans[2 * i] += shift;
+    job.itemSpans[2 * i + 1] += shift;
+  }
+  put(mid);
+  if (model !== null) {
+    put(modelKey);
+    const ms = move(job.modelStart, job.modelEnd);
+    job.modelStart += ms;
+    job.modelEnd += ms;
+  }
+  body[at++] = 0x7d;
+  job.body = body;
+  job.bodyLength = at;
+  setLabels(job, labels);
+  job.applySoftmax = applySoftmax;
+  job.itemFirst = itemFirst;
 }
 
 export function setLabels(job: ScoreJob, labels: ArrayLike<number> | null): void {

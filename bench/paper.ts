@@ -1,0 +1,127 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startEmulator, startScorecar, type Child } from './calibrate/processes.js';
+import { TABLE7, type Table7Case } from './calibrate/table7.js';
+import { parseBenchArgs } from './cli.js';
+import { renderJson } from './report/json.js';
+import { renderSvg } from './report/svg.js';
+import type { BenchReport, TargetReport } from './report/types.js';
+import { runBench } from './run.js';
+
+/**
+ * `npm run bench:paper`: the paper's Table 7 setting, measured in one run against the calibrated
+ * emulator (SIMULATED GPU), for each profile and description length:
+ *   direct-as-text   SGLang fed text (it tokenizes, serially)
+ *   direct-as-ids    SGLang fed token ids
+ *   scorecar cold    text through scorecar, token caches empty at start
+ *   scorecar warm    text through scorecar after every item has been seen once
+ * plus scorecar / direct-as-text and scorecar's own CPU per 1,000 items. The whole run is bounded
+ * to ten minutes: twelve SLO searches of about 40 s each.
+ */
+const OUT = '.bench-out';
+const SEARCH_SECONDS = 40;
+
+interface Column {
+  name: string;
+  via: 'direct' | 'scorecar';
+  kind: 'text' | 'ids';
+  prewarm: boolean;
+}
+
+const COLUMNS: Column[] = [
+  { name: 'direct-as-text', via: 'direct', kind: 'text', prewarm: false },
+  { name: 'direct-as-ids', via: 'direct', kind: 'ids', prewarm: false },
+  { name: 'scorecar-cold', via: 'scorecar', kind: 'text', prewarm: false },
+  { name: 'scorecar-warm', via: 'scorecar', kind: 'text', prewarm: true },
+];
+
+interface Cell {
+  itemsPerSecond: number | null;
+  cpuMsPer1kItems: number | null;
+  report: BenchReport;
+}
+
+async function measure(c: Table7Case, col: Column, emulatorUrl: string, scorecar: Child | null): Promise<Cell> {
+  const url = col.via === 'direct' ? emulatorUrl : (scorecar as Child).url;
+  const args = [
+    '--target', `${col.name}:${col.kind}=${url}`,
+    '--corpus', c.corpus,
+    // A corpus large enough that the cold column keeps meeting new postings during its search.
+    '--jobs', c.corpus === 'full' ? '1200' : '3000',
+    '--queries', '300',
+    '--start-rps', String(Math.max(2, Math.round(c.itemsPerSecond / 10 / 2))),
+    '--growth', '1.7', '--tolerance', '0.08',
+    '--step-seconds', '4', '--warmup-seconds', '1',
+    '--max-seconds', String(SEARCH_SECONDS), '--simulated',
+    ...(col.prewarm ? ['--prewarm'] : []),
+    ...(col.via === 'scorecar' ? ['--metrics-url', `${url}/metrics`] : []),
+  ];
+  const parsed = parseBenchArgs(args);
+  if (parsed === 'help') throw new Error('unexpected help');
+  const report = await runBench(parsed.config, (l) => process.stderr.write(`    ${l}\n`));
+  const t = report.targets[0] as TargetReport;
+  const best = t.steps.filter((s) => s.pass).sort((a, b) => b.achievedRps - a.achievedRps)[0];
+  const m = best?.scorecar && !('error' in best.scorecar) ? best.scorecar : null;
+  return {
+    itemsPerSecond: t.bestItemsPerSecond,
+    cpuMsPer1kItems: m?.cpuMicrosPerItem != null ? m.cpuMicrosPerItem : null,
+    report,
+  };
+}
+
+function fmt(v: number | null, digits = 0): string {
+  return v === null ? '—' : v.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT, { recursive: true });
+  const started = Date.now();
+  const lines: string[] = [
+    '',
+    '# Table 7, reproduced against the emulator (SIMULATED: a cost model of one H100, not a GPU)',
+    '',
+    'items/s at p95 <= 500 ms, 10-item requests, Poisson arrivals; emulator in single-item mode, as SGLang 0.4.6 was.',
+    'scorecar runs with its score cache off (this table is about tokens and transport; caching is measured separately).',
+    '',
+    '| setup | Table 7 | direct-as-text | direct-as-ids | scorecar cold | scorecar warm | scorecar warm / direct-as-text | scorecar CPU ms per 1k items (cold / warm) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const c of TABLE7) {
+    process.stderr.write(`\n${c.label}\n`);
+    const emu = await startEmulator(['--profile', c.profile]);
+    const cells: Cell[] = [];
+    try {
+      for (const col of COLUMNS) {
+        process.stderr.write(`  ${col.name}\n`);
+        // A fresh scorecar per scorecar column, so "cold" really starts empty.
+        const sc = col.via === 'scorecar' ? await startScorecar(emu.url, ['--score-cache', 'off']) : null;
+        try {
+          cells.push(await measure(c, col, emu.url, sc));
+        } finally {
+          await sc?.stop();
+        }
+      }
+    } finally {
+      await emu.stop();
+    }
+    const [text, ids, cold, warm] = cells as [Cell, Cell, Cell, Cell];
+    const ratio = warm.itemsPerSecond !== null && text.itemsPerSecond ? warm.itemsPerSecond / text.itemsPerSecond : null;
+    lines.push(
+      `| ${c.label} | ${c.itemsPerSecond} | ${fmt(text.itemsPerSecond)} | ${fmt(ids.itemsPerSecond)} | ${fmt(cold.itemsPerSecond)} | ${fmt(warm.itemsPerSecond)} | ${ratio === null ? '—' : ratio.toFixed(2) + 'x'} | ${fmt(cold.cpuMsPer1kItems, 1)} / ${fmt(warm.cpuMsPer1kItems, 1)} |`,
+    );
+    // One report per setup with a line per column, for the SVG people read.
+    const merged: BenchReport = { ...text.report, name: `Table 7: ${c.label} (simulated)`, targets: cells.map((x) => x.report.targets[0] as TargetReport) };
+    const slug = `${c.profile}-${c.corpus}`;
+    await writeFile(join(OUT, `paper-${slug}.json`), renderJson(merged));
+    await writeFile(join(OUT, `paper-${slug}.svg`), renderSvg(merged));
+  }
+  lines.push('', `(${((Date.now() - started) / 1000).toFixed(0)} s; reports and SVG charts in ${OUT}/paper-*.{json,svg})`, '');
+  const table = lines.join('\n');
+  await writeFile(join(OUT, 'paper.md'), table);
+  process.stdout.write(table);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:paper: ${(e as Error).stack ?? e}\n`);
+  process.exitCode = 1;
+});
