@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GrpcApi } from './api/grpc/server.js';
 import { Auth } from './api/http/auth.js';
 import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
@@ -25,6 +26,9 @@ export interface RunningSidecar {
   url: string;
   port: number;
   server: Server;
+  /** The gRPC Scorer API and its host:port. */
+  grpc: GrpcApi;
+  grpcAddress: string;
   backends: BackendSet;
   metrics: ScorecarMetrics;
   pipeline: ScorePipeline;
@@ -78,6 +82,8 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     const off = r.packed[RESULT_HEADER] as number;
     return r.packed.slice(off, off + (r.packed[RESULT_HEADER + 1] as number));
   };
+  // The gRPC health service follows backend health; it exists once the pipeline does.
+  let grpcApi: GrpcApi | null = null;
   const backends = new BackendSet(
     cfg.backend.map(
       (url) =>
@@ -93,7 +99,10 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     localTokenize,
     {
       log,
-      onChange: (b) => log(`backend ${b.url} is ${b.healthy ? 'healthy' : `unhealthy (${b.lastError || 'health check failed'})`}`),
+      onChange: (b) => {
+        log(`backend ${b.url} is ${b.healthy ? 'healthy' : `unhealthy (${b.lastError || 'health check failed'})`}`);
+        grpcApi?.refreshHealth();
+      },
     },
   );
 
@@ -124,6 +133,19 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   const score = new ScoreRoute(pipeline, metrics, { maxItems: cfg.maxItems, vocabSize, ...urgency });
   const rank = new RankService(pipeline, () => Math.round(depth.depth));
   const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency });
+  const grpc = new GrpcApi(
+    { pipeline, rank, depth, metrics },
+    {
+      maxItems: cfg.maxItems,
+      vocabSize,
+      maxMessageBytes: cfg.maxBodyBytes,
+      apiKey: cfg.apiKey,
+      depthSignal: cfg.depthSignal,
+      serving: () => backends.pick() !== null,
+      ...urgency,
+    },
+  );
+  grpcApi = grpc;
   const server = createHttpApi({
     auth: new Auth(cfg.apiKey, cfg.adminApiKey),
     score,
@@ -172,10 +194,21 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   });
   const port = (server.address() as AddressInfo).port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  let grpcPort: number;
+  try {
+    grpcPort = await grpc.listen(cfg.host, cfg.grpcPort);
+  } catch (e) {
+    server.close();
+    throw new Error(`gRPC port ${cfg.grpcPort}: ${(e as Error).message} (scorecar --grpc-port; 0 picks a free port)`);
+  }
+  const grpcAddress = host.includes(':') ? `[${host}]:${grpcPort}` : `${host}:${grpcPort}`;
+  log(`gRPC Scorer API on ${grpcAddress} (scorecar.v1.Scorer, grpc.health.v1.Health, reflection)`);
   return {
     url: `http://${host}:${port}`,
     port,
     server,
+    grpc,
+    grpcAddress,
     backends,
     metrics,
     pipeline,
@@ -187,6 +220,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     rank,
     async close() {
       clearInterval(depthTimer);
+      await grpc.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       shaper.close();

@@ -53,7 +53,19 @@ export function startEmulator(args: string[] = []): Promise<Proc> {
 
 export function startScorecar(backends: string[], args: string[] = []): Promise<Proc> {
   const b = backends.flatMap((u) => ['--backend', u]);
-  return spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--tokenizer-threads', '2', ...b, ...args], /HTTP API on (http:\/\/\S+)/);
+  // --grpc-port 0: several scorecars may run at once, so none may hold the default gRPC port.
+  return spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--tokenizer-threads', '2', ...b, ...args], /HTTP API on (http:\/\/\S+)/);
+}
+
+/** A scorecar whose gRPC address (host:port, logged before the HTTP line) is known too. */
+export async function startScorecarWithGrpc(backends: string[], args: string[] = []): Promise<Proc & { grpc: string }> {
+  const p = await startScorecar(backends, args);
+  const m = /gRPC Scorer API on (\S+)/.exec(p.output());
+  if (!m) {
+    await p.stop();
+    throw new Error(`no gRPC address in the output: ${p.output()}`);
+  }
+  return Object.assign(p, { grpc: m[1] as string });
 }
 
 export interface Reply {

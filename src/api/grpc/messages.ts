@@ -7,18 +7,20 @@ import { scorecar } from './generated/scorer.js';
 
 export const pb = scorecar.v1;
 
-export type ScoreRequestMsg = scorecar.v1.ScoreRequest & scorecar.v1.ScoreRequest.$Shape;
-export type RankRequestMsg = scorecar.v1.RankRequest & scorecar.v1.RankRequest.$Shape;
+export type ScoreRequestMsg = scorecar.v1.ScoreRequest.$Shape;
+export type RankRequestMsg = scorecar.v1.RankRequest.$Shape;
 export type RankItemMsg = scorecar.v1.RankItem.$Shape;
 export type JobFieldsMsg = scorecar.v1.JobFields.$Shape;
-export type ScoreStreamRequestMsg = scorecar.v1.ScoreStreamRequest & scorecar.v1.ScoreStreamRequest.$Shape;
-export type ScoreResponseMsg = scorecar.v1.ScoreResponse & scorecar.v1.ScoreResponse.$Shape;
-export type RankResponseMsg = scorecar.v1.RankResponse & scorecar.v1.RankResponse.$Shape;
-export type ScoreStreamResponseMsg = scorecar.v1.ScoreStreamResponse & scorecar.v1.ScoreStreamResponse.$Shape;
+export type ScoreStreamRequestMsg = scorecar.v1.ScoreStreamRequest.$Shape;
+export type ScoreResponseMsg = scorecar.v1.ScoreResponse.$Shape;
+export type RankResponseMsg = scorecar.v1.RankResponse.$Shape;
+export type ScoreStreamResponseMsg = scorecar.v1.ScoreStreamResponse.$Shape;
 export type TimingMsg = scorecar.v1.Timing.$Shape;
 
 export type ScoreRequestInit = scorecar.v1.ScoreRequest.$Properties;
 export type RankRequestInit = scorecar.v1.RankRequest.$Properties;
+export type ScoreStreamRequestInit = scorecar.v1.ScoreStreamRequest.$Properties;
+export type RankResponseInit = scorecar.v1.RankResponse.$Properties;
 
 export const Priority = scorecar.v1.Priority;
 

@@ -53,7 +53,8 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (!auth.allows(req, path)) {
+    // Admin routes answer to the admin key (which defaults to the API key); the rest to the API key.
+    if (path.startsWith('/scorecar/') ? !auth.allowsAdmin(req) : !auth.allows(req, path)) {
       req.resume();
       return sendBody(res, 401, UNAUTHORIZED_JSON);
     }
@@ -87,7 +88,6 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     }
     if (path.startsWith('/scorecar/')) {
       req.resume();
-      if (!auth.allowsAdmin(req)) return sendBody(res, 401, UNAUTHORIZED_JSON);
       const admin = deps.admin;
       if (path === '/scorecar/stats' && req.method === 'GET') return sendBody(res, 200, JSON.stringify(admin.stats()));
       if (path === '/scorecar/config' && req.method === 'GET') return sendBody(res, 200, JSON.stringify(admin.config()));

@@ -1,0 +1,139 @@
+import { type ServerDuplexStream, status as Status } from '@grpc/grpc-js';
+import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
+import type { GrpcAuth } from './auth.js';
+import { MalformedMessage, type ScoreStreamRequestMsg } from './messages.js';
+import { ProtoWriter } from './proto-writer.js';
+import { writeScoreError, writeTiming } from './responses.js';
+import type { ScoreCore } from './score-core.js';
+import { type GrpcFailure, GrpcRequestError, Unauthenticated, failureStatus, serviceError } from './status.js';
+import { callRemainingMs } from './urgency.js';
+
+type Stream = ServerDuplexStream<ScoreStreamRequestMsg | MalformedMessage, Buffer>;
+
+/**
+ * Requests one stream may have in flight (being scored, or answered but not yet taken by the
+ * transport). Beyond it the stream stops reading, and HTTP/2 flow control holds the client back.
+ */
+const MAX_IN_FLIGHT = 1024;
+
+/** One open ScoreStream: its requests in flight and whether the client has finished sending. */
+class StreamState {
+  readonly jobs = new Set<ScoreJob>();
+  halfClosed = false;
+  gone = false;
+
+  constructor(readonly call: Stream) {}
+
+  /** Queued answers plus requests still being scored. */
+  get load(): number {
+    return this.jobs.size + this.call.writableLength;
+  }
+}
+
+/**
+ * Scorer.ScoreStream: each request is scored as soon as it arrives, concurrently with the
+ * others, and answered as soon as it is done (so out of order), tagged with the client's id. A
+ * failed request is answered with a ScoreError and the stream goes on; the stream ends OK once the
+ * client has half-closed and every request has been answered.
+ */
+export class StreamCall {
+  private readonly pool = new ScoreJobPool();
+  private readonly writer = new ProtoWriter(16384);
+  private readonly route: number;
+  private readonly itemsSlot: number;
+  private readonly totalSlot: number;
+
+  constructor(
+    private readonly core: ScoreCore,
+    private readonly metrics: ScorecarMetrics,
+    private readonly auth: GrpcAuth,
+  ) {
+    this.route = metrics.requests.routeIndex('grpc.ScoreStream');
+    this.itemsSlot = metrics.items.slot('grpc.ScoreStream');
+    this.totalSlot = metrics.stage.slot('total');
+  }
+
+  readonly handle = (call: Stream): void => {
+    if (!this.auth.allows(call.metadata)) {
+      call.emit('error', serviceError(failureStatus(new Unauthenticated()) as GrpcFailure));
+      return;
+    }
+    const s = new StreamState(call);
+    call.on('data', (m: ScoreStreamRequestMsg | MalformedMessage) => this.onRequest(s, m));
+    call.on('end', () => {
+      s.halfClosed = true;
+      this.maybeFinish(s);
+    });
+    call.on('drain', () => this.maybeResume(s));
+    call.on('cancelled', () => {
+      s.gone = true;
+      for (const job of s.jobs) job.scope.cancelAll();
+    });
+  };
+
+  private onRequest(s: StreamState, m: ScoreStreamRequestMsg | MalformedMessage): void {
+    if (s.gone) return;
+    if (m instanceof MalformedMessage) {
+      // The id cannot be read, so nothing can be answered: the stream ends as a whole.
+      s.gone = true;
+      for (const job of s.jobs) job.scope.cancelAll();
+      s.call.emit('error', serviceError({ code: Status.INVALID_ARGUMENT, details: m.message, retryAfterS: null }));
+      return;
+    }
+    const job = this.pool.acquire();
+    s.jobs.add(job);
+    if (s.load >= MAX_IN_FLIGHT) s.call.pause();
+    void this.score(s, m, job);
+  }
+
+  private async score(s: StreamState, m: ScoreStreamRequestMsg, job: ScoreJob): Promise<void> {
+    const started = performance.now();
+    const id = m.id ?? 0;
+    const w = this.writer;
+    let code: Status = Status.OK;
+    try {
+      const req = m.request;
+      if (!req) throw new GrpcRequestError('ScoreStreamRequest.request is required');
+      // The stream's deadline bounds every request on it; deadline_ms may set a shorter one.
+      await this.core.run(req, job, callRemainingMs(s.call.getDeadline()), started);
+      if (s.gone) return;
+      w.reset();
+      w.uint32(1, id);
+      const r = w.begin(2);
+      this.core.write(w, req, job);
+      w.end(r);
+      writeTiming(w, 4, job, performance.now() - started);
+      this.metrics.items.inc(this.itemsSlot, job.n);
+      s.call.write(w.take());
+    } catch (e) {
+      const f = failureStatus(e);
+      if (f === null || s.gone) code = Status.CANCELLED;
+      else {
+        code = f.code;
+        w.reset();
+        w.uint32(1, id);
+        writeScoreError(w, 3, f.code, f.details, f.retryAfterS);
+        s.call.write(w.take());
+      }
+    } finally {
+      this.metrics.requests.inc(this.route, code);
+      this.metrics.stage.observe(this.totalSlot, (performance.now() - started) / 1000);
+      s.jobs.delete(job);
+      this.pool.release(job);
+      this.maybeResume(s);
+      this.maybeFinish(s);
+    }
+  }
+
+  private maybeResume(s: StreamState): void {
+    if (!s.gone && s.call.isPaused() && s.load < MAX_IN_FLIGHT / 2) s.call.resume();
+  }
+
+  private maybeFinish(s: StreamState): void {
+    if (s.halfClosed && s.jobs.size === 0 && !s.gone) {
+      s.gone = true;
+      s.call.end();
+    }
+  }
+}
