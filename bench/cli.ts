@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type BurstConfig, burstConfigError } from './loadgen/arrivals.js';
+import { type PriorityMix, priorityMixError } from './loadgen/priority-mix.js';
 import { parseTargetSpec, targetKinds } from './loadgen/targets/registry.js';
 import { renderJson } from './report/json.js';
 import { renderMarkdown, renderSummary } from './report/markdown.js';
@@ -39,6 +40,12 @@ arrivals and workload:
   --navigation          searchers come back to a query for the next page (score-cache workload)
   --revisit-probability F (0.5) --revisit-seconds F (90)
   --family-affinity F   share of a request's items from the query's job family (0.7)
+priority classes (scorecar's traffic shaper):
+  --nearline-share F    share of requests sent with x-scorecar-priority: nearline (off unless
+                        given; with it, every request carries its class, the SLO applies to
+                        online latency and errors/timeouts count both classes)
+  --nearline-timeout-ms N   client timeout of nearline requests, their latency bound (10000)
+  --online-deadline-ms N, --nearline-deadline-ms N   x-scorecar-deadline-ms sent per class (none)
   --connections N (256) --api-key KEY
 scorecar metrics:
   --metrics-url URL     scrape this Prometheus /metrics before and after every step
@@ -93,6 +100,10 @@ const OPTIONS: OptionTable = {
   'revisit-probability': { type: 'number', default: DEFAULT_NAVIGATION.revisitProbability, help: 'chance of a next page', min: 0 },
   'revisit-seconds': { type: 'number', default: DEFAULT_NAVIGATION.meanRevisitSeconds, help: 'mean delay to the next page', min: 0 },
   'family-affinity': { type: 'number', default: 0.7, help: "share of items from the query's job family", min: 0 },
+  'nearline-share': { type: 'number', default: null, help: 'share of requests sent as nearline', min: 0 },
+  'nearline-timeout-ms': { type: 'number', default: null, help: 'client timeout of nearline requests', min: 1 },
+  'online-deadline-ms': { type: 'number', default: null, help: 'x-scorecar-deadline-ms of online requests', min: 1 },
+  'nearline-deadline-ms': { type: 'number', default: null, help: 'x-scorecar-deadline-ms of nearline requests', min: 1 },
   connections: { type: 'int', default: 256, help: 'HTTP connections per target', min: 1 },
   'api-key': { type: 'string', default: null, help: 'Bearer key sent to targets' },
   'metrics-url': { type: 'string', default: null, help: "scorecar's /metrics to scrape around each step" },
@@ -157,6 +168,23 @@ export function parseBenchArgs(
     if (err) throw new UsageError(err);
   } else {
     check(v.burstRatio === null && v.burstOnSeconds === null && v.burstOffSeconds === null, '--burst-* options need --bursty');
+  }
+
+  let priorityMix: PriorityMix | null = null;
+  if (v.nearlineShare !== null) {
+    priorityMix = {
+      nearlineShare: v.nearlineShare as number,
+      nearlineTimeoutMs: num('nearlineTimeoutMs', 10_000),
+      onlineDeadlineMs: v.onlineDeadlineMs as number | null,
+      nearlineDeadlineMs: v.nearlineDeadlineMs as number | null,
+    };
+    const err = priorityMixError(priorityMix);
+    if (err) throw new UsageError(`--nearline-share: ${err}`);
+  } else {
+    check(
+      v.nearlineTimeoutMs === null && v.onlineDeadlineMs === null && v.nearlineDeadlineMs === null,
+      '--nearline-timeout-ms and --online/--nearline-deadline-ms need --nearline-share',
+    );
   }
 
   const metricNames: MetricNames = { ...DEFAULT_METRIC_NAMES };
@@ -231,6 +259,7 @@ export function parseBenchArgs(
           }
         : null,
     familyAffinity: v.familyAffinity as number,
+    priorityMix,
     connections: v.connections as number,
     apiKey: str('apiKey'),
     metricsUrl,

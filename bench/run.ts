@@ -1,4 +1,5 @@
 import type { BurstConfig } from './loadgen/arrivals.js';
+import { type PriorityMix, PriorityMixSource } from './loadgen/priority-mix.js';
 import { type SearchConfig, type SearchHooks, type SearchResult, searchMaxRps } from './loadgen/slo-search.js';
 import { detectEmulator } from './loadgen/emulator-detect.js';
 import { type ScoreTarget, STATUS_TRANSPORT_ERROR } from './loadgen/target.js';
@@ -41,6 +42,11 @@ export interface BenchConfig {
   seed: number;
   navigation: NavigationConfig | null;
   familyAffinity: number;
+  /**
+   * Online and nearline requests (x-scorecar-priority); null: no class is sent. With a mix, a
+   * step's SLO applies to online latency and its error budget counts both classes.
+   */
+  priorityMix?: PriorityMix | null;
   connections: number;
   apiKey: string | null;
   metricsUrl: string | null;
@@ -99,6 +105,15 @@ export async function runBench(cfg: BenchConfig, log: Log): Promise<BenchReport>
     notes.push('Token caches labelled cold: only items a target had not been sent before are cold (see firstSeenItems per step).');
   }
   if (simulated) notes.push('Simulated run: the backend is the SGLang emulator; its cost model stands in for a GPU.');
+  const mix = cfg.priorityMix ?? null;
+  if (mix !== null) {
+    notes.push(
+      `Priority mix: ${(mix.nearlineShare * 100).toFixed(0)}% of requests sent as nearline (timeout ${mix.nearlineTimeoutMs} ms` +
+        `${mix.nearlineDeadlineMs === null ? '' : `, deadline ${mix.nearlineDeadlineMs} ms`}), the rest online` +
+        `${mix.onlineDeadlineMs === null ? '' : ` (deadline ${mix.onlineDeadlineMs} ms)`}; ` +
+        'step latencies and the SLO are the online class\'s, errors and timeouts count both classes; per-class figures in steps[].byClass.',
+    );
+  }
 
   return {
     schema: REPORT_SCHEMA,
@@ -152,12 +167,14 @@ async function benchTarget(
   deadlineMs: number,
   log: Log,
 ): Promise<SearchResult> {
-  const source = new CorpusRequestSource(corpus, {
+  const corpusSource = new CorpusRequestSource(corpus, {
     seed: cfg.seed,
     itemsPerRequest: cfg.itemsPerRequest,
     familyAffinity: cfg.familyAffinity,
     navigation: cfg.navigation,
   });
+  const mix = cfg.priorityMix ?? null;
+  const source = mix === null ? corpusSource : new PriorityMixSource(corpusSource, mix, cfg.seed);
   await preflight(target, source.next(performance.now()), cfg.timeoutMs);
   const seen = cfg.prewarm ? await prewarm(target, corpus, cfg, deadlineMs, log) : new Set<number>();
 
@@ -186,9 +203,11 @@ async function benchTarget(
     afterStep: async (s) => {
       if (scraper) s.scorecar = await scraper.end(Math.round(s.itemsPerSecond * s.durationSeconds));
       const l = s.latency;
+      const nl = s.byClass?.nearline;
       log(
         `${target.name}: step ${s.index} ${s.phase} ${s.offeredRps.toFixed(1)} rps -> ${s.achievedRps.toFixed(1)} rps, ` +
-          `p50 ${l.p50.toFixed(1)} p95 ${l.p95.toFixed(1)} p99 ${l.p99.toFixed(1)} ms, ${s.errors} errors, ${s.timeouts} timeouts: ` +
+          `${s.byClass ? 'online ' : ''}p50 ${l.p50.toFixed(1)} p95 ${l.p95.toFixed(1)} p99 ${l.p99.toFixed(1)} ms, ` +
+          `${nl ? `nearline p95 ${nl.latency.p95.toFixed(0)} ms, ` : ''}${s.errors} errors, ${s.timeouts} timeouts: ` +
           `${s.pass ? 'pass' : `fail (${s.failReasons.join('; ')})`}`,
       );
     },

@@ -1,4 +1,5 @@
-import { VirtualClock } from '../../src/emulator/clock.js';
+import { VirtualClock } from '../../src/control/virtual-clock.js';
+import { virtualTime } from '../../src/emulator/clock.js';
 import { type CostParams, causalPairs, tokenizeCostUs } from '../../src/emulator/cost-model.js';
 import { PrefillScheduler, SerialResource } from '../../src/emulator/scheduler.js';
 import { Rng } from '../rng.js';
@@ -22,7 +23,8 @@ export interface SimResult {
 }
 
 export function simulateAt(cost: CostParams, w: SimWorkload, rps: number, seconds: number, seed: number, warmupSeconds = 5): SimResult {
-  const clock = new VirtualClock();
+  const vc = new VirtualClock();
+  const clock = virtualTime(vc);
   const tokenizer = new SerialResource(clock);
   const scheduler = new PrefillScheduler(cost, clock);
   const rng = new Rng(seed);
@@ -37,7 +39,7 @@ export function simulateAt(cost: CostParams, w: SimWorkload, rps: number, second
     const arrival = t;
     const measured = arrival >= warmupSeconds * 1000;
     if (measured) measuredCount++;
-    clock.at(arrival, () => {
+    vc.setTimer(arrival, () => {
       clock.after(cost.requestOverheadUs / 1000, () => {
         tokenizer.acquire(tokenizeCostUs(cost, lens), () => {
           scheduler.submit(lens, lens.map(causalPairs), () => {
@@ -45,10 +47,10 @@ export function simulateAt(cost: CostParams, w: SimWorkload, rps: number, second
           });
         });
       });
-    });
+    }, undefined);
   }
   // Requests still queued at the end count as very late, so overload can never look fast.
-  clock.runSync(endMs + 30_000);
+  vc.advanceTo(endMs + 30_000);
   while (latencies.length < measuredCount) latencies.push(Number.POSITIVE_INFINITY);
   latencies.sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.POSITIVE_INFINITY;

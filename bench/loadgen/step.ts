@@ -1,7 +1,7 @@
 import { Rng } from '../rng.js';
 import { type BurstConfig, scheduleArrivals } from './arrivals.js';
 import { type LatencySummary, LatencyHistogram } from './histogram.js';
-import { type RequestSource, STATUS_TRANSPORT_ERROR, type ScoreTarget, type SendResult } from './target.js';
+import { type RequestPriority, type RequestSource, STATUS_TRANSPORT_ERROR, type ScoreTarget, type SendResult } from './target.js';
 
 export interface StepConfig {
   /** Mean offered requests per second. */
@@ -44,6 +44,82 @@ export interface StepMeasurement {
   firstSeenItems: number;
   /** Sum of x-scorecar-cache-hits over the window's successes; null when the target never said. */
   cacheHits: number | null;
+  /**
+   * Per priority class, present when the step's requests carry one (a PriorityMixSource; see
+   * loadgen/priority-mix.ts). `latency` above is then the online class's, the one the SLO
+   * applies to, while scheduled, ok, errors, timeouts and items/s count both classes.
+   */
+  byClass?: Record<RequestPriority, ClassMeasurement>;
+  /** Mean `depth` of the window's successful /rank answers; absent when no answer said. */
+  meanDepth?: number;
+  /**
+   * Items answered and score-cache hits of first pages (page 1) and of page navigations
+   * (page >= 2), successes only; absent when the target never reported hits.
+   */
+  pages?: { first: PageCacheTally; revisit: PageCacheTally };
+}
+
+export interface PageCacheTally {
+  items: number;
+  hits: number;
+}
+
+/** What one step measured for one priority class (requests without a class count as online). */
+export interface ClassMeasurement {
+  scheduled: number;
+  ok: number;
+  errors: number;
+  errorsByStatus: Record<string, number>;
+  timeouts: number;
+  achievedRps: number;
+  itemsPerSecond: number;
+  /** From the scheduled send time: successes and timeouts, as for the whole step. */
+  latency: LatencySummary;
+}
+
+/** One class's counts while a step runs. */
+export class ClassTally {
+  scheduled = 0;
+  ok = 0;
+  errors = 0;
+  timeouts = 0;
+  items = 0;
+  readonly errorsByStatus: Record<string, number> = {};
+  private readonly latency = new LatencyHistogram();
+
+  success(latencyMs: number, items: number): void {
+    this.ok++;
+    this.items += items;
+    this.latency.recordMs(latencyMs);
+  }
+
+  /** A timeout is recorded at the moment the client gave up, as for the whole step. */
+  timeout(latencyMs: number): void {
+    this.timeouts++;
+    this.latency.recordMs(latencyMs);
+  }
+
+  error(status: number): void {
+    this.errors++;
+    const key = String(status);
+    this.errorsByStatus[key] = (this.errorsByStatus[key] ?? 0) + 1;
+  }
+
+  /** The class's figures over a window of durationSeconds; frees the histogram. */
+  finish(durationSeconds: number): ClassMeasurement {
+    const m: ClassMeasurement = {
+      scheduled: this.scheduled,
+      ok: this.ok,
+      errors: this.errors,
+      errorsByStatus: this.errorsByStatus,
+      timeouts: this.timeouts,
+      achievedRps: this.ok / durationSeconds,
+      itemsPerSecond: this.items / durationSeconds,
+      latency: this.latency.summary(),
+    };
+    this.latency.destroy();
+    return m;
+  }
 }
 
 /** Lead time between drawing the schedule and the first arrival. */
@@ -80,6 +156,11 @@ export function runStep(
   let itemsOk = 0;
   let firstSeen = 0;
   let cacheHits: number | null = null;
+  let depthSum = 0;
+  let depthCount = 0;
+  const classes: Record<RequestPriority, ClassTally> = { online: new ClassTally(), nearline: new ClassTally() };
+  let classed = false;
+  const pages = { first: { items: 0, hits: 0 }, revisit: { items: 0, hits: 0 } };
   let inflight = 0;
   let next = 0;
   let measureOpened = false;
@@ -90,6 +171,8 @@ export function runStep(
     const finishIfDone = (): void => {
       if (next < n || inflight > 0) return;
       const durationSeconds = cfg.durationMs / 1000;
+      const online = classes.online.finish(durationSeconds);
+      const nearline = classes.nearline.finish(durationSeconds);
       const m: StepMeasurement = {
         offeredRps: cfg.rps,
         durationSeconds,
@@ -100,12 +183,16 @@ export function runStep(
         timeouts,
         achievedRps: ok / durationSeconds,
         itemsPerSecond: itemsOk / durationSeconds,
-        latency: latency.summary(),
+        // With priority classes the SLO applies to the online class.
+        latency: classed ? online.latency : latency.summary(),
         service: service.summary(),
         dispatchLag: lag.summary(),
         firstSeenItems: firstSeen,
         cacheHits,
       };
+      if (classed) m.byClass = { online, nearline };
+      if (depthCount > 0) m.meanDepth = depthSum / depthCount;
+      if (cacheHits !== null) m.pages = pages;
       latency.destroy();
       service.destroy();
       lag.destroy();
@@ -117,8 +204,11 @@ export function runStep(
       const measured = offset >= cfg.warmupMs;
       const req = source.next(scheduledAt);
       const sentAt = performance.now();
+      if (req.priority !== undefined) classed = true;
+      const cls = classes[req.priority ?? 'online'];
       if (measured) {
         scheduled++;
+        cls.scheduled++;
         lag.recordMs(sentAt - scheduledAt);
         for (const it of req.items) {
           if (!seen.has(it.id)) firstSeen++;
@@ -133,7 +223,7 @@ export function runStep(
           timedOut = true;
           ac.abort();
         },
-        Math.max(0, scheduledAt + cfg.timeoutMs - sentAt),
+        Math.max(0, scheduledAt + (req.timeoutMs ?? cfg.timeoutMs) - sentAt),
       );
       inflight++;
       const done = (r: SendResult | null): void => {
@@ -144,16 +234,30 @@ export function runStep(
           if (timedOut && (r === null || r.status !== 200)) {
             timeouts++;
             latency.recordMs(end - scheduledAt);
+            cls.timeout(end - scheduledAt);
           } else if (r !== null && r.status === 200) {
             ok++;
-            itemsOk += req.items.length;
+            const items = r.scoredItems ?? req.items.length;
+            itemsOk += items;
             latency.recordMs(end - scheduledAt);
             service.recordMs(end - sentAt);
-            if (r.cacheHits !== undefined) cacheHits = (cacheHits ?? 0) + r.cacheHits;
+            cls.success(end - scheduledAt, items);
+            if (r.cacheHits !== undefined) {
+              cacheHits = (cacheHits ?? 0) + r.cacheHits;
+              const page = req.page > 1 ? pages.revisit : pages.first;
+              page.items += items;
+              page.hits += r.cacheHits;
+            }
+            if (r.depth !== undefined) {
+              depthSum += r.depth;
+              depthCount++;
+            }
           } else {
             errors++;
-            const key = String(r?.status ?? STATUS_TRANSPORT_ERROR);
+            const status = r?.status ?? STATUS_TRANSPORT_ERROR;
+            const key = String(status);
             errorsByStatus[key] = (errorsByStatus[key] ?? 0) + 1;
+            cls.error(status);
           }
         }
         finishIfDone();

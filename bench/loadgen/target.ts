@@ -19,7 +19,20 @@ export interface BenchRequest {
   readonly page: number;
   /** Which search the request belongs to: pages of one search share it. */
   readonly session: number;
+  /**
+   * Priority class sent as x-scorecar-priority; absent: none is sent (scorecar's default class,
+   * online). A PriorityMixSource (loadgen/priority-mix.ts) sets it; the step then measures each
+   * class on its own.
+   */
+  readonly priority?: RequestPriority;
+  /** Sent as x-scorecar-deadline-ms (relative ms); absent: no deadline header. */
+  readonly deadlineMs?: number;
+  /** The client gives up on this request this long after its scheduled time; absent: the step's timeout. */
+  readonly timeoutMs?: number;
 }
+
+/** scorecar's priority classes: online (interactive) is admitted before nearline (alerts). */
+export type RequestPriority = 'online' | 'nearline';
 
 /** Produces the request for an arrival; called at send time, in schedule order. */
 export interface RequestSource {
@@ -31,6 +44,13 @@ export interface SendResult {
   status: number;
   /** Items the server answered from its score cache (scorecar's x-scorecar-cache-hits). */
   cacheHits?: number;
+  /**
+   * Items the server actually scored, when fewer than it was sent (a /rank answer scores the
+   * first `depth` candidates only); absent: all of them. Items/s count these.
+   */
+  scoredItems?: number;
+  /** The ranking depth a /rank answer used (its `depth` field). */
+  depth?: number;
 }
 
 /** The connection failed or was reset before a status arrived. */

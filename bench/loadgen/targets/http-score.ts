@@ -67,7 +67,7 @@ export class HttpScoreTarget implements ScoreTarget {
       body += this.fragment(req.items[i] as PromptPart);
     }
     body += this.tail;
-    const res = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal });
+    const res = await this.pool.request({ path: this.path, method: 'POST', headers: urgencyHeaders(this.headers, req), body, signal });
     if (res.statusCode !== 200) {
       await res.body.dump();
       return { status: res.statusCode };
@@ -91,6 +91,18 @@ export class HttpScoreTarget implements ScoreTarget {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * The request's priority class and deadline as scorecar's x-scorecar-priority and
+ * x-scorecar-deadline-ms headers; the shared header object when the request carries neither.
+ */
+export function urgencyHeaders(base: Record<string, string>, req: Pick<BenchRequest, 'priority' | 'deadlineMs'>): Record<string, string> {
+  if (req.priority === undefined && req.deadlineMs === undefined) return base;
+  const h = { ...base };
+  if (req.priority !== undefined) h['x-scorecar-priority'] = req.priority;
+  if (req.deadlineMs !== undefined) h['x-scorecar-deadline-ms'] = String(Math.max(1, Math.round(req.deadlineMs)));
+  return h;
 }
 
 /** A body counts as a success only when it holds one score row per item sent. */

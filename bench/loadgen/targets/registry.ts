@@ -1,5 +1,6 @@
 import type { ScoreTarget } from '../target.js';
 import { HttpScoreTarget } from './http-score.js';
+import { GrpcScoreTarget } from './grpc.js';
 
 /**
  * Target kinds by name, as written in `--target kind=URL`. A new protocol is one factory here:
@@ -25,6 +26,7 @@ export type TargetFactory = (spec: TargetSpec, name: string, options: TargetOpti
 const factories = new Map<string, TargetFactory>([
   ['text', (spec, name, o) => new HttpScoreTarget({ ...o, name, url: spec.url, encoding: 'text' })],
   ['ids', (spec, name, o) => new HttpScoreTarget({ ...o, name, url: spec.url, encoding: 'ids' })],
+  ['grpc', (spec, name, o) => new GrpcScoreTarget({ ...o, name, url: spec.url })],
 ]);
 
 export function registerTargetKind(kind: string, factory: TargetFactory): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { service as healthService } from 'grpc-health-check';
 import protobuf from 'protobufjs';
 import 'protobufjs/ext/descriptor.js';
 import { SERVICE_NAME } from './messages.js';
@@ -23,9 +24,11 @@ export function scorerFileDescriptor(): Uint8Array {
   return (file.constructor as typeof protobuf.Message).encode(file).finish();
 }
 
-/** Adds grpc.reflection.v1 and v1alpha for the Scorer (health is listed by its own package). */
+/** Adds grpc.reflection.v1 and v1alpha describing the Scorer and grpc.health.v1.Health. */
 export function addReflection(server: Server): void {
-  const bytes = Buffer.from(scorerFileDescriptor());
-  const pkg = { [SERVICE_NAME]: { fileDescriptorProtos: [bytes] } };
+  const pkg: Record<string, { fileDescriptorProtos: Buffer[] }> = { [SERVICE_NAME]: { fileDescriptorProtos: [Buffer.from(scorerFileDescriptor())] } };
+  // The health package loaded its proto with proto-loader, whose definitions carry the descriptor.
+  const health = (healthService.Check?.requestType as { fileDescriptorProtos?: Buffer[] } | undefined)?.fileDescriptorProtos;
+  if (health) pkg['grpc.health.v1.Health'] = { fileDescriptorProtos: health };
   new ReflectionService(pkg as unknown as ConstructorParameters<typeof ReflectionService>[0]).addToServer(server);
 }
