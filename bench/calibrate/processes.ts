@@ -48,5 +48,5 @@ export function startEmulator(args: string[]): Promise<Child> {
 }
 
 export function startScorecar(backend: string, args: string[] = []): Promise<Child> {
-  return startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--backend', backend, ...args], /HTTP API on (http:\/\/\S+)/);
+  return startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', backend, ...args], /HTTP API on (http:\/\/\S+)/);
 }

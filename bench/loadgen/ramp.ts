@@ -13,6 +13,8 @@ export interface RampWindow {
   /** Offered requests per second in this window. */
   rps: number;
   durationMs: number;
+  /** Phase of the ramp the window belongs to ("low", "up", "peak", ...): figures are also given per phase. */
+  phase?: string;
 }
 
 export interface RampConfig {
@@ -24,6 +26,7 @@ export interface RampConfig {
 
 export interface RampWindowResult {
   index: number;
+  phase: string | null;
   /** Window start, seconds from the start of the ramp. */
   startS: number;
   durationS: number;
@@ -39,6 +42,28 @@ export interface RampWindowResult {
   latency: LatencySummary;
   /** Mean, min and max of the `depth` the answers reported; null when none did. */
   depth: { mean: number; min: number; max: number } | null;
+}
+
+/** A phase's figures: its windows pooled (latency percentiles over all of its requests). */
+export interface RampPhaseResult {
+  phase: string;
+  startS: number;
+  durationS: number;
+  minRps: number;
+  maxRps: number;
+  scheduled: number;
+  ok: number;
+  errors: number;
+  timeouts: number;
+  achievedRps: number;
+  itemsPerSecond: number;
+  latency: LatencySummary;
+  depth: { mean: number; min: number; max: number } | null;
+}
+
+export interface RampResult {
+  windows: RampWindowResult[];
+  phases: RampPhaseResult[];
 }
 
 export interface RampHooks {
@@ -83,10 +108,38 @@ class WindowTally {
   readonly errorsByStatus: Record<string, number> = {};
   readonly latency = new LatencyHistogram();
 
+  success(latencyMs: number, items: number, depth: number | undefined): void {
+    this.ok++;
+    this.items += items;
+    this.latency.recordMs(latencyMs);
+    if (depth !== undefined) {
+      this.depthSum += depth;
+      this.depthCount++;
+      this.depthMin = Math.min(this.depthMin, depth);
+      this.depthMax = Math.max(this.depthMax, depth);
+    }
+  }
+
+  timeout(latencyMs: number): void {
+    this.timeouts++;
+    this.latency.recordMs(latencyMs);
+  }
+
+  error(status: number): void {
+    this.errors++;
+    const key = String(status);
+    this.errorsByStatus[key] = (this.errorsByStatus[key] ?? 0) + 1;
+  }
+
+  depth(): { mean: number; min: number; max: number } | null {
+    return this.depthCount === 0 ? null : { mean: this.depthSum / this.depthCount, min: this.depthMin, max: this.depthMax };
+  }
+
   result(index: number, startS: number, w: RampWindow): RampWindowResult {
     const durationS = w.durationMs / 1000;
     const r: RampWindowResult = {
       index,
+      phase: w.phase ?? null,
       startS,
       durationS,
       offeredRps: w.rps,
@@ -98,43 +151,90 @@ class WindowTally {
       achievedRps: this.ok / durationS,
       itemsPerSecond: this.items / durationS,
       latency: this.latency.summary(),
-      depth: this.depthCount === 0 ? null : { mean: this.depthSum / this.depthCount, min: this.depthMin, max: this.depthMax },
+      depth: this.depth(),
     };
     this.latency.destroy();
     return r;
   }
 }
 
+/** Phases in order of first appearance, each with the indices of its windows. */
+export function rampPhases(windows: readonly RampWindow[]): Array<{ phase: string; windows: number[] }> {
+  const out: Array<{ phase: string; windows: number[] }> = [];
+  windows.forEach((w, i) => {
+    if (w.phase === undefined) return;
+    let p = out.find((x) => x.phase === w.phase);
+    if (p === undefined) {
+      p = { phase: w.phase, windows: [] };
+      out.push(p);
+    }
+    p.windows.push(i);
+  });
+  return out;
+}
+
 /** Runs the ramp; resolves once every request has finished or timed out. */
-export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampConfig, hooks: RampHooks = {}): Promise<RampWindowResult[]> {
+export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampConfig, hooks: RampHooks = {}): Promise<RampResult> {
   const { offsets, window } = rampSchedule(cfg);
   const tallies = cfg.windows.map(() => new WindowTally());
+  const phases = rampPhases(cfg.windows);
+  const phaseTallies = phases.map(() => new WindowTally());
+  const phaseOf = new Int32Array(cfg.windows.length).fill(-1);
+  phases.forEach((p, k) => {
+    for (const i of p.windows) phaseOf[i] = k;
+  });
+  const starts: number[] = [];
+  let at = 0;
+  for (const w of cfg.windows) {
+    starts.push(at);
+    at += w.durationMs;
+  }
   const n = offsets.length;
   let next = 0;
   let inflight = 0;
 
-  return new Promise<RampWindowResult[]>((resolve) => {
+  return new Promise<RampResult>((resolve) => {
     const t0 = performance.now() + START_LEAD_MS;
     hooks.onStart?.(t0);
 
     const finishIfDone = (): void => {
       if (next < n || inflight > 0) return;
-      let start = 0;
-      resolve(
-        cfg.windows.map((w, i) => {
-          const r = (tallies[i] as WindowTally).result(i, start / 1000, w);
-          start += w.durationMs;
-          return r;
-        }),
-      );
+      const windows = cfg.windows.map((w, i) => (tallies[i] as WindowTally).result(i, (starts[i] as number) / 1000, w));
+      const phaseResults = phases.map((p, k): RampPhaseResult => {
+        const t = phaseTallies[k] as WindowTally;
+        const ws = p.windows.map((i) => cfg.windows[i] as RampWindow);
+        const durationS = ws.reduce((a, w) => a + w.durationMs, 0) / 1000;
+        const r: RampPhaseResult = {
+          phase: p.phase,
+          startS: (starts[p.windows[0] as number] as number) / 1000,
+          durationS,
+          minRps: Math.min(...ws.map((w) => w.rps)),
+          maxRps: Math.max(...ws.map((w) => w.rps)),
+          scheduled: t.scheduled,
+          ok: t.ok,
+          errors: t.errors,
+          timeouts: t.timeouts,
+          achievedRps: t.ok / durationS,
+          itemsPerSecond: t.items / durationS,
+          latency: t.latency.summary(),
+          depth: t.depth(),
+        };
+        t.latency.destroy();
+        return r;
+      });
+      resolve({ windows, phases: phaseResults });
     };
 
     const fire = (k: number): void => {
       const scheduledAt = t0 + (offsets[k] as number);
-      const tally = tallies[window[k] as number] as WindowTally;
+      const w = window[k] as number;
+      const tally = tallies[w] as WindowTally;
+      const phase = phaseOf[w] as number;
+      const group = phase < 0 ? null : (phaseTallies[phase] as WindowTally);
       const req = source.next(scheduledAt);
       const sentAt = performance.now();
       tally.scheduled++;
+      if (group !== null) group.scheduled++;
       const ac = new AbortController();
       let timedOut = false;
       const timer = setTimeout(
@@ -150,22 +250,16 @@ export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampCon
         const end = performance.now();
         inflight--;
         if (timedOut && (r === null || r.status !== 200)) {
-          tally.timeouts++;
-          tally.latency.recordMs(end - scheduledAt);
+          tally.timeout(end - scheduledAt);
+          group?.timeout(end - scheduledAt);
         } else if (r !== null && r.status === 200) {
-          tally.ok++;
-          tally.items += r.scoredItems ?? req.items.length;
-          tally.latency.recordMs(end - scheduledAt);
-          if (r.depth !== undefined) {
-            tally.depthSum += r.depth;
-            tally.depthCount++;
-            tally.depthMin = Math.min(tally.depthMin, r.depth);
-            tally.depthMax = Math.max(tally.depthMax, r.depth);
-          }
+          const items = r.scoredItems ?? req.items.length;
+          tally.success(end - scheduledAt, items, r.depth);
+          group?.success(end - scheduledAt, items, r.depth);
         } else {
-          tally.errors++;
-          const key = String(r?.status ?? STATUS_TRANSPORT_ERROR);
-          tally.errorsByStatus[key] = (tally.errorsByStatus[key] ?? 0) + 1;
+          const status = r?.status ?? STATUS_TRANSPORT_ERROR;
+          tally.error(status);
+          group?.error(status);
         }
         finishIfDone();
       };
@@ -187,22 +281,32 @@ export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampCon
 
 /**
  * A ramp profile: `lowRps` for `holdLowS`, a linear climb to `peakRps` over `rampS`, `holdPeakS`
- * at the peak, the same descent, and `lowRps` again for `holdLowS`, in windows of `windowS`
- * (each window at the rate of its midpoint).
+ * at the peak, the same descent, and `lowRps` again for `holdLowEndS`, in windows of `windowS`
+ * (each window at the rate of its midpoint), labelled with their phase.
  */
-export function trapezoidRamp(o: { lowRps: number; peakRps: number; holdLowS: number; rampS: number; holdPeakS: number; windowS: number }): RampWindow[] {
-  const total = 2 * o.holdLowS + 2 * o.rampS + o.holdPeakS;
-  const rateAt = (t: number): number => {
-    if (t < o.holdLowS) return o.lowRps;
-    if (t < o.holdLowS + o.rampS) return o.lowRps + ((t - o.holdLowS) / o.rampS) * (o.peakRps - o.lowRps);
-    if (t < o.holdLowS + o.rampS + o.holdPeakS) return o.peakRps;
-    if (t < o.holdLowS + 2 * o.rampS + o.holdPeakS) return o.peakRps - ((t - o.holdLowS - o.rampS - o.holdPeakS) / o.rampS) * (o.peakRps - o.lowRps);
-    return o.lowRps;
+export function trapezoidRamp(o: {
+  lowRps: number;
+  peakRps: number;
+  holdLowS: number;
+  rampS: number;
+  holdPeakS: number;
+  windowS: number;
+  /** Off-peak time after the descent (default holdLowS). */
+  holdLowEndS?: number;
+}): RampWindow[] {
+  const total = o.holdLowS + 2 * o.rampS + o.holdPeakS + (o.holdLowEndS ?? o.holdLowS);
+  const at = (t: number): [number, string] => {
+    if (t < o.holdLowS) return [o.lowRps, 'off-peak (start)'];
+    if (t < o.holdLowS + o.rampS) return [o.lowRps + ((t - o.holdLowS) / o.rampS) * (o.peakRps - o.lowRps), 'ramp up'];
+    if (t < o.holdLowS + o.rampS + o.holdPeakS) return [o.peakRps, 'peak'];
+    if (t < o.holdLowS + 2 * o.rampS + o.holdPeakS) return [o.peakRps - ((t - o.holdLowS - o.rampS - o.holdPeakS) / o.rampS) * (o.peakRps - o.lowRps), 'ramp down'];
+    return [o.lowRps, 'off-peak (end)'];
   };
   const out: RampWindow[] = [];
   for (let t = 0; t < total - 1e-9; t += o.windowS) {
     const w = Math.min(o.windowS, total - t);
-    out.push({ rps: +rateAt(t + w / 2).toFixed(3), durationMs: w * 1000 });
+    const [rps, phase] = at(t + w / 2);
+    out.push({ rps: +rps.toFixed(3), durationMs: w * 1000, phase });
   }
   return out;
 }

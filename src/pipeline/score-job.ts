@@ -89,6 +89,12 @@ export class ScoreJob {
   priority: 'online' | 'nearline' = 'online';
   /** The /rank request a 'tokens' job was built from. */
   rankInput: RankInput | null = null;
+  /**
+   * The request as the client sent it, when that is SGLang's JSON (HTTP): what a backend whose
+   * tokenizer differs from scorecar's gets, unchanged. Null: body is already such a request.
+   */
+  rawRequest: Buffer | null = null;
+  rawLength = 0;
   /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
   relay: BackendReply | null = null;
   /** Cancels the job's backend calls when its client goes away. */
@@ -186,6 +192,8 @@ export class ScoreJob {
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
     this.relay = null;
+    this.rawRequest = null;
+    this.rawLength = 0;
     this.deadlineAt = Number.POSITIVE_INFINITY;
     this.priority = 'online';
     this.rankInput = null;

@@ -93,7 +93,8 @@ export class ScorePipeline {
     if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
     const info = backend.info;
     if (job.kind === 'text' && backend.tokenizer !== 'match') {
-      const reply = await backend.post('/v1/score', job.body.subarray(0, job.bodyLength), job.scope);
+      const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
+      const reply = await backend.post('/v1/score', request, job.scope);
       job.held.push(reply.body);
       job.relay = reply;
       return;

@@ -1,17 +1,19 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Metadata, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, makeGenericClientConstructor, type ServiceError, status as Status } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScorerClient, packTokenIds, scoreRows } from '../../src/client/index.js';
+import { ScorerClient, ScorerError, packTokenIds, scoreRows } from '../../src/client/index.js';
 import type { ScoreRequestInit } from '../../src/client/index.js';
 import { mulberry32, randomIds, randomText } from '../support/random-texts.js';
-import { type Proc, call, postJson, startEmulator, startScorecarWithGrpc } from './harness.js';
+import { type Proc, call, postJson, startEmulator, startScorecar, startScorecarWithGrpc } from './harness.js';
 
 /**
  * The gRPC Scorer end to end, with real clients on loopback: Score and Rank answer what the HTTP
@@ -212,8 +214,8 @@ describe('standard services', () => {
     const fd = descriptor.FileDescriptorProto.decode(Uint8Array.from(file.fileDescriptorProto[0] as number[]));
     expect(fd.name).toBe('scorecar/v1/scorer.proto');
     expect(fd.package).toBe('scorecar.v1');
-    const svc = fd.service?.find((x) => x.name === 'Scorer');
-    expect(svc?.method?.map((m) => [m.name, m.clientStreaming === true, m.serverStreaming === true])).toEqual([
+    const svc = fd.service?.find((x: { name?: string | null }) => x.name === 'Scorer');
+    expect(svc?.method?.map((m: { name?: string | null; clientStreaming?: boolean | null; serverStreaming?: boolean | null }) => [m.name, m.clientStreaming === true, m.serverStreaming === true])).toEqual([
       ['Score', false, false],
       ['Rank', false, false],
       ['ScoreStream', true, true],
@@ -269,6 +271,66 @@ describe('a Python client', () => {
       expect(py.invalid).toEqual({ code: 'INVALID_ARGUMENT', details: 'label_token_ids is required for generation (CausalLM) models.' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** An SGLang stand-in whose tokenizer differs from scorecar's; it records the /v1/score bodies. */
+async function otherTokenizerBackend(): Promise<{ url: string; server: Server; bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const json = (status: number, v: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(v));
+      };
+      if (req.url === '/health') return void res.writeHead(200).end();
+      if (req.url === '/server_info') return json(200, { model_path: 'other/model', max_req_input_len: 4000, context_length: 4096, enable_mis: false, version: 'fake' });
+      if (req.url === '/model_info') return json(200, { model_path: 'other/model', weight_version: 'default' });
+      if (req.url === '/tokenize') return json(200, { tokens: [1, 2, 3], count: 3, max_model_len: 4096 });
+      if (req.url === '/v1/score') {
+        bodies.push(body);
+        const b = JSON.parse(body) as { query: unknown; items: unknown[]; label_token_ids: number[] };
+        if (b.query === 'too long') return json(400, { object: 'error', message: 'The input (5000 tokens) is longer than the model\'s context length (4096 tokens).', type: 'BadRequestError', param: null, code: 400 });
+        return json(200, { scores: b.items.map((_, i) => b.label_token_ids.map((_, j) => i + j / 4)), model: 'm', usage: { prompt_tokens: 9 }, object: 'scoring' });
+      }
+      res.writeHead(404).end('{"detail":"Not Found"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, bodies };
+}
+
+describe('a backend that tokenizes differently', () => {
+  it('gets gRPC text requests as the SGLang JSON they stand for, and its answers come back', async () => {
+    const backend = await otherTokenizerBackend();
+    const sc = await startScorecar([backend.url]);
+    procs.push(sc);
+    const grpc = /gRPC Scorer API on (\S+)/.exec(sc.output())?.[1] as string;
+    const c = new ScorerClient(grpc);
+    try {
+      const r = await c.score({ queryText: 'q "ü" ', itemTexts: { texts: ['a\nb', '🙂'] }, labelTokenIds: [9693, 2152], applySoftmax: true, model: 'x' });
+      expect(JSON.parse(backend.bodies.at(-1) as string)).toEqual({
+        query: 'q "ü" ',
+        items: ['a\nb', '🙂'],
+        label_token_ids: [9693, 2152],
+        apply_softmax: true,
+        item_first: false,
+        model: 'x',
+      });
+      expect(scoreRows(r)).toEqual([
+        [0, 0.25],
+        [1, 1.25],
+      ]);
+      expect(r.promptTokens).toBe(9);
+      const e = await c.score({ queryText: 'too long', itemTexts: { texts: ['a'] }, labelTokenIds: [9693] }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ScorerError);
+      expect(e).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/^backend answered 400: The input \(5000 tokens\) is longer/) });
+    } finally {
+      c.close();
+      backend.server.close();
     }
   });
 });

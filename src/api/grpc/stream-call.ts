@@ -97,7 +97,10 @@ export class StreamCall {
       if (!req) throw new GrpcRequestError('ScoreStreamRequest.request is required');
       // The stream's deadline bounds every request on it; deadline_ms may set a shorter one.
       await this.core.run(req, job, callRemainingMs(s.call.getDeadline()), started);
-      if (s.gone) return;
+      if (s.gone) {
+        code = Status.CANCELLED;
+        return;
+      }
       w.reset();
       w.uint32(1, id);
       const r = w.begin(2);

@@ -104,6 +104,9 @@ export class ScoreRoute {
       if (!slow.ok) throw new ScoreError(400, slow.message, slow.type);
     }
     if (!isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
+    // The client's own bytes, for a backend whose tokenizer differs (the slow path rebuilt job.body).
+    job.rawRequest = body;
+    job.rawLength = length;
     const sem = scoreSemantics(
       job.hasLabels,
       job.labels,

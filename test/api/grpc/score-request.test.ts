@@ -44,7 +44,7 @@ describe('prepareScoreJob', () => {
   it('checks packed lengths against the ids and the priority enum', () => {
     expect(() => prepare({ queryIds: { ids: [1] }, itemPackedIds: { ids: [1, 2, 3], lengths: [1, 1] }, labelTokenIds: [1] })).toThrow(GrpcRequestError);
     expect(() => prepare({ queryIds: { ids: [1] }, itemPackedIds: { ids: [1, 2, 3], lengths: [1, 1] }, labelTokenIds: [1] })).toThrow(/add up to 2 but 3 ids/);
-    expect(() => prepare({ queryIds: { ids: [1] }, itemIds: { items: [{ ids: [2] }] }, labelTokenIds: [1], priority: 7 as pb.Priority })).toThrow(
+    expect(() => prepare({ queryIds: { ids: [1] }, itemIds: { items: [{ ids: [2] }] }, labelTokenIds: [1], priority: 7 as (typeof pb.Priority)[keyof typeof pb.Priority] })).toThrow(
       /PRIORITY_ONLINE or PRIORITY_NEARLINE/,
     );
   });
