@@ -7,6 +7,8 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export interface Child {
   url: string;
   child: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -15,16 +17,19 @@ export function startCli(args: string[], ready: RegExp, timeoutMs = 60_000): Pro
   let out = '';
   return new Promise<Child>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${args.join(' ')}: ${out}`)), timeoutMs);
+    let ready$ = false;
     const onData = (c: Buffer): void => {
-      out += c.toString();
+      // Keep what the process prints (bounded), for callers that read more than the ready line.
+      if (out.length < 1 << 20) out += c.toString();
+      if (ready$) return;
       const m = ready.exec(out);
       if (m) {
+        ready$ = true;
         clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
         resolve({
-          url: m[1] as string,
+          url: m[m.length - 1] as string,
           child,
+          output: () => out,
           stop: () =>
             new Promise<void>((r) => {
               if (child.exitCode !== null) return r();
@@ -35,10 +40,10 @@ export function startCli(args: string[], ready: RegExp, timeoutMs = 60_000): Pro
       }
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${args[0]} exited ${code}: ${out}`));
+      if (!ready$) reject(new Error(`${args[0]} exited ${code}: ${out}`));
     });
   });
 }
