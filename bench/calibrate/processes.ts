@@ -17,14 +17,14 @@ export function startCli(args: string[], ready: RegExp, timeoutMs = 60_000): Pro
   let out = '';
   return new Promise<Child>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${args.join(' ')}: ${out}`)), timeoutMs);
-    let ready$ = false;
+    let isReady = false;
     const onData = (c: Buffer): void => {
       // Keep what the process prints (bounded), for callers that read more than the ready line.
       if (out.length < 1 << 20) out += c.toString();
-      if (ready$) return;
+      if (isReady) return;
       const m = ready.exec(out);
       if (m) {
-        ready$ = true;
+        isReady = true;
         clearTimeout(timer);
         resolve({
           url: m[m.length - 1] as string,
@@ -43,7 +43,7 @@ export function startCli(args: string[], ready: RegExp, timeoutMs = 60_000): Pro
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (!ready$) reject(new Error(`${args[0]} exited ${code}: ${out}`));
+      if (!isReady) reject(new Error(`${args[0]} exited ${code}: ${out}`));
     });
   });
 }
