@@ -6,6 +6,7 @@ import type { EmulatorContext } from './context.js';
 import { causalPairs } from './cost-model.js';
 import { applyFault } from './fault-response.js';
 import { send } from './http.js';
+import { abortOnClose } from './score-route.js';
 import { HASH_INIT, hashIds, nextToken, tokenLogprob } from './model.js';
 
 /**
@@ -205,7 +206,9 @@ export async function handleGenerate(
   await ctx.scheduler.run(
     specs.map((s) => s.ids.length),
     specs.map((s) => causalPairs(s.ids.length)),
+    abortOnClose(res),
   );
+  if (res.destroyed) return;
   if (!stream) {
     const outputs = await decode(ctx, res, specs, batched, null, started);
     if (outputs === null) return;

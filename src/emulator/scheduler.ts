@@ -16,10 +16,19 @@ interface Seq {
 interface Job {
   pending: number;
   done: () => void;
+  /** The client went away: queued sequences are dropped, as SGLang aborts the request. */
+  aborted: boolean;
+}
+
+/** What `run` hands back: a way to abort the request's sequences that have not run yet. */
+export interface PrefillTicket {
+  abort(): void;
 }
 
 export interface SchedulerStats {
   steps: number;
+  /** Sequences dropped because their request was aborted before they ran. */
+  aborted: number;
   tokens: number;
   busyUs: number;
   queued: number;
@@ -32,28 +41,44 @@ export class PrefillScheduler {
   private busy = false;
   /** Virtual time (performance.now() ms) at which the modelled GPU is next free. */
   private freeAt = 0;
-  readonly stats: SchedulerStats = { steps: 0, tokens: 0, busyUs: 0, queued: 0, running: 0 };
+  readonly stats: SchedulerStats = { steps: 0, aborted: 0, tokens: 0, busyUs: 0, queued: 0, running: 0 };
 
   constructor(
     private readonly params: CostParams,
     private readonly clock: Clock = realClock,
   ) {}
 
-  /** Queues one request's sequences; resolves when the last one has been prefilled. */
-  run(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>): Promise<void> {
-    return new Promise<void>((resolve) => this.submit(seqTokens, seqPairs, resolve));
+  /**
+   * Queues one request's sequences; resolves when the last one has been prefilled, or at once
+   * when the ticket handed to onTicket is aborted (a client that went away).
+   */
+  run(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>, onTicket?: (t: PrefillTicket) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const ticket = this.submit(seqTokens, seqPairs, resolve);
+      onTicket?.(ticket);
+    });
   }
 
   /** Callback form of run(), which calibration drives on a virtual clock without promises. */
-  submit(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>, done: () => void): void {
-    if (seqTokens.length === 0) return done();
-    const job: Job = { pending: seqTokens.length, done };
+  submit(seqTokens: ArrayLike<number>, seqPairs: ArrayLike<number>, done: () => void): PrefillTicket {
+    if (seqTokens.length === 0) {
+      done();
+      return NO_TICKET;
+    }
+    const job: Job = { pending: seqTokens.length, done, aborted: false };
     for (let i = 0; i < seqTokens.length; i++) {
       const t = seqTokens[i] as number;
       this.queue.push({ job, tokens: t, remaining: t, pairs: seqPairs[i] as number });
     }
     this.stats.queued += seqTokens.length;
     if (!this.busy) this.startStep();
+    return {
+      abort: () => {
+        if (job.aborted || job.pending === 0) return;
+        job.aborted = true;
+        job.done();
+      },
+    };
   }
 
   get queuedSequences(): number {
@@ -81,6 +106,13 @@ export class PrefillScheduler {
     const finished: Job[] = [];
     while (this.head < this.queue.length && tokens < budget) {
       const s = this.queue[this.head] as Seq;
+      if (s.job.aborted) {
+        // SGLang drops an aborted request's waiting sequences; the GPU never sees them.
+        this.head++;
+        this.stats.queued--;
+        this.stats.aborted++;
+        continue;
+      }
       let take = s.remaining;
       if (tokens + take > budget) {
         if (p.chunkedPrefillSize > 0) take = budget - tokens;
@@ -94,7 +126,7 @@ export class PrefillScheduler {
       if (s.remaining === 0) {
         this.head++;
         this.stats.queued--;
-        if (--s.job.pending === 0) finished.push(s.job);
+        if (--s.job.pending === 0 && !s.job.aborted) finished.push(s.job);
       }
     }
     const costUs = stepCostUs(p, tokens, pairs, seqs);
@@ -112,6 +144,8 @@ export class PrefillScheduler {
     });
   }
 }
+
+const NO_TICKET: PrefillTicket = { abort() {} };
 
 /** A single serial resource on a virtual timeline (SGLang's tokenizer manager). */
 export class SerialResource {

@@ -10,9 +10,22 @@ import {
 } from '../sglang/score-schema.js';
 import type { EmulatorContext } from './context.js';
 import { causalPairs, packPairs } from './cost-model.js';
+import type { PrefillTicket } from './scheduler.js';
 import { HASH_INIT, hashIds, scoreRow } from './model.js';
 import { applyFault } from './fault-response.js';
 import { send } from './http.js';
+
+/**
+ * SGLang aborts a request whose client disconnected (the tokenizer manager notices while it
+ * waits): its sequences that have not been prefilled yet never reach the GPU.
+ */
+export function abortOnClose(res: ServerResponse): (t: PrefillTicket) => void {
+  return (ticket) => {
+    res.once('close', () => {
+      if (!res.writableFinished) ticket.abort();
+    });
+  };
+}
 
 /** Outcome of a parse/validate step that the route turns into a response. */
 type Reply = { status: number; body: string };
@@ -121,7 +134,8 @@ export async function handleScore(
     for (const n of itemLens) packed += n;
     const tooLong = tooLongMessage(packed, contextLen, ctx.maxReqInputLen);
     if (tooLong) return reply(badRequest(tooLong, TYPE_BAD_REQUEST));
-    await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)]);
+    await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)], abortOnClose(res));
+    if (res.destroyed) return;
     const qh = hashIds(HASH_INIT, p.query);
     for (const item of p.items) {
       const row: number[] = [];
@@ -143,7 +157,8 @@ export async function handleScore(
       pairs.push(causalPairs(n));
       p.promptTokens += n;
     }
-    await ctx.scheduler.run(lens, pairs);
+    await ctx.scheduler.run(lens, pairs, abortOnClose(res));
+    if (res.destroyed) return;
     for (const [a, b] of prompts) {
       const row: number[] = [];
       scoreRow(hashIds(hashIds(HASH_INIT, a), b), labels, f.applySoftmax, row);

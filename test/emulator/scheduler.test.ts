@@ -48,6 +48,19 @@ describe('continuous-batching prefill scheduler', () => {
     expect(s.stats.steps).toBeLessThan(5);
   });
 
+  it('drops an aborted request\'s queued sequences, as SGLang aborts a disconnected client', async () => {
+    const s = new PrefillScheduler({ ...ZERO_COST, stepLaunchUs: 20_000, maxPrefillTokens: 100, chunkedPrefillSize: 100 });
+    const first = s.run([100], [1]);
+    let ticket: { abort(): void } | null = null;
+    const second = s.run([100, 100, 100], [1, 1, 1], (t) => (ticket = t));
+    ticket!.abort();
+    await Promise.all([first, second]);
+    // Wait for the scheduler to pass the dropped sequences.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.stats.aborted).toBe(3);
+    expect(s.stats.tokens).toBe(100);
+  });
+
   it('keeps a serial resource busy back to back', async () => {
     const r = new SerialResource();
     const t0 = performance.now();
