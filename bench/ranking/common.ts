@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { Child } from '../calibrate/processes.js';
 import { join } from 'node:path';
 import { causalPairs, stepCostUs } from '../../src/emulator/cost-model.js';
 import { profileCost } from '../../src/emulator/profiles.js';
@@ -40,26 +41,54 @@ export async function warmUp(target: ScoreTarget, source: RequestSource, rps: nu
   return runStep(target, source, { rps, burst: null, warmupMs: 0, durationMs: seconds * 1000, timeoutMs: 5000, seed }, new Set());
 }
 
-export type SearchOptions = Omit<SearchConfig, 'deadlineMs'> & { maxSeconds: number };
+export type SearchOptions = Omit<SearchConfig, 'deadlineMs'> & {
+  maxSeconds: number;
+  /** Counters to scrape from this /metrics around each measured window (their increase is kept per step). */
+  scrape?: { url: string; names: readonly string[] };
+};
+
+export interface SearchRun extends SearchResult {
+  /** Per step index: the increase of each scraped counter over its measured window. */
+  scraped: Record<number, Record<string, number | null>>;
+}
 
 /** One SLO search with a log line per step. */
-export async function search(name: string, target: ScoreTarget, source: RequestSource, o: SearchOptions): Promise<SearchResult> {
-  const { maxSeconds, ...cfg } = o;
+export async function search(name: string, target: ScoreTarget, source: RequestSource, o: SearchOptions): Promise<SearchRun> {
+  const { maxSeconds, scrape, ...cfg } = o;
+  const scraped: Record<number, Record<string, number | null>> = {};
+  let before: Promise<Record<string, number | null>> | null = null;
   const result = await searchMaxRps(target, source, { ...cfg, deadlineMs: performance.now() + maxSeconds * 1000 }, {
-    afterStep: (s) => {
+    beforeMeasure: scrape
+      ? () => {
+          before = scrapeSums(scrape.url, scrape.names);
+          before.catch(() => undefined);
+        }
+      : undefined,
+    afterStep: async (s) => {
+      if (scrape && before !== null) {
+        try {
+          const [a, b] = [await before, await scrapeSums(scrape.url, scrape.names)];
+          const d: Record<string, number | null> = {};
+          for (const n of scrape.names) d[n] = a[n] == null || b[n] == null ? null : (b[n] as number) - (a[n] as number);
+          scraped[s.index] = d;
+        } catch {
+          // A failed scrape leaves the step without metrics.
+        }
+        before = null;
+      }
       const l = s.latency;
       const nl = s.byClass?.nearline;
-      const hits = s.cacheHits !== null ? `, cache hits ${((s.cacheHits / Math.max(1, s.itemsPerSecond * s.durationSeconds)) * 100).toFixed(1)}%` : '';
+      const hits = s.cacheHits ? `, cache hits ${((s.cacheHits / Math.max(1, s.itemsPerSecond * s.durationSeconds)) * 100).toFixed(1)}%` : '';
       log(
         `  ${name}: step ${s.index} ${s.offeredRps.toFixed(1)} rps, ${s.itemsPerSecond.toFixed(0)} items/s, ${s.byClass ? 'online ' : ''}p50 ${l.p50.toFixed(0)} ` +
-          `p95 ${l.p95.toFixed(0)} ms${nl ? `, nearline p95 ${nl.latency.p95.toFixed(0)} ms` : ''}${hits}, ${s.errors} errors, ${s.timeouts} timeouts: ` +
+          `p95 ${l.p95.toFixed(0)} ms${nl && nl.scheduled > 0 ? `, nearline p95 ${nl.latency.p95.toFixed(0)} ms` : ''}${hits}, ${s.errors} errors, ${s.timeouts} timeouts: ` +
           `${s.pass ? 'pass' : `fail (${s.failReasons.join('; ')})`}`,
       );
     },
   });
   const best = bestStep(result);
   log(`  ${name}: ${best === null ? 'no rate met the SLO' : `max ${best.offeredRps.toFixed(1)} rps = ${best.itemsPerSecond.toFixed(0)} items/s`} (${result.stopReason})`);
-  return result;
+  return { ...result, scraped };
 }
 
 /** The passing step at the highest offered rate (the one searchMaxRps reports), or null. */
@@ -149,4 +178,28 @@ export async function writeOutputs(files: Record<string, string>): Promise<strin
 /** JSON with non-finite numbers as null (as the bench's own reports write it). */
 export function toJson(v: unknown): string {
   return `${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 2)}\n`;
+}
+
+/**
+ * Keeps a started child's output (after its ready line) in memory and says when it exits
+ * before `stop()`: a crash under load must not pass for a slow target. Returns a function giving
+ * the tail of its output.
+ */
+export function watchChild(name: string, c: Child): () => string {
+  let tail = '';
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString()).slice(-8000);
+  };
+  c.child.stdout?.on('data', keep);
+  c.child.stderr?.on('data', keep);
+  let stopping = false;
+  const stop = c.stop;
+  c.stop = () => {
+    stopping = true;
+    return stop();
+  };
+  c.child.once('exit', (code, signal) => {
+    if (!stopping) log(`!! ${name} exited unexpectedly (code ${code}, signal ${signal}); last output:\n${tail}`);
+  });
+  return () => tail;
 }
