@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ZERO_COST, batchTokenizeSpeedup, causalPairs, packPairs, stepCostUs, tokenizeCostUs } from '../../src/emulator/cost-model.js';
+import { VirtualClock } from '../../src/control/virtual-clock.js';
+import { virtualTime } from '../../src/emulator/clock.js';
 import { PrefillScheduler, SerialResource } from '../../src/emulator/scheduler.js';
 
 describe('cost model', () => {
@@ -30,16 +32,16 @@ describe('continuous-batching prefill scheduler', () => {
     expect(s.stats.tokens).toBe(100 * 300);
   });
 
-  it('batches queued sequences into steps under the token budget, chunking long prompts', async () => {
+  it('batches queued sequences into steps under the token budget, chunking long prompts', () => {
+    const vc = new VirtualClock();
     const cost = { ...ZERO_COST, stepLaunchUs: 5000, maxPrefillTokens: 1000, chunkedPrefillSize: 1000 };
-    const s = new PrefillScheduler(cost);
-    const t0 = performance.now();
+    const s = new PrefillScheduler(cost, virtualTime(vc));
+    let doneAt = -1;
     // 2,500 tokens in one prompt: three steps of at most 1,000 tokens, 5 ms each.
-    await s.run([2500], [causalPairs(2500)]);
-    const elapsed = performance.now() - t0;
+    s.submit([2500], [causalPairs(2500)], () => (doneAt = vc.now()));
+    vc.advanceTo(1000);
     expect(s.stats.steps).toBe(3);
-    expect(elapsed).toBeGreaterThanOrEqual(14);
-    expect(elapsed).toBeLessThan(200);
+    expect(doneAt).toBe(15);
   });
 
   it('serves a burst in fewer steps than requests (continuous batching)', async () => {
@@ -61,10 +63,12 @@ describe('continuous-batching prefill scheduler', () => {
     expect(s.stats.tokens).toBe(100);
   });
 
-  it('keeps a serial resource busy back to back', async () => {
-    const r = new SerialResource();
-    const t0 = performance.now();
-    await Promise.all([r.use(10_000), r.use(10_000), r.use(10_000)]);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
+  it('keeps a serial resource busy back to back', () => {
+    const vc = new VirtualClock();
+    const r = new SerialResource(virtualTime(vc));
+    const done: number[] = [];
+    for (let k = 0; k < 3; k++) r.acquire(10_000, () => done.push(vc.now()));
+    vc.advanceTo(100);
+    expect(done).toEqual([10, 20, 30]);
   });
 });
