@@ -56,6 +56,8 @@ reports:
                         /server_info says it is the scorecar emulator)
   --cache-state cold|warm   label of the token caches' state (warm with --prewarm, else cold)
   --prewarm             send every corpus item once through each target first
+  --flush-url URL       POST this URL before every step (e.g. scorecar's /scorecar/cache/flush), so
+                        each step starts with cold caches
 
 Every option is also an environment variable (--slo-ms: SCORECAR_SLO_MS; lists comma-separated)
 and a key of a JSON file given with --config FILE; flags win over env, env over the file.
@@ -114,6 +116,7 @@ const OPTIONS: OptionTable = {
   simulated: { type: 'bool', default: false, help: 'label the reports as simulated' },
   'cache-state': { type: 'string', default: null, help: 'token-cache label', choices: ['cold', 'warm'] },
   prewarm: { type: 'bool', default: false, help: 'send every corpus item once first' },
+  'flush-url': { type: 'string', default: null, help: 'POST this URL before every step (cold caches per step)' },
 };
 
 /** Output files of a run, beside the config. */
@@ -266,6 +269,7 @@ export function parseBenchArgs(
     metricNames,
     tokenCacheState: cacheState,
     prewarm: v.prewarm === true,
+    flushUrl: str('flushUrl'),
   };
   check(config.itemsPerRequest <= config.jobs, '--items-per-request cannot exceed --jobs');
   return { config, outputs: { json: str('json'), md: str('md'), svg: str('svg') } };

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import type { BurstConfig } from './loadgen/arrivals.js';
 import { type PriorityMix, PriorityMixSource } from './loadgen/priority-mix.js';
 import { type SearchConfig, type SearchHooks, type SearchResult, searchMaxRps } from './loadgen/slo-search.js';
@@ -54,6 +55,8 @@ export interface BenchConfig {
   tokenCacheState: 'cold' | 'warm';
   /** Send every corpus item once through each target before its search (fills token caches). */
   prewarm: boolean;
+  /** POSTed before every step (e.g. scorecar's cache flush), so every step starts cold. */
+  flushUrl: string | null;
 }
 
 export type Log = (line: string) => void;
@@ -200,6 +203,15 @@ async function benchTarget(
   const scraper = cfg.metricsUrl ? new StepScraper(cfg.metricsUrl, cfg.metricNames) : null;
   const hooks: SearchHooks = {
     beforeMeasure: scraper ? () => scraper.begin() : undefined,
+    beforeStep: cfg.flushUrl
+      ? async () => {
+          const r = await request(cfg.flushUrl as string, { method: 'POST', headers: cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {} });
+          await r.body.dump();
+          if (r.statusCode !== 200) throw new Error(`POST ${cfg.flushUrl}: HTTP ${r.statusCode}`);
+          // Every item is new again to the target.
+          seen.clear();
+        }
+      : undefined,
     afterStep: async (s) => {
       if (scraper) s.scorecar = await scraper.end(Math.round(s.itemsPerSecond * s.durationSeconds));
       const l = s.latency;

@@ -63,6 +63,8 @@ export interface SearchResult {
 export interface SearchHooks {
   /** Runs around each measured window, e.g. to scrape scorecar's /metrics before and after. */
   beforeMeasure?: () => void;
+  /** Runs before each step's traffic starts, e.g. to flush the target's caches. */
+  beforeStep?: () => Promise<void>;
   afterStep?: (step: SearchStep) => Promise<void> | void;
 }
 
@@ -114,6 +116,7 @@ export async function searchMaxRps(
       stopReason = 'budget';
       break;
     }
+    await hooks.beforeStep?.();
     const m = await runStep(
       target,
       source,
