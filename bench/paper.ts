@@ -15,7 +15,7 @@ import { runBench } from './run.js';
  * emulator (SIMULATED GPU), for each profile and description length:
  *   direct-as-text   SGLang fed text (it tokenizes, serially)
  *   direct-as-ids    SGLang fed token ids
- *   scorecar cold    text through scorecar, token caches empty at start
+ *   scorecar cold    text through scorecar, its token caches flushed before every step
  *   scorecar warm    text through scorecar after every item has been seen once
  * plus scorecar / direct-as-text and scorecar's own CPU per 1,000 items. The whole run is bounded
  * to ten minutes: twelve SLO searches of about 40 s each.
@@ -27,14 +27,15 @@ interface Column {
   name: string;
   via: 'direct' | 'scorecar';
   kind: 'text' | 'ids';
-  prewarm: boolean;
+  /** warm: every item sent once first; cold: scorecar's token caches flushed before every step. */
+  caches: 'warm' | 'cold' | null;
 }
 
 const COLUMNS: Column[] = [
-  { name: 'direct-as-text', via: 'direct', kind: 'text', prewarm: false },
-  { name: 'direct-as-ids', via: 'direct', kind: 'ids', prewarm: false },
-  { name: 'scorecar-cold', via: 'scorecar', kind: 'text', prewarm: false },
-  { name: 'scorecar-warm', via: 'scorecar', kind: 'text', prewarm: true },
+  { name: 'direct-as-text', via: 'direct', kind: 'text', caches: null },
+  { name: 'direct-as-ids', via: 'direct', kind: 'ids', caches: null },
+  { name: 'scorecar-cold', via: 'scorecar', kind: 'text', caches: 'cold' },
+  { name: 'scorecar-warm', via: 'scorecar', kind: 'text', caches: 'warm' },
 ];
 
 interface Cell {
@@ -75,7 +76,8 @@ async function measure(c: Table7Case, col: Column, emulatorUrl: string, scorecar
     '--growth', '1.4', '--tolerance', '0.08',
     '--step-seconds', '3.5', '--warmup-seconds', '0.75',
     '--max-seconds', String(SEARCH_SECONDS), '--simulated',
-    ...(col.prewarm ? ['--prewarm'] : []),
+    ...(col.caches === 'warm' ? ['--prewarm'] : []),
+    ...(col.caches === 'cold' ? ['--flush-url', `${url}/scorecar/cache/flush`] : []),
     ...(col.via === 'scorecar' ? ['--metrics-url', `${url}/metrics`] : []),
   ];
   const parsed = parseBenchArgs(args);

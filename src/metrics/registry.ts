@@ -56,17 +56,26 @@ export class ScorecarMetrics {
     for (const m of [this.requests, this.items, this.stage, this.packs, this.packItems, this.packTokens]) {
       this.registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
     }
-    this.gcPause = new Histogram({ name: 'scorecar_gc_pause_seconds', help: 'Main-thread GC pauses', labelNames: ['type'], buckets: GC_BUCKETS, registers });
-    const heap = this.heap;
-    const gcPause = this.gcPause;
+    const heapMeter = this.heap;
+    this.gcPause = new Histogram({
+      name: 'scorecar_gc_pause_seconds',
+      help: 'Main-thread GC pauses',
+      labelNames: ['type'],
+      buckets: GC_BUCKETS,
+      registers,
+      // Fold in the collections since the last scrape before this histogram is written, so a
+      // scrape reports the GCs up to itself (the allocation counter below reads the same meter).
+      collect() {
+        for (const g of heapMeter.read()) this.observe({ type: g.type }, g.seconds);
+      },
+    });
     new Counter({
       name: 'scorecar_heap_allocated_bytes_total',
       help: 'Main-thread heap bytes allocated (from V8 per-GC heap sizes)',
       registers,
       collect() {
-        for (const g of heap.read()) gcPause.observe({ type: g.type }, g.seconds);
         this.reset();
-        this.inc(heap.allocatedBytes);
+        this.inc(heapMeter.allocatedBytes);
       },
     });
     const cacheLabels = ['cache'] as const;
