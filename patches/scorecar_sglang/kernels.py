@@ -7,6 +7,12 @@ the score matrix:
   falling back to the memory-efficient kernel), which also returns the
   log-sum-exp. Items are batched into one causal call, the prefix into one dense
   call, and the two results are merged by LSE in float32.
+* ``varlen``: PyTorch's variable-length FlashAttention forward
+  (``aten::_flash_attention_forward`` with cumulative sequence lengths). Each
+  prefix is one causal sequence; each item is one sequence whose keys are the
+  prefix followed by the item, with the causal mask aligned bottom-right (query
+  j of an item sees the prefix and item tokens 0..j). No padding, no LSE merge,
+  GQA inside the kernel; the only copy is the prefix KV repeated once per item.
 * ``flex``: one FlexAttention call with a block mask "key is in the prefix or in
   my own item, and not after me"; the merge happens inside the kernel's online
   softmax. Compiled per shape, so it suits fixed-shape benchmarks better than a
@@ -29,7 +35,7 @@ from .prefix_attention import merge_attention_states, shared_prefix_attention
 
 logger = logging.getLogger(__name__)
 
-_SELFTEST: Dict[Tuple[str, torch.dtype], bool] = {}
+_SELFTEST: Dict[Tuple[str, str, torch.dtype], bool] = {}
 
 
 def _flash_op():
@@ -174,9 +180,111 @@ def batched_shared_prefix_attention_fused(
     return out
 
 
+def _flash_varlen_op():
+    return getattr(torch.ops.aten, "_flash_attention_forward", None)
+
+
+def varlen_supported(q: torch.Tensor) -> bool:
+    """Whether the variable-length flash kernel can run on tensors like ``q``."""
+    return (
+        q.is_cuda
+        and q.dtype in (torch.float16, torch.bfloat16)
+        and q.shape[-1] % 8 == 0
+        and q.shape[-1] <= 256
+        and _flash_varlen_op() is not None
+    )
+
+
+def varlen_causal_attention(q, k, v, cu_q, cu_k, max_q: int, max_k: int, scale: float) -> torch.Tensor:
+    """Causal attention over packed sequences, mask aligned bottom-right.
+
+    q [sum Tq, Hq, D], k/v [sum Tk, Hkv, D] (Hq a multiple of Hkv), cu_q/cu_k int32
+    cumulative lengths. Query i of a sequence with Tq queries and Tk keys sees keys
+    0..Tk-Tq+i, which is FlashAttention's causal convention for Tq != Tk.
+    """
+    res = _flash_varlen_op()(q, k, v, cu_q, cu_k, max_q, max_k, 0.0, True, False, scale=scale)
+    return res[0]
+
+
+_PLANS: Dict[Tuple, Tuple] = {}
+
+
+def varlen_plan(layout: PackedLayout, reps: int, device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, int]:
+    """(kv_index, cu_q, cu_k, max_q, max_k) for ``reps`` packed sequences of one layout.
+
+    Query sequences are the packed order itself (prefix, item 1, ..., item N per
+    request), so the kernel's output needs no reordering. Key sequence of the
+    prefix: the prefix; of item i: the prefix followed by item i, gathered by
+    ``kv_index`` from the packed keys.
+    """
+    key = (layout, reps, str(device))
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    t, p = layout.total_len, layout.prefix_len
+    kv, cu_q, cu_k = [], [0], [0]
+    for r in range(reps):
+        base = r * t
+        prefix = list(range(base, base + p))
+        if p:
+            kv += prefix
+            cu_q.append(cu_q[-1] + p)
+            cu_k.append(cu_k[-1] + p)
+        for s, e in layout.item_bounds():
+            kv += prefix
+            kv += range(base + s, base + e)
+            cu_q.append(cu_q[-1] + e - s)
+            cu_k.append(cu_k[-1] + p + e - s)
+    lmax = max(layout.item_lens)
+    plan = (
+        torch.tensor(kv, dtype=torch.long, device=device),
+        torch.tensor(cu_q, dtype=torch.int32, device=device),
+        torch.tensor(cu_k, dtype=torch.int32, device=device),
+        max(p, lmax),
+        p + lmax,
+    )
+    if len(_PLANS) > 1024:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+def shared_prefix_attention_varlen(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: PackedLayout, scale: float,
+    out: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Packed sequences of one layout in one varlen kernel call.
+
+    q [T, Hq, D] or [R, T, Hq, D]; k/v likewise with Hkv heads. Returns q's shape with Dv.
+    """
+    reps = q.shape[0] if q.dim() == 4 else 1
+    hq, d = q.shape[-2], q.shape[-1]
+    hkv, dv = k.shape[-2], v.shape[-1]
+    kv_index, cu_q, cu_k, max_q, max_k = varlen_plan(layout, reps, q.device)
+    o = varlen_causal_attention(
+        q.reshape(-1, hq, d).contiguous(),
+        k.reshape(-1, hkv, d).index_select(0, kv_index),
+        v.reshape(-1, hkv, dv).index_select(0, kv_index),
+        cu_q, cu_k, max_q, max_k, scale,
+    ).view(*q.shape[:-1], dv)
+    if out is None:
+        return o
+    out.copy_(o)
+    return out
+
+
+def varlen_selftest(device: torch.device, dtype: torch.dtype) -> bool:
+    """Compare the varlen path with the float32 reference once per (device, dtype)."""
+    return _selftest("varlen", shared_prefix_attention_varlen, device, dtype)
+
+
 def fused_selftest(device: torch.device, dtype: torch.dtype) -> bool:
-    """Compare the fused path with the float32 reference once per (device, dtype)."""
-    key = (str(device), dtype)
+    """Compare the LSE-merge path with the float32 reference once per (device, dtype)."""
+    return _selftest("fused", shared_prefix_attention_fused, device, dtype)
+
+
+def _selftest(name: str, fn, device: torch.device, dtype: torch.dtype) -> bool:
+    key = (name, str(device), dtype)
     if key in _SELFTEST:
         return _SELFTEST[key]
     ok = False
@@ -188,13 +296,13 @@ def fused_selftest(device: torch.device, dtype: torch.dtype) -> bool:
         k = torch.randn(t, 2, 64, generator=g).to(device=device, dtype=dtype)
         v = torch.randn(t, 2, 64, generator=g).to(device=device, dtype=dtype)
         ref = shared_prefix_attention(q.float(), k.float(), v.float(), layout, 0.125).float()
-        got = shared_prefix_attention_fused(q, k, v, layout, 0.125).float()
+        got = fn(q, k, v, layout, 0.125).float()
         err = (got - ref).abs().max().item() / max(ref.abs().max().item(), 1e-6)
         ok = math.isfinite(err) and err < 3e-2
         if not ok:
-            logger.warning("scorecar fused attention self-test failed (rel err %.3g); using reference", err)
-    except Exception as exc:  # any kernel/shape error means "do not use the fused path"
-        logger.warning("scorecar fused attention unavailable (%s); using reference", exc)
+            logger.warning("scorecar %s attention self-test failed (rel err %.3g)", name, err)
+    except Exception as exc:  # any kernel/shape error means "do not use this path"
+        logger.warning("scorecar %s attention unavailable (%s)", name, exc)
     _SELFTEST[key] = ok
     return ok
 

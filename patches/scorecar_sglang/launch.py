@@ -8,7 +8,7 @@ Usage (patches/ on PYTHONPATH)::
       --scorecar-no-exact-prefix         do not pack /v1/score requests
       --scorecar-no-label-head           score packed rows with the full-vocabulary maths
       --scorecar-gc-freeze MODE          auto (default) | always | never
-      --scorecar-attention-kernel K      auto (default) | fused | reference
+      --scorecar-attention-kernel K      auto (default) | varlen | fused | reference
       --scorecar-allow-signature-drift   patch even if SGLang's signatures differ from the manifest
 
 Everything else is passed to SGLang's own argument parser unchanged.
@@ -46,7 +46,7 @@ def split_args(argv: Sequence[str]) -> Tuple[Options, List[str]]:
     parser.add_argument("--scorecar-no-exact-prefix", action="store_true")
     parser.add_argument("--scorecar-no-label-head", action="store_true")
     parser.add_argument("--scorecar-gc-freeze", choices=("auto", "always", "never"), default="auto")
-    parser.add_argument("--scorecar-attention-kernel", choices=("auto", "fused", "reference"), default="auto")
+    parser.add_argument("--scorecar-attention-kernel", choices=("auto", "varlen", "fused", "reference"), default="auto")
     parser.add_argument("--scorecar-allow-signature-drift", action="store_true")
     ns, rest = parser.parse_known_args(list(argv))
     options = Options(

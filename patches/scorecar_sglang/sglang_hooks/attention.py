@@ -43,12 +43,19 @@ def _unsupported(layer, kwargs) -> str:
 
 
 def _kernel_for(q: torch.Tensor, choice: str):
+    """The fastest exact path that passed its self-test on this device and dtype.
+
+    auto prefers the varlen flash kernel (measured fastest in gpu/run.sh), then the
+    LSE-merge kernels; a named kernel that is unavailable falls back to the reference.
+    """
     if choice == "reference":
         return shared_prefix_attention
-    if kernels.fused_supported(q) and kernels.fused_selftest(q.device, q.dtype):
+    if choice in ("auto", "varlen") and kernels.varlen_supported(q) and kernels.varlen_selftest(q.device, q.dtype):
+        return kernels.shared_prefix_attention_varlen
+    if choice in ("auto", "fused") and kernels.fused_supported(q) and kernels.fused_selftest(q.device, q.dtype):
         return kernels.shared_prefix_attention_fused
-    if choice == "fused":
-        logger.warning("scorecar: fused attention requested but unavailable; using the reference path")
+    if choice != "auto":
+        logger.warning("scorecar: %s attention requested but unavailable; using the reference path", choice)
     return shared_prefix_attention
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Dict, Mapping, Optional
 
 ENV_VAR = "SCORECAR_SGLANG_OPTIONS"
-KERNELS = ("auto", "fused", "reference")
+KERNELS = ("auto", "varlen", "fused", "reference")
 GC_MODES = ("auto", "always", "never")
 
 
