@@ -97,8 +97,19 @@ export class ScoreJob {
   rawLength = 0;
   /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
   relay: BackendReply | null = null;
-  /** Cancels the job's backend calls when its client goes away. */
+  /** Cancels the job's backend calls when its client goes away or its deadline passes in flight. */
   readonly scope = new CancelScope();
+  /**
+   * Set by the in-flight deadline timer before it cancels the scope, so that cancellation is
+   * answered 504. Comparing clocks instead is not enough: a timer may fire up to a millisecond
+   * before performance.now() reaches the deadline, and the request would then look abandoned.
+   */
+  deadlineFired = false;
+  /** Bound once: the in-flight deadline timer's callback (no closure per request). */
+  readonly expire = (): void => {
+    this.deadlineFired = true;
+    this.scope.cancelAll();
+  };
   /** Buffers to hand back to their pools when the job ends. */
   readonly held: Buffer[] = [];
 
@@ -195,6 +206,7 @@ export class ScoreJob {
     this.rawRequest = null;
     this.rawLength = 0;
     this.deadlineAt = Number.POSITIVE_INFINITY;
+    this.deadlineFired = false;
     this.priority = 'online';
     this.rankInput = null;
     this.scope.reset();

@@ -123,7 +123,7 @@ export class ScorePipeline {
     const started = performance.now();
     // A deadline that passes in flight cancels the backend call (504 rather than a late answer).
     const remaining = job.deadlineAt - started;
-    const timer = Number.isFinite(remaining) ? setTimeout(job.scope.cancelAll, Math.max(0, remaining)) : null;
+    const timer = Number.isFinite(remaining) ? setTimeout(job.expire, Math.max(0, remaining)) : null;
     let ok = false;
     try {
       const budget = mis
@@ -132,7 +132,7 @@ export class ScorePipeline {
       await this.coalescer.dispatch(job, info.mode, budget);
       ok = true;
     } catch (e) {
-      if (e instanceof CancelledError && performance.now() >= job.deadlineAt) {
+      if (e instanceof CancelledError && (job.deadlineFired || performance.now() >= job.deadlineAt)) {
         throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
       }
       throw e;

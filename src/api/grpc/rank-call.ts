@@ -1,6 +1,7 @@
 import { type ServerUnaryCall, type sendUnaryData, status as Status } from '@grpc/grpc-js';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { RouteMeter } from '../../metrics/route-meter.js';
 import type { RankService } from '../../pipeline/rank-service.js';
 import { ScoreJobPool } from '../../pipeline/score-job.js';
 import { parseRankRequest } from '../rank-request.js';
@@ -61,20 +62,16 @@ export function rankValue(msg: RankRequestMsg): Record<string, unknown> {
 export class RankCall {
   private readonly jobs = new ScoreJobPool();
   private readonly writer = new ProtoWriter(16384);
-  private readonly route: number;
-  private readonly itemsSlot: number;
-  private readonly totalSlot: number;
+  private readonly meter: RouteMeter;
 
   constructor(
     private readonly service: RankService,
-    private readonly metrics: ScorecarMetrics,
+    metrics: ScorecarMetrics,
     private readonly depth: DepthController,
     private readonly auth: GrpcAuth,
     private readonly opts: RankCallOptions,
   ) {
-    this.route = metrics.requests.routeIndex('grpc.Rank');
-    this.itemsSlot = metrics.items.slot('grpc.Rank');
-    this.totalSlot = metrics.stage.slot('total');
+    this.meter = new RouteMeter(metrics, 'grpc.Rank');
   }
 
   readonly handle = (call: ServerUnaryCall<RankRequestMsg | MalformedMessage, Buffer>, callback: sendUnaryData<Buffer>): void => {
@@ -97,12 +94,12 @@ export class RankCall {
       const w = this.writer;
       w.reset();
       writeRankResponse(w, request.items, out.order, out.scores, out.cached, out.depth, out.cacheHits, out.model);
-      this.metrics.items.inc(this.itemsSlot, out.depth);
+      this.meter.items(out.depth);
       const trailer = timingMetadata(job, out.depth, performance.now() - started);
       trailer.set('x-scorecar-depth', String(out.depth));
       callback(null, w.take(), trailer);
     } catch (e) {
-      const f = failureStatus(e);
+      const f = failureStatus(e, call.cancelled);
       if (f === null) code = Status.CANCELLED;
       else {
         code = f.code;
@@ -112,8 +109,7 @@ export class RankCall {
       call.off('cancelled', job.scope.cancelAll);
       const ms = performance.now() - started;
       if (code === Status.OK) this.depth.observe(this.opts.depthSignal === 'latency' ? ms : job.queueMs, performance.now());
-      this.metrics.requests.inc(this.route, code);
-      this.metrics.stage.observe(this.totalSlot, ms / 1000);
+      this.meter.done(code, started);
       this.jobs.release(job);
     }
   }

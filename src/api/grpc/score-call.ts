@@ -1,5 +1,6 @@
 import { type ServerUnaryCall, type sendUnaryData, status as Status } from '@grpc/grpc-js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { RouteMeter } from '../../metrics/route-meter.js';
 import { ScoreJobPool } from '../../pipeline/score-job.js';
 import type { GrpcAuth } from './auth.js';
 import { MalformedMessage, type ScoreRequestMsg } from './messages.js';
@@ -16,18 +17,14 @@ import { callRemainingMs } from './urgency.js';
 export class ScoreCall {
   private readonly jobs = new ScoreJobPool();
   private readonly writer = new ProtoWriter(16384);
-  private readonly route: number;
-  private readonly itemsSlot: number;
-  private readonly totalSlot: number;
+  private readonly meter: RouteMeter;
 
   constructor(
     private readonly core: ScoreCore,
-    private readonly metrics: ScorecarMetrics,
+    metrics: ScorecarMetrics,
     private readonly auth: GrpcAuth,
   ) {
-    this.route = metrics.requests.routeIndex('grpc.Score');
-    this.itemsSlot = metrics.items.slot('grpc.Score');
-    this.totalSlot = metrics.stage.slot('total');
+    this.meter = new RouteMeter(metrics, 'grpc.Score');
   }
 
   /** Bound once: grpc-js calls it as a plain function. */
@@ -49,10 +46,10 @@ export class ScoreCall {
       const w = this.writer;
       w.reset();
       this.core.write(w, msg, job);
-      this.metrics.items.inc(this.itemsSlot, job.n);
+      this.meter.items(job.n);
       callback(null, w.take(), timingMetadata(job, job.n, performance.now() - started));
     } catch (e) {
-      const f = failureStatus(e);
+      const f = failureStatus(e, call.cancelled);
       if (f === null) code = Status.CANCELLED;
       else {
         code = f.code;
@@ -60,8 +57,7 @@ export class ScoreCall {
       }
     } finally {
       call.off('cancelled', job.scope.cancelAll);
-      this.metrics.requests.inc(this.route, code);
-      this.metrics.stage.observe(this.totalSlot, (performance.now() - started) / 1000);
+      this.meter.done(code, started);
       this.jobs.release(job);
     }
   }

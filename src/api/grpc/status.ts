@@ -54,9 +54,10 @@ export function upstreamMessage(body: Buffer): string {
 
 /**
  * Maps every way a scoring request can fail to one gRPC status, mirroring api/http/failures.ts;
- * null when the client went away and nobody is left to answer.
+ * null only when the client went away and nobody is left to answer. A cancellation while the
+ * client is still there is answered UNAVAILABLE, so every accepted call gets exactly one answer.
  */
-export function failureStatus(e: unknown): GrpcFailure | null {
+export function failureStatus(e: unknown, clientGone = false): GrpcFailure | null {
   if (e instanceof MalformedMessage) return { code: Status.INVALID_ARGUMENT, details: e.message, retryAfterS: null };
   if (e instanceof GrpcRequestError || e instanceof RankRequestError || e instanceof RequestOptionError) {
     return { code: Status.INVALID_ARGUMENT, details: e.message, retryAfterS: null };
@@ -73,7 +74,9 @@ export function failureStatus(e: unknown): GrpcFailure | null {
   if (e instanceof UpstreamError) {
     return { code: statusForHttp(e.status), details: `backend answered ${e.status}: ${upstreamMessage(e.body)}`, retryAfterS: null };
   }
-  if ((e as Error | null)?.name === 'AbortError') return null;
+  if ((e as Error | null)?.name === 'AbortError') {
+    return clientGone ? null : { code: Status.UNAVAILABLE, details: 'the call was cancelled inside scorecar', retryAfterS: 1 };
+  }
   return { code: Status.INTERNAL, details: `internal error: ${String((e as Error | null)?.message ?? e)} (scorecar)`, retryAfterS: null };
 }
 

@@ -1,5 +1,6 @@
 import { type ServerDuplexStream, status as Status } from '@grpc/grpc-js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { RouteMeter } from '../../metrics/route-meter.js';
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
 import type { GrpcAuth } from './auth.js';
 import { MalformedMessage, type ScoreStreamRequestMsg } from './messages.js';
@@ -40,18 +41,14 @@ class StreamState {
 export class StreamCall {
   private readonly pool = new ScoreJobPool();
   private readonly writer = new ProtoWriter(16384);
-  private readonly route: number;
-  private readonly itemsSlot: number;
-  private readonly totalSlot: number;
+  private readonly meter: RouteMeter;
 
   constructor(
     private readonly core: ScoreCore,
-    private readonly metrics: ScorecarMetrics,
+    metrics: ScorecarMetrics,
     private readonly auth: GrpcAuth,
   ) {
-    this.route = metrics.requests.routeIndex('grpc.ScoreStream');
-    this.itemsSlot = metrics.items.slot('grpc.ScoreStream');
-    this.totalSlot = metrics.stage.slot('total');
+    this.meter = new RouteMeter(metrics, 'grpc.ScoreStream');
   }
 
   readonly handle = (call: Stream): void => {
@@ -107,10 +104,10 @@ export class StreamCall {
       this.core.write(w, req, job);
       w.end(r);
       writeTiming(w, 4, job, performance.now() - started);
-      this.metrics.items.inc(this.itemsSlot, job.n);
+      this.meter.items(job.n);
       s.call.write(w.take());
     } catch (e) {
-      const f = failureStatus(e);
+      const f = failureStatus(e, s.gone);
       if (f === null || s.gone) code = Status.CANCELLED;
       else {
         code = f.code;
@@ -120,8 +117,7 @@ export class StreamCall {
         s.call.write(w.take());
       }
     } finally {
-      this.metrics.requests.inc(this.route, code);
-      this.metrics.stage.observe(this.totalSlot, (performance.now() - started) / 1000);
+      this.meter.done(code, started);
       s.jobs.delete(job);
       this.pool.release(job);
       this.maybeResume(s);

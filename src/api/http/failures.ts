@@ -10,6 +10,8 @@ import { sendBody, sendError } from './reply.js';
 /**
  * Maps every way a scoring request can fail to one HTTP answer in SGLang's error envelope, and
  * returns the status sent (499 when the client is gone and nobody is left to answer).
+ * A cancellation while the client is still connected is answered 503: every accepted request
+ * gets exactly one answer, even if something inside scorecar cancelled it.
  */
 export function answerFailure(res: ServerResponse, e: unknown): number {
   if (e instanceof ScoreError) {
@@ -43,7 +45,11 @@ export function answerFailure(res: ServerResponse, e: unknown): number {
     sendError(res, 502, `Bad gateway: ${e.message} (scorecar)`, 'BadGatewayError');
     return 502;
   }
-  if ((e as Error)?.name === 'AbortError') return 499;
+  if ((e as Error)?.name === 'AbortError') {
+    if (res.destroyed) return 499;
+    sendError(res, 503, 'Service unavailable: the request was cancelled inside scorecar', 'ServiceUnavailableError', { 'retry-after': '1' });
+    return 503;
+  }
   sendError(res, 500, `Internal server error: ${String((e as Error)?.message ?? e)}`, TYPE_INTERNAL);
   return 500;
 }

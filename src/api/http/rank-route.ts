@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DepthController } from '../../control/depth-controller.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { RouteMeter } from '../../metrics/route-meter.js';
 import type { RankService } from '../../pipeline/rank-service.js';
 import { ScoreJobPool } from '../../pipeline/score-job.js';
 import { CONTENT_TYPE_MESSAGE, isSglangJsonContentType } from '../../sglang/content-type.js';
@@ -26,17 +27,15 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export class RankRoute {
   private readonly jobs = new ScoreJobPool();
-  private readonly route: number;
-  private readonly itemsSlot: number;
+  private readonly meter: RouteMeter;
 
   constructor(
     private readonly service: RankService,
-    private readonly metrics: ScorecarMetrics,
+    metrics: ScorecarMetrics,
     private readonly depth: DepthController,
     private readonly opts: RankRouteOptions,
   ) {
-    this.route = metrics.requests.routeIndex('/rank');
-    this.itemsSlot = metrics.items.slot('/rank');
+    this.meter = new RouteMeter(metrics, '/rank');
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number): Promise<void> {
@@ -66,7 +65,7 @@ export class RankRoute {
       const results = Array.from(out.order, (i) => ({ id: request.items[i]!.id, score: out.scores[i], cached: out.cached[i] === 1 }));
       const unscored = request.items.slice(out.depth).map((it) => it.id);
       const json = JSON.stringify({ results, unscored, depth: out.depth, cache_hits: out.cacheHits, model: out.model });
-      this.metrics.items.inc(this.itemsSlot, out.depth);
+      this.meter.items(out.depth);
       if (!res.headersSent && !res.destroyed) {
         const buf = Buffer.from(json);
         res.writeHead(200, {
@@ -87,7 +86,7 @@ export class RankRoute {
       res.off('close', job.scope.cancelAll);
       const ms = performance.now() - started;
       if (code === 200) this.depth.observe(this.opts.depthSignal === 'latency' ? ms : job.queueMs, performance.now());
-      this.metrics.requests.inc(this.route, code);
+      this.meter.done(code, started);
       this.jobs.release(job);
       bufferPool.release(body);
     }

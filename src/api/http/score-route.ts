@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import { RouteMeter } from '../../metrics/route-meter.js';
 import { ScoreError } from '../../pipeline/errors.js';
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
 import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
@@ -51,18 +52,14 @@ function ms(x: number): string {
 export class ScoreRoute {
   private readonly jobs = new ScoreJobPool();
   private readonly writers: ByteWriter[] = [];
-  private readonly route: number;
-  private readonly totalSlot: number;
-  private readonly itemsSlot: number;
+  private readonly meter: RouteMeter;
 
   constructor(
     private readonly pipeline: ScorePipeline,
-    private readonly metrics: ScorecarMetrics,
+    metrics: ScorecarMetrics,
     private readonly opts: ScoreRouteOptions,
   ) {
-    this.route = metrics.requests.routeIndex('/v1/score');
-    this.totalSlot = metrics.stage.slot('total');
-    this.itemsSlot = metrics.items.slot('/v1/score');
+    this.meter = new RouteMeter(metrics, '/v1/score');
   }
 
   /**
@@ -82,8 +79,7 @@ export class ScoreRoute {
       code = answerFailure(res, e);
     } finally {
       res.off('close', job.scope.cancelAll);
-      this.metrics.requests.inc(this.route, code);
-      this.metrics.stage.observe(this.totalSlot, (performance.now() - started) / 1000);
+      this.meter.done(code, started);
       this.jobs.release(job);
       bufferPool.release(body);
     }
@@ -133,7 +129,7 @@ export class ScoreRoute {
       sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, { 'x-scorecar-relayed': 'tokenizer-mismatch' });
       return r.status;
     }
-    this.metrics.items.inc(this.itemsSlot, job.n);
+    this.meter.items(job.n);
     const w = this.writers.pop() ?? new ByteWriter(16384);
     w.rearm(16384);
     writeScoreResponse(w, job);

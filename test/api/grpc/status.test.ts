@@ -43,7 +43,9 @@ describe('failureStatus', () => {
   });
 
   it('answers nothing when the client went away', () => {
-    expect(failureStatus(new CancelledError())).toBeNull();
+    expect(failureStatus(new CancelledError(), true)).toBeNull();
+    // Cancelled inside scorecar while the client still waits: it still gets an answer.
+    expect(failureStatus(new CancelledError(), false)).toMatchObject({ code: Status.UNAVAILABLE, retryAfterS: 1 });
   });
 
   it('turns undecodable bytes into a value the handler answers INVALID_ARGUMENT', () => {
