@@ -46,15 +46,15 @@ def _efficient_op():
     return getattr(torch.ops.aten, "_scaled_dot_product_efficient_attention", None)
 
 
+def _flash_shaped(q: torch.Tensor) -> bool:
+    # What PyTorch's flash and memory-efficient kernels accept: half precision on CUDA,
+    # head dims that are a multiple of 8 up to 256.
+    return q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) and q.shape[-1] % 8 == 0 and q.shape[-1] <= 256
+
+
 def fused_supported(q: torch.Tensor) -> bool:
     """Whether the fused LSE kernels can run on tensors like ``q`` at all."""
-    return (
-        q.is_cuda
-        and q.dtype in (torch.float16, torch.bfloat16)
-        and q.shape[-1] % 8 == 0
-        and q.shape[-1] <= 256
-        and (_flash_op() is not None or _efficient_op() is not None)
-    )
+    return _flash_shaped(q) and (_flash_op() is not None or _efficient_op() is not None)
 
 
 def _expand_kv(x: torch.Tensor, group: int) -> torch.Tensor:
@@ -186,13 +186,7 @@ def _flash_varlen_op():
 
 def varlen_supported(q: torch.Tensor) -> bool:
     """Whether the variable-length flash kernel can run on tensors like ``q``."""
-    return (
-        q.is_cuda
-        and q.dtype in (torch.float16, torch.bfloat16)
-        and q.shape[-1] % 8 == 0
-        and q.shape[-1] <= 256
-        and _flash_varlen_op() is not None
-    )
+    return _flash_shaped(q) and _flash_varlen_op() is not None
 
 
 def varlen_causal_attention(q, k, v, cu_q, cu_k, max_q: int, max_k: int, scale: float) -> torch.Tensor:
