@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { isRedisSpec } from '../cache/redis-url.js';
 import { ConfigError, type OptionTable, resolveOptions } from './options.js';
 
 export const SERVE_OPTIONS = {
@@ -104,8 +105,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new ConfigError(`--depth-min ${c.depthMin} <= --depth-start ${c.depthStart} <= --depth-max ${c.depthMax} must hold`);
   }
   const sc = c.scoreCache;
-  if (sc !== 'memory' && sc !== 'off' && !/^(redis|valkey|rediss):\/\//.test(sc)) {
-    throw new ConfigError(`--score-cache ${sc}: expected memory, off, redis://HOST:PORT or valkey://HOST:PORT`);
+  if (sc !== 'memory' && sc !== 'off' && !isRedisSpec(sc)) {
+    throw new ConfigError(`--score-cache ${sc}: expected memory, off, redis://HOST:PORT or valkey://HOST:PORT (rediss://, valkeys:// for TLS)`);
   }
   return c;
 }

@@ -25,6 +25,13 @@ describe('serve configuration', () => {
     expect(() => parseServeConfig(['--emulate', '--no-such-flag'], {})).toThrow(ConfigError);
     expect(parseServeConfig(['--backend', 'http://a:1,http://b:2'], {}).backend).toEqual(['http://a:1', 'http://b:2']);
   });
+
+  it('takes every score-cache spec the cache itself understands, and nothing else', () => {
+    for (const spec of ['memory', 'off', 'redis://h:1', 'rediss://h:1', 'valkey://h:1', 'valkeys://h:1']) {
+      expect(parseServeConfig(['--emulate', '--score-cache', spec], {}).scoreCache).toBe(spec);
+    }
+    expect(() => parseServeConfig(['--emulate', '--score-cache', 'memcached://h:1'], {})).toThrow(/--score-cache memcached/);
+  });
 });
 
 describe('emulate configuration', () => {

@@ -69,6 +69,7 @@ describe('tokenizer check at start', () => {
     const r = await call(scorecar.url + '/v1/score', 'POST', textBody);
     expect(r.status).toBe(200);
     expect(r.headers['x-scorecar-relayed']).toBe('tokenizer-mismatch');
+    expect(r.headers['x-scorecar-cache-hits']).toBe('0');
     expect(backend.scoreBodies.at(-1)).toBe(textBody);
     const ids = await postJson(scorecar.url, '/v1/score', { query: [5], items: [[6], [7]], label_token_ids: [9693] });
     expect(ids.status).toBe(200);

@@ -63,6 +63,9 @@ const procs: Proc[] = [];
 let emulator: Proc;
 let scorecar: Proc & { grpc: string };
 let client: ScorerClient;
+/** Score cache off: every gRPC and HTTP answer below is computed by its own path, never read back. */
+let uncached: Proc & { grpc: string };
+let uncachedClient: ScorerClient;
 
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -70,25 +73,42 @@ beforeAll(async () => {
   scorecar = await startScorecarWithGrpc([emulator.url]);
   procs.push(scorecar);
   client = new ScorerClient(scorecar.grpc);
+  uncached = await startScorecarWithGrpc([emulator.url], ['--score-cache', 'off']);
+  procs.push(uncached);
+  uncachedClient = new ScorerClient(uncached.grpc);
 });
 
 afterAll(async () => {
   client?.close();
+  uncachedClient?.close();
   for (const p of procs.reverse()) await p.stop();
 });
 
 describe('Scorer.Score', () => {
-  it('answers what HTTP /v1/score answers, for text, token ids and packed ids', async () => {
+  it('answers what HTTP /v1/score and SGLang answer, for text, token ids and packed ids', async () => {
     for (const [r, b] of bodies(11, 24).entries()) {
-      const http = await postJson(scorecar.url, '/v1/score', b);
+      const got = await uncachedClient.score(toGrpc(b, r % 4 === 1));
+      const http = await postJson(uncached.url, '/v1/score', b);
       expect(http.status).toBe(200);
+      expect(http.headers['x-scorecar-cache-hits']).toBe('0');
       const viaHttp = JSON.parse(http.text) as { scores: number[][]; model: string };
-      const got = await client.score(toGrpc(b, r % 4 === 1));
+      const direct = JSON.parse((await postJson(emulator.url, '/v1/score', b)).text) as { scores: number[][] };
       expect(scoreRows(got), `request ${r}`).toEqual(viaHttp.scores);
+      expect(scoreRows(got), `request ${r} (direct)`).toEqual(direct.scores);
       expect(got.nLabels).toBe(b.label_token_ids.length);
       expect(got.model).toBe(viaHttp.model);
       expect(got.timing.items).toBe(b.items.length);
-      expect(got.timing.cacheHits).toBe(b.items.length); // HTTP scored them a moment ago
+      expect(got.timing.cacheHits).toBe(0);
+    }
+  });
+
+  it('shares the score cache with HTTP: what one path scored is a hit for the other', async () => {
+    for (const [r, b] of bodies(13, 6).entries()) {
+      const http = await postJson(scorecar.url, '/v1/score', b);
+      expect(http.headers['x-scorecar-cache-hits']).toBe('0');
+      const got = await client.score(toGrpc(b, r % 2 === 1));
+      expect(got.timing.cacheHits).toBe(b.items.length);
+      expect(scoreRows(got)).toEqual((JSON.parse(http.text) as { scores: number[][] }).scores);
     }
   });
 
@@ -242,7 +262,7 @@ describe('a Python client', () => {
       const file = join(dir, 'requests.json');
       writeFileSync(file, JSON.stringify(reqs));
       const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn('/usr/bin/python3', ['test/python/grpc_score_client.py', '--target', scorecar.grpc, '--proto-root', 'proto', '--requests', file], { cwd: ROOT });
+        const child = spawn('/usr/bin/python3', ['test/python/grpc_score_client.py', '--target', uncached.grpc, '--proto-root', 'proto', '--requests', file], { cwd: ROOT });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -259,8 +279,9 @@ describe('a Python client', () => {
         stream: Array<{ scores: number[][]; items: number }>;
         invalid: { code: string; details: string };
       };
+      // Score cache off: the stream, unary and HTTP answers are each computed, not read back.
       for (const [r, b] of reqs.entries()) {
-        const http = await postJson(scorecar.url, '/v1/score', b);
+        const http = await postJson(uncached.url, '/v1/score', b);
         const viaHttp = JSON.parse(http.text) as { scores: number[][]; model: string };
         expect(py.unary[r]?.scores, `request ${r}`).toEqual(viaHttp.scores);
         expect(py.stream[r]?.scores, `request ${r} (stream)`).toEqual(viaHttp.scores);

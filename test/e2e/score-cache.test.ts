@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../cache/redis-server.js';
-import { type Proc, postJson, startEmulator, startScorecar } from './harness.js';
+import { type Proc, call, postJson, startEmulator, startScorecar } from './harness.js';
 
 /**
  * A real redis-server (its own, on a free port) serves the score cache of two scorecar
@@ -36,6 +36,15 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** The emulator's own counts: /v1/score calls received and prompt tokens prefilled. */
+async function backendWork(): Promise<{ calls: number; tokens: number }> {
+  const s = JSON.parse((await call(emulator.url + '/emulator/stats', 'GET')).text) as {
+    requests_by_path: Record<string, number>;
+    scheduler: { tokens: number };
+  };
+  return { calls: s.requests_by_path['/v1/score'] ?? 0, tokens: s.scheduler.tokens };
+}
+
 async function commandCalls(): Promise<Record<string, number>> {
   const info = await admin.info('commandstats');
   const out: Record<string, number> = {};
@@ -48,16 +57,26 @@ describe('score cache on Redis/Valkey, shared by two scorecar replicas', () => {
     const first = await postJson(a.url, '/v1/score', body);
     expect(first.status).toBe(200);
     expect(first.headers['x-scorecar-cache-hits']).toBe('0');
+    const idle = await backendWork();
     const second = await postJson(b.url, '/v1/score', body);
     expect(second.status).toBe(200);
     expect(second.headers['x-scorecar-cache-hits']).toBe('3');
     expect(JSON.parse(second.text).scores).toEqual(JSON.parse(first.text).scores);
+    expect(await backendWork()).toEqual(idle); // hits never reach the GPU
     // Partial hits: only the new item is scored, the answer is merged in item order.
-    const mixed = { ...body, items: [items[2], 'Job posting\nTitle: Data engineer', items[0]] };
+    const fresh = 'Job posting\nTitle: Data engineer';
+    const mixed = { ...body, items: [items[2], fresh, items[0]] };
     const direct = await postJson(emulator.url, '/v1/score', mixed);
+    const before = await backendWork();
     const viaB = await postJson(b.url, '/v1/score', mixed);
+    const during = await backendWork();
     expect(viaB.headers['x-scorecar-cache-hits']).toBe('2');
     expect(JSON.parse(viaB.text).scores).toEqual(JSON.parse(direct.text).scores);
+    // The GPU prefilled exactly what scoring the new item alone costs.
+    await postJson(emulator.url, '/v1/score', { ...body, items: [fresh] });
+    const alone = await backendWork();
+    expect(during.calls - before.calls).toBe(1);
+    expect(during.tokens - before.tokens).toBe(alone.tokens - during.tokens);
   });
 
   it('costs one round trip per request for lookups and one for stores, never one per item', async () => {
@@ -87,7 +106,17 @@ describe('score cache on Redis/Valkey, shared by two scorecar replicas', () => {
   it('loses hits, never requests, when Redis dies mid-run, and gets them back after', async () => {
     const runBody = { ...body, items: ['Job posting\nTitle: Resilient role'] };
     await postJson(a.url, '/v1/score', runBody);
-    await redis.crash();
+    // Redis is killed while requests are in flight through both replicas.
+    const inFlight: Promise<{ status: number }>[] = [];
+    let crashed: Promise<void> | null = null;
+    for (let i = 0; i < 30; i++) {
+      inFlight.push(postJson(i % 2 === 0 ? a.url : b.url, '/v1/score', runBody));
+      if (i === 10) crashed = redis.crash();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await crashed;
+    expect((await Promise.all(inFlight)).map((r) => r.status)).toEqual(new Array(30).fill(200));
+    // Redis gone: every request is still answered, with no hits.
     const statuses: number[] = [];
     const hits: string[] = [];
     for (let i = 0; i < 20; i++) {

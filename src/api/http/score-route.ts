@@ -126,7 +126,11 @@ export class ScoreRoute {
     }
     if (job.relay) {
       const r = job.relay;
-      sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, { 'x-scorecar-relayed': 'tokenizer-mismatch' });
+      sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, {
+        'x-scorecar-relayed': 'tokenizer-mismatch',
+        // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
+        'x-scorecar-cache-hits': '0',
+      });
       return r.status;
     }
     this.meter.items(job.n);
