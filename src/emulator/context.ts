@@ -51,7 +51,12 @@ export class EmulatorContext {
   }
 
   record(method: string, path: string, status: number, body: Buffer): void {
-    this.recent.push({ method, path, status, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    this.recordDigest(method, path, status, body.length, createHash('sha256').update(body).digest('hex'));
+  }
+
+  /** A response sent in pieces (a stream), by its length and the SHA-256 of all its bytes. */
+  recordDigest(method: string, path: string, status: number, bytes: number, sha256: string): void {
+    this.recent.push({ method, path, status, bytes, sha256 });
     if (this.recent.length > 64) this.recent.shift();
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nativeErrorJson } from '../sglang/errors.js';
 import { tooLongMessage } from '../sglang/score-schema.js';
@@ -219,17 +219,20 @@ export async function handleGenerate(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
   ctx.activeStreams++;
+  const events = new StreamRecorder(res);
   try {
-    const outputs = await decode(ctx, res, specs, batched, res, started);
+    const outputs = await decode(ctx, res, specs, batched, events, started);
     if (outputs === null) return;
     // Prefill-only streams still send their one final object.
     if (specs.every((s) => s.maxNewTokens === 0)) {
       outputs.forEach((obj, i) => {
         if (batched) obj.index = i;
-        res.write(`data: ${JSON.stringify(obj)}\n\n`);
+        events.write(`data: ${JSON.stringify(obj)}\n\n`);
       });
     }
-    res.end('data: [DONE]\n\n');
+    events.end('data: [DONE]\n\n');
+    // The whole stream's bytes, as for every other answer, so a proxy can be checked byte for byte.
+    ctx.recordDigest(req.method ?? 'POST', '/generate', 200, events.bytes, events.digest());
   } finally {
     ctx.activeStreams--;
   }
@@ -244,7 +247,7 @@ async function decode(
   res: ServerResponse,
   specs: PromptSpec[],
   batched: boolean,
-  stream: ServerResponse | null,
+  stream: StreamRecorder | null,
   started: number,
 ): Promise<Record<string, unknown>[] | null> {
   const rids = specs.map(() => randomUUID().replace(/-/g, ''));
@@ -280,4 +283,30 @@ async function decode(
   for (const s of specs) promptTokens += s.ids.length;
   ctx.metrics.finished(promptTokens, maxSteps * specs.length, (performance.now() - started) / 1000);
   return outputs;
+}
+
+/** Writes a stream's events and keeps a running SHA-256 of every byte sent. */
+class StreamRecorder {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  write(chunk: string): void {
+    const b = Buffer.from(chunk, 'utf8');
+    this.hash.update(b);
+    this.bytes += b.length;
+    this.res.write(b);
+  }
+
+  end(chunk: string): void {
+    const b = Buffer.from(chunk, 'utf8');
+    this.hash.update(b);
+    this.bytes += b.length;
+    this.res.end(b);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }

@@ -71,17 +71,19 @@ describe('passthrough', () => {
     expect(wrongMethod.status).toBe(405);
   });
 
-  it('streams SSE: the first event arrives before the upstream has finished', async () => {
+  it('streams SSE byte for byte: the first event arrives before the upstream has finished', async () => {
     const body = JSON.stringify({ text: 'Tell me a story', sampling_params: { max_new_tokens: 100 }, stream: true });
-    const { events, firstAt, doneAt, activeAtFirst } = await new Promise<{ events: string[]; firstAt: number; doneAt: number; activeAtFirst: number }>(
+    const { events, raw, firstAt, doneAt, activeAtFirst } = await new Promise<{ events: string[]; raw: Buffer; firstAt: number; doneAt: number; activeAtFirst: number }>(
       (resolve, reject) => {
         const started = Date.now();
         const req = httpRequest(scorecar.url + '/generate', { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
           expect(res.headers['content-type']).toMatch(/text\/event-stream/);
           let buf = '';
+          const chunks: Buffer[] = [];
           let firstAt = -1;
           let activeAtFirst = -1;
           res.on('data', (c: Buffer) => {
+            chunks.push(c);
             buf += c.toString();
             if (firstAt < 0 && buf.includes('\n\n')) {
               firstAt = Date.now() - started;
@@ -90,7 +92,7 @@ describe('passthrough', () => {
             }
           });
           res.on('end', () => {
-            resolve({ events: buf.split('\n\n').filter((e) => e.length > 0), firstAt, doneAt: Date.now() - started, activeAtFirst });
+            resolve({ events: buf.split('\n\n').filter((e) => e.length > 0), raw: Buffer.concat(chunks), firstAt, doneAt: Date.now() - started, activeAtFirst });
           });
         });
         req.on('error', reject);
@@ -102,6 +104,9 @@ describe('passthrough', () => {
     expect(JSON.parse((events[0] as string).slice(6)).meta_info.completion_tokens).toBe(1);
     expect(activeAtFirst).toBe(1);
     expect(firstAt).toBeLessThan(doneAt - 1000);
+    // Every byte the upstream streamed reached the client unchanged (the emulator hashes its stream).
+    const sent = await lastRecorded('/generate');
+    expect({ bytes: raw.length, sha256: sha(raw) }).toEqual({ bytes: sent.bytes, sha256: sent.sha256 });
   }, 30_000);
 
   it('cancels the upstream call when the client goes away', async () => {
