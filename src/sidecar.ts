@@ -59,6 +59,13 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   // /rank caches item parts by template + item id + content hash: a posting is tokenized once while hot.
   const rankPrefixCache = new TokenCache(Math.max(1, cfg.prefixCacheMb / 4) * MiB);
   const rankItemCache = new TokenCache(cfg.itemCacheMb * MiB);
+  // /rank keeps its own caches: its ids depend on the template, not on SGLang's score semantics.
+  const tokenCaches: ReadonlyArray<readonly [string, TokenCache]> = [
+    ['prefix', prefixCache],
+    ['item', itemCache],
+    ['rank-prefix', rankPrefixCache],
+    ['rank-item', rankItemCache],
+  ];
   const oracle = new JoinOracle(rules);
   const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log });
   const shaper = new TrafficShaper({
@@ -107,10 +114,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   );
 
   const metrics = new ScorecarMetrics({
-    tokenCaches: () => [
-      { name: 'prefix', hits: prefixCache.hits, misses: prefixCache.misses, bytes: prefixCache.bytes, entries: prefixCache.size },
-      { name: 'item', hits: itemCache.hits, misses: itemCache.misses, bytes: itemCache.bytes, entries: itemCache.size },
-    ],
+    tokenCaches: () => tokenCaches.map(([name, c]) => ({ name, hits: c.hits, misses: c.misses, bytes: c.bytes, entries: c.size })),
     tokenizerQueue: () => pool.queueSize,
     backends: () => backends.backends.map((b) => ({ url: b.url, healthy: b.healthy, inflight: b.inflight, tokenizerMatch: b.tokenizer === 'match' })),
     scoreCache: () => scoreCache.stats(),
@@ -164,10 +168,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
           info: b.info,
           last_error: b.lastError || null,
         })),
-        token_caches: {
-          prefix: { entries: prefixCache.size, bytes: prefixCache.bytes, hits: prefixCache.hits, misses: prefixCache.misses },
-          item: { entries: itemCache.size, bytes: itemCache.bytes, hits: itemCache.hits, misses: itemCache.misses },
-        },
+        token_caches: Object.fromEntries(tokenCaches.map(([name, c]) => [name, { entries: c.size, bytes: c.bytes, hits: c.hits, misses: c.misses }])),
         tokenizer: { threads: pool.threads, queue: pool.queueSize, sha256: files.sha256, join_rules: rules.supported },
         score_cache: { kind: scoreCache.kind, ...scoreCache.stats() },
         shaper: shaper.stats(),
@@ -177,12 +178,9 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
       }),
       config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null }),
       flushCaches: () => {
-        prefixCache.clear();
-        itemCache.clear();
-        rankPrefixCache.clear();
-        rankItemCache.clear();
+        for (const [, c] of tokenCaches) c.clear();
         void scoreCache.clear();
-        return { flushed: ['prefix', 'item', 'rank-prefix', 'rank-item', 'score'] };
+        return { flushed: [...tokenCaches.map(([name]) => name), 'score'] };
       },
     },
   });
