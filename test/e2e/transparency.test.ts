@@ -124,6 +124,7 @@ for (const mode of MODES) {
       const requests = buildRequests(mode.seed, 210);
       let split = 0;
       let errors = 0;
+      let usageChecked = 0;
       for (let k = 0; k < requests.length; k++) {
         const req = requests[k] as ScoreRequest;
         const where = `${mode.name} request ${k}`;
@@ -149,8 +150,13 @@ for (const mode of MODES) {
             expect(body.object).toBe('scoring');
             expect(body.model).toBe(req.model ?? 'default');
             expect(via.headers['x-scorecar-items']).toBe(String(scoresOf(direct).length));
-            if (mode.name === 'single-item') {
-              expect(body.usage.prompt_tokens, where).toBe((JSON.parse(direct.text) as { usage: { prompt_tokens: number } }).usage.prompt_tokens);
+            const directTokens = (JSON.parse(direct.text) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+            // Under MIS, usage matches whenever nothing came from the score cache (cached rows cost
+            // no tokens) and the request went as one pack: all that the emulator (context 4,096)
+            // accepts, short of its edge.
+            if (mode.name === 'single-item' || (via.headers['x-scorecar-cache-hits'] === '0' && directTokens <= 4000)) {
+              expect(body.usage.prompt_tokens, `${where} (${pass})`).toBe(directTokens);
+              usageChecked++;
             }
           } else {
             errors++;
@@ -159,6 +165,7 @@ for (const mode of MODES) {
         }
       }
       if (mode.name !== 'single-item') expect(split).toBeGreaterThan(0);
+      expect(usageChecked).toBeGreaterThan(100);
       // The corpus is meant to score, not to fail: errors are the rare too-long items.
       expect(errors).toBeLessThan(40);
     }, 600_000);
