@@ -102,7 +102,7 @@ describe('bad input on /v1/score', () => {
     const big = JSON.stringify({ ...GOOD, items: ['x'.repeat(70_000)] });
     const via = await call(scorecar.url + '/v1/score', 'POST', big);
     expect(via.status).toBe(400);
-    expect(envelope(via).message).toMatch(/exceeds 65536 bytes/);
+    expect(envelope(via)).toMatchObject({ object: 'error', type: 'BadRequestError', code: 400, message: expect.stringMatching(/exceeds 65536 bytes/) });
     expect((await postJson(scorecar.url, '/v1/score', GOOD)).status).toBe(200);
   });
 
