@@ -43,13 +43,23 @@ export interface RunningSidecar {
 
 const MiB = 1024 * 1024;
 
+/**
+ * What the main thread needs from tokenizer.json. The parsed file (about 300k vocabulary and
+ * merge entries) is dropped on return: held for the process's life it made every full GC trace
+ * it, a ~20 ms pause on the event loop. Only the tokenizer workers keep a tokenizer.
+ */
+function tokenizerFacts(path: string): { sha256: string; rules: BoundaryRules; baseVocab: number } {
+  const files = loadTokenizerFiles(path);
+  const vocab = (files.tokenizerJson.model as { vocab?: object } | undefined)?.vocab ?? {};
+  return { sha256: files.sha256, rules: BoundaryRules.fromTokenizerJson(files.tokenizerJson), baseVocab: Object.keys(vocab).length };
+}
+
 /** Wires scorecar together: tokenizer workers and caches, backends, pipeline, HTTP front. */
 export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void = () => {}): Promise<RunningSidecar> {
   const tokenizerPath = cfg.tokenizerPath ?? defaultTokenizerPath();
-  const files = loadTokenizerFiles(tokenizerPath);
-  const rules = BoundaryRules.fromTokenizerJson(files.tokenizerJson);
-  const baseVocab = Object.keys((files.tokenizerJson.model as { vocab?: object } | undefined)?.vocab ?? {}).length;
-  const vocabSize = cfg.vocabSize ?? baseVocab;
+  const tokenizer = tokenizerFacts(tokenizerPath);
+  const rules = tokenizer.rules;
+  const vocabSize = cfg.vocabSize ?? tokenizer.baseVocab;
   if (!rules.supported) log('tokenizer pipeline not analysable: item token cache only used where texts are tokenized alone (MIS)');
 
   const pool = new TokenizerPool({ threads: cfg.tokenizerThreads, tokenizerPath });
@@ -169,7 +179,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
           last_error: b.lastError || null,
         })),
         token_caches: Object.fromEntries(tokenCaches.map(([name, c]) => [name, { entries: c.size, bytes: c.bytes, hits: c.hits, misses: c.misses }])),
-        tokenizer: { threads: pool.threads, queue: pool.queueSize, sha256: files.sha256, join_rules: rules.supported },
+        tokenizer: { threads: pool.threads, queue: pool.queueSize, sha256: tokenizer.sha256, join_rules: rules.supported },
         score_cache: { kind: scoreCache.kind, ...scoreCache.stats() },
         shaper: shaper.stats(),
         depth: { depth: depth.depth, measured_ms: depth.measuredMs, error: depth.error, p: depth.pTerm, i: depth.iTerm, d: depth.dTerm },
