@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --min-semi-space-size=16
+#!/usr/bin/env node
 import { ConfigError } from '../config/options.js';
 import { runEmulate } from './emulate.js';
 import { runServe } from './serve.js';

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { usage } from '../config/options.js';
 import { SERVE_OPTIONS, parseServeConfig } from '../config/serve-config.js';
 import { startSidecar } from '../sidecar.js';
-import { NODE_FLAGS } from './node-flags.js';
 
 function log(msg: string): void {
   console.log(`scorecar: ${msg}`);
@@ -13,7 +12,7 @@ function log(msg: string): void {
 async function startEmulatorProcess(port: number, profile: string, mis: boolean): Promise<{ child: ChildProcess; url: string }> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const args = [main, 'emulate', '--port', String(port), '--profile', profile, ...(mis ? ['--mis'] : [])];
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer): void => {
