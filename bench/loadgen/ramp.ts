@@ -1,7 +1,8 @@
 import { Rng } from '../rng.js';
 import { scheduleArrivals } from './arrivals.js';
 import { type LatencySummary, LatencyHistogram } from './histogram.js';
-import { type RequestSource, STATUS_TRANSPORT_ERROR, type ScoreTarget, type SendResult } from './target.js';
+import { sendOnSchedule } from './scheduled-send.js';
+import type { RequestSource, ScoreTarget } from './target.js';
 
 /**
  * A traffic ramp: consecutive fixed-rate windows of Poisson arrivals, sent as one continuous
@@ -235,35 +236,22 @@ export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampCon
       const sentAt = performance.now();
       tally.scheduled++;
       if (group !== null) group.scheduled++;
-      const ac = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          ac.abort();
-        },
-        Math.max(0, scheduledAt + (req.timeoutMs ?? cfg.timeoutMs) - sentAt),
-      );
       inflight++;
-      const done = (r: SendResult | null): void => {
-        clearTimeout(timer);
-        const end = performance.now();
+      sendOnSchedule(target, req, scheduledAt, sentAt, cfg.timeoutMs, (outcome, end) => {
         inflight--;
-        if (timedOut && (r === null || r.status !== 200)) {
+        if (outcome.kind === 'timeout') {
           tally.timeout(end - scheduledAt);
           group?.timeout(end - scheduledAt);
-        } else if (r !== null && r.status === 200) {
-          const items = r.scoredItems ?? req.items.length;
-          tally.success(end - scheduledAt, items, r.depth);
-          group?.success(end - scheduledAt, items, r.depth);
+        } else if (outcome.kind === 'ok') {
+          const items = outcome.result.scoredItems ?? req.items.length;
+          tally.success(end - scheduledAt, items, outcome.result.depth);
+          group?.success(end - scheduledAt, items, outcome.result.depth);
         } else {
-          const status = r?.status ?? STATUS_TRANSPORT_ERROR;
-          tally.error(status);
-          group?.error(status);
+          tally.error(outcome.status);
+          group?.error(outcome.status);
         }
         finishIfDone();
-      };
-      target.send(req, ac.signal).then(done, () => done(null));
+      });
     };
 
     const tick = (): void => {

@@ -1,7 +1,8 @@
 import { Rng } from '../rng.js';
 import { type BurstConfig, scheduleArrivals } from './arrivals.js';
 import { type LatencySummary, LatencyHistogram } from './histogram.js';
-import { type RequestPriority, type RequestSource, STATUS_TRANSPORT_ERROR, type ScoreTarget, type SendResult } from './target.js';
+import { sendOnSchedule } from './scheduled-send.js';
+import type { RequestPriority, RequestSource, ScoreTarget } from './target.js';
 
 export interface StepConfig {
   /** Mean offered requests per second. */
@@ -215,27 +216,16 @@ export function runStep(
         }
       }
       for (const it of req.items) seen.add(it.id);
-      const ac = new AbortController();
-      let timedOut = false;
-      // The deadline is fixed by the schedule: a late send gets less time, never more.
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          ac.abort();
-        },
-        Math.max(0, scheduledAt + (req.timeoutMs ?? cfg.timeoutMs) - sentAt),
-      );
       inflight++;
-      const done = (r: SendResult | null): void => {
-        clearTimeout(timer);
-        const end = performance.now();
+      sendOnSchedule(target, req, scheduledAt, sentAt, cfg.timeoutMs, (outcome, end) => {
         inflight--;
         if (measured) {
-          if (timedOut && (r === null || r.status !== 200)) {
+          if (outcome.kind === 'timeout') {
             timeouts++;
             latency.recordMs(end - scheduledAt);
             cls.timeout(end - scheduledAt);
-          } else if (r !== null && r.status === 200) {
+          } else if (outcome.kind === 'ok') {
+            const r = outcome.result;
             ok++;
             const items = r.scoredItems ?? req.items.length;
             itemsOk += items;
@@ -254,15 +244,13 @@ export function runStep(
             }
           } else {
             errors++;
-            const status = r?.status ?? STATUS_TRANSPORT_ERROR;
-            const key = String(status);
+            const key = String(outcome.status);
             errorsByStatus[key] = (errorsByStatus[key] ?? 0) + 1;
-            cls.error(status);
+            cls.error(outcome.status);
           }
         }
         finishIfDone();
-      };
-      target.send(req, ac.signal).then(done, () => done(null));
+      });
     };
 
     const tick = (): void => {
