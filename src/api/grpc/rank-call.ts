@@ -3,15 +3,15 @@ import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
 import type { RankService } from '../../pipeline/rank-service.js';
-import { ScoreJobPool } from '../../pipeline/score-job.js';
+import type { ScoreJob } from '../../pipeline/score-job.js';
 import { parseRankRequest } from '../rank-request.js';
 import { type RequestDefaults, applyUrgency } from '../request-options.js';
 import type { GrpcAuth } from './auth.js';
-import { type JobFieldsMsg, MalformedMessage, type RankItemMsg, type RankRequestMsg } from './messages.js';
+import type { JobFieldsMsg, MalformedMessage, RankItemMsg, RankRequestMsg } from './messages.js';
 import { ProtoWriter } from './proto-writer.js';
 import { writeRankResponse } from './responses.js';
 import { timingMetadata } from './score-core.js';
-import { Unauthenticated, failureStatus, serviceError } from './status.js';
+import { UnaryCall } from './unary-call.js';
 import { callRemainingMs, priorityName, requestDeadlineMs } from './urgency.js';
 
 export interface RankCallOptions extends RequestDefaults {
@@ -59,58 +59,43 @@ export function rankValue(msg: RankRequestMsg): Record<string, unknown> {
  * Scorer.Rank: scorecar's /rank over the same RankService, with the response written without an
  * object per candidate. Latency feeds the depth controller, as HTTP /rank's does.
  */
-export class RankCall {
-  private readonly jobs = new ScoreJobPool();
+export class RankCall extends UnaryCall<RankRequestMsg> {
   private readonly writer = new ProtoWriter(16384);
-  private readonly meter: RouteMeter;
 
   constructor(
     private readonly service: RankService,
     metrics: ScorecarMetrics,
     private readonly depth: DepthController,
-    private readonly auth: GrpcAuth,
+    auth: GrpcAuth,
     private readonly opts: RankCallOptions,
   ) {
-    this.meter = new RouteMeter(metrics, 'grpc.Rank');
+    super(new RouteMeter(metrics, 'grpc.Rank'), auth);
   }
 
-  readonly handle = (call: ServerUnaryCall<RankRequestMsg | MalformedMessage, Buffer>, callback: sendUnaryData<Buffer>): void => {
-    void this.serve(call, callback);
-  };
+  protected async answer(
+    msg: RankRequestMsg,
+    job: ScoreJob,
+    call: ServerUnaryCall<RankRequestMsg | MalformedMessage, Buffer>,
+    callback: sendUnaryData<Buffer>,
+    started: number,
+  ): Promise<void> {
+    const request = parseRankRequest(rankValue(msg), this.opts.maxItems);
+    const deadline = requestDeadlineMs(msg.deadlineMs ?? 0, callRemainingMs(call.getDeadline()));
+    applyUrgency(job, deadline, priorityName(msg.priority), this.opts, started);
+    const out = await this.service.rank(request, job);
+    const w = this.writer;
+    w.reset();
+    writeRankResponse(w, request.items, out.order, out.scores, out.cached, out.depth, out.cacheHits, out.model);
+    this.meter.items(out.depth);
+    const trailer = timingMetadata(job, out.depth, performance.now() - started);
+    trailer.set('x-scorecar-depth', String(out.depth));
+    callback(null, w.take(), trailer);
+  }
 
-  private async serve(call: ServerUnaryCall<RankRequestMsg | MalformedMessage, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
-    const started = performance.now();
-    const job = this.jobs.acquire();
-    call.once('cancelled', job.scope.cancelAll);
-    let code: Status = Status.OK;
-    try {
-      if (!this.auth.allows(call.metadata)) throw new Unauthenticated();
-      const msg = call.request;
-      if (msg instanceof MalformedMessage) throw msg;
-      const request = parseRankRequest(rankValue(msg), this.opts.maxItems);
-      const deadline = requestDeadlineMs(msg.deadlineMs ?? 0, callRemainingMs(call.getDeadline()));
-      applyUrgency(job, deadline, priorityName(msg.priority), this.opts, started);
-      const out = await this.service.rank(request, job);
-      const w = this.writer;
-      w.reset();
-      writeRankResponse(w, request.items, out.order, out.scores, out.cached, out.depth, out.cacheHits, out.model);
-      this.meter.items(out.depth);
-      const trailer = timingMetadata(job, out.depth, performance.now() - started);
-      trailer.set('x-scorecar-depth', String(out.depth));
-      callback(null, w.take(), trailer);
-    } catch (e) {
-      const f = failureStatus(e, call.cancelled);
-      if (f === null) code = Status.CANCELLED;
-      else {
-        code = f.code;
-        callback(serviceError(f));
-      }
-    } finally {
-      call.off('cancelled', job.scope.cancelAll);
-      const ms = performance.now() - started;
-      if (code === Status.OK) this.depth.observe(this.opts.depthSignal === 'latency' ? ms : job.queueMs, performance.now());
-      this.meter.done(code, started);
-      this.jobs.release(job);
-    }
+  /** Answered calls feed the depth controller, as HTTP /rank's do. */
+  protected override finished(code: Status, job: ScoreJob, started: number): void {
+    if (code !== Status.OK) return;
+    const ms = performance.now() - started;
+    this.depth.observe(this.opts.depthSignal === 'latency' ? ms : job.queueMs, performance.now());
   }
 }
