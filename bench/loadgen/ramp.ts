@@ -25,17 +25,11 @@ export interface RampConfig {
   seed: number;
 }
 
-export interface RampWindowResult {
-  index: number;
-  phase: string | null;
-  /** Window start, seconds from the start of the ramp. */
-  startS: number;
-  durationS: number;
-  offeredRps: number;
+/** What a window or a phase counted, over its duration. */
+export interface RampFigures {
   scheduled: number;
   ok: number;
   errors: number;
-  errorsByStatus: Record<string, number>;
   timeouts: number;
   achievedRps: number;
   /** Scored items (SendResult.scoredItems, else items sent) of successes per second. */
@@ -45,21 +39,23 @@ export interface RampWindowResult {
   depth: { mean: number; min: number; max: number } | null;
 }
 
+export interface RampWindowResult extends RampFigures {
+  index: number;
+  phase: string | null;
+  /** Window start, seconds from the start of the ramp. */
+  startS: number;
+  durationS: number;
+  offeredRps: number;
+  errorsByStatus: Record<string, number>;
+}
+
 /** A phase's figures: its windows pooled (latency percentiles over all of its requests). */
-export interface RampPhaseResult {
+export interface RampPhaseResult extends RampFigures {
   phase: string;
   startS: number;
   durationS: number;
   minRps: number;
   maxRps: number;
-  scheduled: number;
-  ok: number;
-  errors: number;
-  timeouts: number;
-  achievedRps: number;
-  itemsPerSecond: number;
-  latency: LatencySummary;
-  depth: { mean: number; min: number; max: number } | null;
 }
 
 export interface RampResult {
@@ -136,18 +132,12 @@ class WindowTally {
     return this.depthCount === 0 ? null : { mean: this.depthSum / this.depthCount, min: this.depthMin, max: this.depthMax };
   }
 
-  result(index: number, startS: number, w: RampWindow): RampWindowResult {
-    const durationS = w.durationMs / 1000;
-    const r: RampWindowResult = {
-      index,
-      phase: w.phase ?? null,
-      startS,
-      durationS,
-      offeredRps: w.rps,
+  /** The tally's figures over `durationS`; the histogram is released (call once). */
+  figures(durationS: number): RampFigures {
+    const f: RampFigures = {
       scheduled: this.scheduled,
       ok: this.ok,
       errors: this.errors,
-      errorsByStatus: this.errorsByStatus,
       timeouts: this.timeouts,
       achievedRps: this.ok / durationS,
       itemsPerSecond: this.items / durationS,
@@ -155,7 +145,12 @@ class WindowTally {
       depth: this.depth(),
     };
     this.latency.destroy();
-    return r;
+    return f;
+  }
+
+  result(index: number, startS: number, w: RampWindow): RampWindowResult {
+    const durationS = w.durationMs / 1000;
+    return { index, phase: w.phase ?? null, startS, durationS, offeredRps: w.rps, errorsByStatus: this.errorsByStatus, ...this.figures(durationS) };
   }
 }
 
@@ -211,16 +206,8 @@ export function runRamp(target: ScoreTarget, source: RequestSource, cfg: RampCon
           durationS,
           minRps: Math.min(...ws.map((w) => w.rps)),
           maxRps: Math.max(...ws.map((w) => w.rps)),
-          scheduled: t.scheduled,
-          ok: t.ok,
-          errors: t.errors,
-          timeouts: t.timeouts,
-          achievedRps: t.ok / durationS,
-          itemsPerSecond: t.items / durationS,
-          latency: t.latency.summary(),
-          depth: t.depth(),
+          ...t.figures(durationS),
         };
-        t.latency.destroy();
         return r;
       });
       resolve({ windows, phases: phaseResults });
