@@ -22,6 +22,11 @@ export function applyUrgency(job: ScoreJob, deadlineMs: number | null, priority:
 }
 
 /** Parses the x-scorecar-deadline-ms header value. */
+/** The x-scorecar-priority header's value (the first, if repeated); validated by applyUrgency. */
+export function priorityHeader(v: string | string[] | undefined): string | null {
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
 export function deadlineHeader(v: string | string[] | undefined): number | null {
   if (v === undefined) return null;
   const n = Number(Array.isArray(v) ? v[0] : v);

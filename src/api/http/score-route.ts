@@ -1,17 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
-import { bufferPool } from '../../mem/buffer-pool.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
 import { ScoreError } from '../../pipeline/errors.js';
-import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
+import type { ScoreJob } from '../../pipeline/score-job.js';
 import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
 import { CONTENT_TYPE_MESSAGE, fastapiParsesJson, isSglangJsonContentType } from '../../sglang/content-type.js';
 import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
-import { type RequestDefaults, applyUrgency, deadlineHeader } from '../request-options.js';
-import { answerFailure } from './failures.js';
+import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
 import { scoreSemantics } from '../../sglang/score-schema.js';
 import { sendBody } from './reply.js';
+import { ScoringRoute } from './scoring-route.js';
 import { scanScoreBody } from './score-scanner.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
 
@@ -49,43 +48,22 @@ function ms(x: number): string {
   return x.toFixed(3);
 }
 
-export class ScoreRoute {
-  private readonly jobs = new ScoreJobPool();
+export class ScoreRoute extends ScoringRoute {
   private readonly writers: ByteWriter[] = [];
-  private readonly meter: RouteMeter;
 
   constructor(
     private readonly pipeline: ScorePipeline,
     metrics: ScorecarMetrics,
     private readonly opts: ScoreRouteOptions,
   ) {
-    this.meter = new RouteMeter(metrics, '/v1/score');
+    super(new RouteMeter(metrics, '/v1/score'));
   }
 
   /**
    * Validates like SGLang (FastAPI's JSON parse, the content-type check, pydantic, then
-   * score_request's checks, in that order), scores, and answers. Exactly one answer per
-   * request; the body buffer goes back to its pool here.
+   * score_request's checks, in that order), scores, and answers.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number): Promise<void> {
-    const started = performance.now();
-    const job = this.jobs.acquire();
-    // A client that leaves before the answer cancels the job's backend calls.
-    res.on('close', job.scope.cancelAll);
-    let code = 200;
-    try {
-      code = await this.score(req, res, body, length, job, started);
-    } catch (e) {
-      code = answerFailure(res, e);
-    } finally {
-      res.off('close', job.scope.cancelAll);
-      this.meter.done(code, started);
-      this.jobs.release(job);
-      bufferPool.release(body);
-    }
-  }
-
-  private async score(
+  protected async answer(
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer,
@@ -117,8 +95,7 @@ export class ScoreRoute {
     if (sem.kind === 'empty') job.n = 0;
     else {
       job.kind = sem.kind;
-      const pr = req.headers['x-scorecar-priority'];
-      applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), Array.isArray(pr) ? (pr[0] ?? null) : (pr ?? null), this.opts, started);
+      applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
       if (job.n > this.opts.maxItems) {
         throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
       }
