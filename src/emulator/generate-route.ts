@@ -293,17 +293,18 @@ class StreamRecorder {
   constructor(private readonly res: ServerResponse) {}
 
   write(chunk: string): void {
-    const b = Buffer.from(chunk, 'utf8');
-    this.hash.update(b);
-    this.bytes += b.length;
-    this.res.write(b);
+    this.res.write(this.count(chunk));
   }
 
   end(chunk: string): void {
+    this.res.end(this.count(chunk));
+  }
+
+  private count(chunk: string): Buffer {
     const b = Buffer.from(chunk, 'utf8');
     this.hash.update(b);
     this.bytes += b.length;
-    this.res.end(b);
+    return b;
   }
 
   digest(): string {
