@@ -66,10 +66,10 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   await pool.ready();
   const prefixCache = new TokenCache(cfg.prefixCacheMb * MiB);
   const itemCache = new TokenCache(cfg.itemCacheMb * MiB);
-  // /rank caches item parts by template + item id + content hash: a posting is tokenized once while hot.
+  // /rank keeps its own caches (its ids depend on the template, not on SGLang's score semantics),
+  // items keyed by template + item id + content hash: a posting is tokenized once while hot.
   const rankPrefixCache = new TokenCache(Math.max(1, cfg.prefixCacheMb / 4) * MiB);
   const rankItemCache = new TokenCache(cfg.itemCacheMb * MiB);
-  // /rank keeps its own caches: its ids depend on the template, not on SGLang's score semantics.
   const tokenCaches: ReadonlyArray<readonly [string, TokenCache]> = [
     ['prefix', prefixCache],
     ['item', itemCache],
