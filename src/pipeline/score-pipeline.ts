@@ -47,7 +47,7 @@ export class ScorePipeline {
   private readonly queueSlot: number;
   private readonly packObserver: PackObserver;
   readonly coalescer: Coalescer;
-  private cacheContext: { key: string; ctx: CacheContext } | null = null;
+  private cacheContext: { modelPath: string; weightVersion: string; mode: ScoringMode; ctx: CacheContext } | null = null;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -74,13 +74,14 @@ export class ScorePipeline {
     return this.deps.backends.pick()?.info?.modelPath ?? 'unknown';
   }
 
+  /** The cache key lanes of the serving model, recomputed only when the backend's model changes. */
   private context(modelPath: string, weightVersion: string, mode: ScoringMode): CacheContext {
-    const key = `${modelPath}\u0000${weightVersion}\u0000${mode}`;
-    if (this.cacheContext?.key !== key) {
-      const [modelA, modelB] = modelLanes(modelPath, weightVersion, mode);
-      this.cacheContext = { key, ctx: { modelA, modelB, templateA: 0, templateB: 0 } };
-    }
-    return this.cacheContext.ctx;
+    const c = this.cacheContext;
+    if (c !== null && c.modelPath === modelPath && c.weightVersion === weightVersion && c.mode === mode) return c.ctx;
+    const [modelA, modelB] = modelLanes(modelPath, weightVersion, mode);
+    const ctx = { modelA, modelB, templateA: 0, templateB: 0 };
+    this.cacheContext = { modelPath, weightVersion, mode, ctx };
+    return ctx;
   }
 
   /**
