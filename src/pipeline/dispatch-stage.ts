@@ -6,7 +6,7 @@ import { writeScoreBody } from '../backend/score-body.js';
 import { SglangBackend } from '../backend/sglang-backend.js';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { ByteWriter } from '../mem/byte-writer.js';
-import type { Batch } from './batch.js';
+import { type Batch, batchBase, itemCost } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 const writers: ByteWriter[] = [];
@@ -106,18 +106,8 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
 function chargeShares(batch: Batch, mis: boolean): void {
   for (let s = 0; s < batch.count; s++) {
     const job = batch.jobs[s] as ScoreJob;
-    let t = mis ? job.qLen + 1 : 0;
-    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) {
-      const i = job.active[k] as number;
-      t += mis ? (job.aLen[i] as number) + (job.bLen[i] as number) + 1 : job.promptLength(i);
-    }
+    let t = batchBase(job, mis);
+    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) t += itemCost(job, job.active[k] as number, mis);
     job.promptTokens += t;
   }
-}
-
-/** Sends batches concurrently; the first failure in batch order decides the answer. */
-export async function sendBatches(batches: readonly Batch[], backends: BackendSet, mode: ScoringMode, observe: PackObserver): Promise<void> {
-  if (batches.length === 1) return sendBatch(batches[0] as Batch, backends, mode, observe);
-  const settled = await Promise.allSettled(batches.map((b) => sendBatch(b, backends, mode, observe)));
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
 }

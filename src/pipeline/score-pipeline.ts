@@ -6,7 +6,7 @@ import { DeadlineExceededInFlight } from '../control/shaper-errors.js';
 import type { TrafficShaper } from '../control/traffic-shaper.js';
 import { CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
-import { itemCost } from './batch.js';
+import { batchBase, itemCost } from './batch.js';
 import { type CacheContext, computeKeys, identifyIds, lookupScores, modelLanes, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
 import { type PackObserver, sendBatch } from './dispatch-stage.js';
@@ -116,7 +116,7 @@ export class ScorePipeline {
       metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
     }
 
-    let tokens = mis ? job.qLen + 1 : 0;
+    let tokens = batchBase(job, mis);
     for (let k = 0; k < job.nActive; k++) tokens += itemCost(job, job.active[k] as number, mis);
     const ticket = await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope);
     job.queueMs = ticket.queuedMs;
