@@ -1,5 +1,5 @@
 import type { ScoringMode } from '../backend/server-info.js';
-import { type Batch, giveBatch, itemCost, packJobs } from './batch.js';
+import { type Batch, giveBatch, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 /** Sends a list of batches; resolves or rejects per batch. */
@@ -38,13 +38,14 @@ export class Coalescer {
     return `${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
   }
 
-  /** Dispatches a job's active items, alone or with others; resolves when its rows are in. */
-  dispatch(job: ScoreJob, mode: ScoringMode, budget: number): Promise<void> {
+  /**
+   * Dispatches a job's active items, alone or with others; resolves when its rows are in.
+   * `tokens` is what the active items cost (batch.ts's itemCost summed), as the caller counted
+   * them for admission.
+   */
+  dispatch(job: ScoreJob, mode: ScoringMode, budget: number, tokens: number): Promise<void> {
     if (this.windowMs <= 0) return this.flushJobs([job], mode, budget).then(firstError);
     const key = Coalescer.key(job, mode);
-    const mis = mode === 'mis';
-    let tokens = 0;
-    for (let k = 0; k < job.nActive; k++) tokens += itemCost(job, job.active[k] as number, mis);
     let g = this.groups.get(key);
     if (g !== undefined && g.tokens + tokens > budget) {
       this.flush(key, g);

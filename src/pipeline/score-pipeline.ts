@@ -116,9 +116,9 @@ export class ScorePipeline {
       metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
     }
 
-    let tokens = batchBase(job, mis);
-    for (let k = 0; k < job.nActive; k++) tokens += itemCost(job, job.active[k] as number, mis);
-    const ticket = await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope);
+    let itemTokens = 0;
+    for (let k = 0; k < job.nActive; k++) itemTokens += itemCost(job, job.active[k] as number, mis);
+    const ticket = await shaper.admit(batchBase(job, mis) + itemTokens, job.deadlineAt, job.priority, job.scope);
     job.queueMs = ticket.queuedMs;
     metrics.stage.observe(this.queueSlot, ticket.queuedMs / 1000);
     const started = performance.now();
@@ -130,7 +130,7 @@ export class ScorePipeline {
       const budget = mis
         ? Math.min(this.opts.maxPackTokens ?? Math.min(info.maxReqInputLen, DEFAULT_PACK_TOKENS), info.maxReqInputLen - 1)
         : this.opts.maxCallTokens;
-      await this.coalescer.dispatch(job, info.mode, budget);
+      await this.coalescer.dispatch(job, info.mode, budget, itemTokens);
       ok = true;
     } catch (e) {
       if (e instanceof CancelledError && (job.deadlineFired || performance.now() >= job.deadlineAt)) {
