@@ -6,6 +6,7 @@ import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
 import { createHttpApi } from './api/http/server.js';
 import { BackendSet } from './backend/backend-set.js';
+import { DEFAULT_SCORE_ENDPOINT_CONTEXT } from './sglang/validation-error.js';
 import { SglangBackend } from './backend/sglang-backend.js';
 import { type ScoreCache, createScoreCache } from './cache/score-cache.js';
 import type { ServeConfig } from './config/serve-config.js';
@@ -144,7 +145,12 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     { maxPackTokens: cfg.maxPackTokens, maxCallTokens: cfg.maxCallTokens, coalesceWindowMs: cfg.coalesceWindowMs },
   );
   const urgency = { deadlineMs: cfg.defaultDeadlineMs, priority: cfg.defaultPriority };
-  const score = new ScoreRoute(pipeline, metrics, { maxItems: cfg.maxItems, vocabSize, ...urgency });
+  const score = new ScoreRoute(pipeline, metrics, {
+    maxItems: cfg.maxItems,
+    vocabSize,
+    endpointContext: () => backends.pick()?.info?.scoreEndpointContext ?? DEFAULT_SCORE_ENDPOINT_CONTEXT,
+    ...urgency,
+  });
   const rank = new RankService(pipeline, () => Math.round(depth.depth));
   const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency });
   const grpc = new GrpcApi(

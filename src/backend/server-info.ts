@@ -18,6 +18,29 @@ export interface BackendInfo {
   patches: { exactPrefix: boolean; labelHead: boolean } | null;
   /** The scorecar emulator, which says so in /server_info. */
   emulator: boolean;
+  /**
+   * FastAPI's endpoint line in this backend's /v1/score validation messages (its install path
+   * and line), so scorecar's own 400s carry the same bytes; null until probed.
+   */
+  scoreEndpointContext: string | null;
+}
+
+/** The endpoint block of a validation message, as validation-error.ts composes it. */
+const ENDPOINT_CONTEXT = /\n(\n {2}File "[^\n]*", line \d+, in [^\n]+\n {4}POST \/v1\/score)/;
+
+/**
+ * Reads the endpoint block out of the backend's answer to a body that fails validation; ''
+ * when its FastAPI writes none, null when the answer is not such an error.
+ */
+export function parseEndpointContext(status: number, body: string): string | null {
+  if (status !== 400) return null;
+  try {
+    const message = (JSON.parse(body) as { message?: unknown }).message;
+    if (typeof message !== 'string' || !message.includes('validation error')) return null;
+    return ENDPOINT_CONTEXT.exec(message)?.[1] ?? '';
+  } catch {
+    return null;
+  }
 }
 
 function num(v: unknown, fallback: number): number {
@@ -44,5 +67,6 @@ export function parseBackendInfo(serverInfo: Record<string, unknown>, modelInfo:
         ? { exactPrefix: patches.exact_prefix === true, labelHead: patches.label_head === true }
         : null,
     emulator: typeof serverInfo.scorecar_emulator === 'object' && serverInfo.scorecar_emulator !== null,
+    scoreEndpointContext: null,
   };
 }

@@ -2,7 +2,7 @@ import { type Dispatcher, Pool } from 'undici';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { BadGateway, BackendUnavailable, UpstreamError, isConnectFailure } from './errors.js';
-import { type BackendInfo, parseBackendInfo } from './server-info.js';
+import { type BackendInfo, parseBackendInfo, parseEndpointContext } from './server-info.js';
 
 export interface BackendOptions {
   url: string;
@@ -92,8 +92,27 @@ export class SglangBackend {
     let mi = await this.getJson('/model_info');
     if (mi.status === 404) mi = await this.getJson('/get_model_info');
     const modelInfo = mi.status === 200 && typeof mi.value === 'object' ? (mi.value as Record<string, unknown>) : null;
-    this.info = parseBackendInfo(si.value as Record<string, unknown>, modelInfo);
+    const info = parseBackendInfo(si.value as Record<string, unknown>, modelInfo);
+    info.scoreEndpointContext = await this.probeEndpointContext();
+    this.info = info;
     return this.info;
+  }
+
+  /** A `null` body fails /v1/score's validation before any model work; its message names the endpoint. */
+  private async probeEndpointContext(): Promise<string | null> {
+    try {
+      const r = await this.pool.request({
+        path: '/v1/score',
+        method: 'POST',
+        headers: this.scoreHeaders,
+        body: 'null',
+        headersTimeout: this.opts.healthTimeoutMs,
+        bodyTimeout: this.opts.healthTimeoutMs,
+      });
+      return parseEndpointContext(r.statusCode, await r.body.text());
+    } catch {
+      return null;
+    }
   }
 
   /** The backend's ids for a probe text via /tokenize (or /v1/tokenize); null if it has neither. */

@@ -3,6 +3,8 @@ import { TYPE_BAD_REQUEST, errorEnvelopeJson } from '../sglang/errors.js';
 import type { EmulatorContext } from './context.js';
 import { send, sendEmpty } from './http.js';
 import { parseJsonRequest } from './score-route.js';
+import { toJs } from '../sglang/orjson-parse.js';
+import { SGLANG_SERVER_INFO_DEFAULTS } from './sglang-server-info.js';
 
 /** /server_info: SGLang's flat server args, then scheduler info, internal_states and version. */
 export function serverInfo(ctx: EmulatorContext): Record<string, unknown> {
@@ -10,6 +12,12 @@ export function serverInfo(ctx: EmulatorContext): Record<string, unknown> {
   const c = o.cost;
   const mis = o.mis;
   const args: Record<string, unknown> = {
+    ...SGLANG_SERVER_INFO_DEFAULTS,
+    // What the emulator models: one H100 serving the model in bf16.
+    device: 'cuda',
+    dtype: 'bfloat16',
+    sampling_backend: 'flashinfer',
+    disable_cuda_graph: false,
     model_path: o.modelPath,
     tokenizer_path: o.modelPath,
     tokenizer_mode: 'auto',
@@ -33,8 +41,11 @@ export function serverInfo(ctx: EmulatorContext): Record<string, unknown> {
     disable_radix_cache: mis.kind !== 'off',
   };
   // The two multi-item scoring generations report themselves differently.
-  if (mis.kind === 'delimiter') args.multi_item_scoring_delimiter = mis.tokenId;
-  else args.enable_mis = mis.kind === 'enable_mis';
+  if (mis.kind === 'delimiter') {
+    // Releases of that generation had no enable_mis field.
+    delete args.enable_mis;
+    args.multi_item_scoring_delimiter = mis.tokenId;
+  } else args.enable_mis = mis.kind === 'enable_mis';
   const scheduler = {
     status: 'ready',
     max_total_num_tokens: o.maxTotalTokens,
@@ -45,6 +56,7 @@ export function serverInfo(ctx: EmulatorContext): Record<string, unknown> {
     ...scheduler,
     internal_states: [{ ...args, last_gen_throughput: 0, effective_max_running_requests_per_dp: 128 }],
     version: o.version,
+    frontend: 'python',
     // Not SGLang's: this server is the scorecar emulator, and says so.
     scorecar_emulator: { profile: o.profile, note: 'simulated SGLang; scores and timings are modelled' },
   };
@@ -87,7 +99,7 @@ export function models(ctx: EmulatorContext): Record<string, unknown> {
 export async function handleTokenize(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
   const parsed = parseJsonRequest(req, body);
   if ('status' in parsed) return void send(res, parsed.status, parsed.body);
-  const v = parsed.value as { prompt?: unknown } | null;
+  const v = toJs(parsed.value) as { prompt?: unknown } | null;
   const prompt = v && typeof v === 'object' ? v.prompt : undefined;
   const bad = (): void => void send(res, 400, errorEnvelopeJson('prompt must be a string or a list of strings', TYPE_BAD_REQUEST, 400));
   if (typeof prompt === 'string') {
@@ -106,7 +118,7 @@ export async function handleTokenize(ctx: EmulatorContext, req: IncomingMessage,
 export async function handleDetokenize(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
   const parsed = parseJsonRequest(req, body);
   if ('status' in parsed) return void send(res, parsed.status, parsed.body);
-  const v = (parsed.value ?? {}) as { tokens?: unknown; skip_special_tokens?: unknown };
+  const v = (toJs(parsed.value) ?? {}) as { tokens?: unknown; skip_special_tokens?: unknown };
   const skip = v.skip_special_tokens !== false;
   const tokens = v.tokens;
   const isIntList = (x: unknown): x is number[] => Array.isArray(x) && x.every((t) => Number.isInteger(t));

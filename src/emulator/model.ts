@@ -65,10 +65,11 @@ export function tokenLogprob(promptHash: number, tokenId: number): number {
 }
 
 /**
- * /v1/score's conversion (SGLang _convert_logprobs_to_scores): exp(logprob) per label, or a
- * softmax over the labels' logprobs. SGLang's softmax runs on a float32 tensor.
+ * /v1/score's conversion in SGLang 0.5.23 (_convert_logprobs_to_scores,
+ * tokenizer_manager_score_mixin.py:1260-1285): exp(logprob) per label, or a softmax over the
+ * labels' logprobs divided by the temperature, centred on the maximum, in Python floats.
  */
-export function scoreRow(promptHash: number, labels: ArrayLike<number>, applySoftmax: boolean, out: number[]): void {
+export function scoreRow(promptHash: number, labels: ArrayLike<number>, applySoftmax: boolean, out: number[], temperature = 1): void {
   out.length = labels.length;
   if (!applySoftmax) {
     for (let i = 0; i < labels.length; i++) out[i] = Math.exp(tokenLogprob(promptHash, labels[i] as number));
@@ -82,11 +83,11 @@ export function scoreRow(promptHash: number, labels: ArrayLike<number>, applySof
   }
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {
-    const e = Math.fround(Math.exp(Math.fround((out[i] as number) - max)));
+    const e = Math.exp(((out[i] as number) - max) / temperature);
     out[i] = e;
-    sum = Math.fround(sum + e);
+    sum += e;
   }
-  for (let i = 0; i < labels.length; i++) out[i] = Math.fround((out[i] as number) / sum);
+  for (let i = 0; i < labels.length; i++) out[i] = (out[i] as number) / sum;
 }
 
 /** A deterministic "generated" token for /generate with max_new_tokens > 0. */

@@ -45,7 +45,7 @@ export const DEFAULT_EMULATOR_OPTIONS: EmulatorOptions = {
   maxBodyBytes: 256 * 1024 * 1024,
   vocabSize: 151643,
   tokenizerMaxLength: 131072,
-  version: '0.5.10-scorecar-emulator',
+  version: '0.5.23-scorecar-emulator',
 };
 
 /** SGLang's rule: min(context_len - 1, max_total_num_tokens - 1) - 5. */

@@ -95,8 +95,13 @@ export class ScoreJob {
    */
   rawRequest: Buffer | null = null;
   rawLength = 0;
-  /** Set when the request was relayed unchanged (backend tokenizer mismatch). */
+  /** Set when the request was relayed unchanged (backend tokenizer mismatch, or asIs). */
   relay: BackendReply | null = null;
+  /**
+   * The request uses a part of SGLang's scoring that scorecar does not compute (temperature,
+   * token logprobs, embedding overrides, per-item labels, ...): it goes to the backend as sent.
+   */
+  asIs = false;
   /** Cancels the job's backend calls when its client goes away or its deadline passes in flight. */
   readonly scope = new CancelScope();
   /**
@@ -203,6 +208,7 @@ export class ScoreJob {
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
     this.relay = null;
+    this.asIs = false;
     this.rawRequest = null;
     this.rawLength = 0;
     this.deadlineAt = Number.POSITIVE_INFINITY;

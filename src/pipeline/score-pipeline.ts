@@ -86,14 +86,15 @@ export class ScorePipeline {
 
   /**
    * Scores a job. When the backend's tokenizer differs from scorecar's, text cannot be turned
-   * into the ids SGLang would produce, so the original body is relayed instead (job.relay).
+   * into the ids SGLang would produce, so the original body is relayed instead (job.relay); so
+   * is a request that uses scoring features scorecar does not compute (job.asIs).
    */
   async run(job: ScoreJob): Promise<void> {
     const { backends, cache, shaper, metrics } = this.deps;
     const backend = backends.pick();
     if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
     const info = backend.info;
-    if (job.kind === 'text' && backend.tokenizer !== 'match') {
+    if (job.asIs || (job.kind === 'text' && backend.tokenizer !== 'match')) {
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
       const reply = await backend.post('/v1/score', request, job.scope);
       job.held.push(reply.body);

@@ -1,6 +1,7 @@
 /**
- * SGLang's validate_json_request: the lowercased header up to the first ';' must be exactly
- * "application/json" (no trimming, so "application/json ;x" fails, and a missing header fails).
+ * SGLang's validate_json_request (srt/entrypoints/http_server.py:695-708 in 0.5.23): the
+ * lowercased header up to the first ';' must be exactly "application/json" (no trimming, so
+ * "application/json ;x" fails, and a missing header fails).
  */
 export function isSglangJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -9,17 +10,17 @@ export function isSglangJsonContentType(header: string | undefined): boolean {
   return media === 'application/json';
 }
 
-/** The message SGLang's handler builds for that failure (pydantic error list repr). */
-export const CONTENT_TYPE_MESSAGE =
-  "[{'loc': ['header', 'content-type'], 'msg': \"Unsupported Media Type: Only 'application/json' is allowed\", 'type': 'value_error'}]";
+export { CONTENT_TYPE_MESSAGE } from './validation-error.js';
 
 /**
- * Whether FastAPI parses the body as JSON before SGLang's content-type check runs: with no
- * header, or with an application/json or application/*+json media type. So a bad body under a
- * JSON-ish type is reported as invalid JSON, and a good one under the wrong type as a type error.
+ * Whether FastAPI 0.165 parses the body as JSON before that dependency runs
+ * (fastapi/routing.py:472-486): only with an application/json or application/*+json media type.
+ * With no header it does not parse (strict content type), so the content-type error wins. So a
+ * bad body under a JSON-ish type is reported as invalid JSON, and any body under another type
+ * as a content-type error.
  */
 export function fastapiParsesJson(header: string | undefined): boolean {
-  if (header === undefined || header === '') return true;
+  if (header === undefined || header === '') return false;
   const semi = header.indexOf(';');
   const media = (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
   const slash = media.indexOf('/');

@@ -1,11 +1,12 @@
 /**
- * SGLang's error bodies. /v1/score and the OpenAI-style routes use a flat envelope whose `type`
- * depends on where the error was raised; native routes (/generate) use {"error":{"message"}}.
+ * SGLang's error bodies (0.5.23). /v1/score and the OpenAI-style routes use the flat ErrorResponse
+ * (srt/entrypoints/openai/protocol.py:106-111) whose `type` depends on where the error was
+ * raised; native routes (/generate) use {"error":{"message"}}.
  */
 
-/** Pydantic / content-type failures: FastAPI's RequestValidationError handler in SGLang. */
+/** Pydantic / content-type failures: validation_exception_handler (http_server.py:684-692). */
 export const TYPE_VALIDATION = 'Bad Request';
-/** ValueError raised by the scoring code (create_error_response's default type). */
+/** ValueError raised by the scoring code (serving_base.py:205-220, create_error_response's default type). */
 export const TYPE_BAD_REQUEST = 'BadRequestError';
 export const TYPE_INTERNAL = 'InternalServerError';
 

@@ -67,9 +67,18 @@ function hex4(b: Uint8Array, p: number): number {
   return v;
 }
 
+/** Thrown when a body holds more values than the caller allows (memory bound, not orjson's). */
+export class TooManyValues extends Error {}
+
 class Parser {
   p = 0;
-  constructor(private readonly b: Uint8Array) {}
+  private budget: number;
+  constructor(
+    private readonly b: Uint8Array,
+    maxValues: number,
+  ) {
+    this.budget = maxValues;
+  }
 
   ws(): void {
     while (isWs(this.b[this.p])) this.p++;
@@ -80,6 +89,7 @@ class Parser {
   }
 
   value(depth: number): PyValue {
+    if (--this.budget < 0) throw new TooManyValues();
     const b = this.b;
     const c = b[this.p];
     if (c === undefined) throw this.eof();
@@ -284,8 +294,11 @@ class Parser {
   }
 }
 
-/** orjson.loads(bytes): the value, or the error orjson raises with its character position. */
-export function orjsonParse(b: Uint8Array): OrjsonResult {
+/**
+ * orjson.loads(bytes): the value, or the error orjson raises with its character position.
+ * `maxValues` bounds the values built (TooManyValues past it), so memory stays bounded.
+ */
+export function orjsonParse(b: Uint8Array, maxValues = Infinity): OrjsonResult {
   if (b.length === 0) return { ok: false, pos: 0, msg: 'Input is a zero-length, empty document' };
   try {
     fatalUtf8.decode(b);
@@ -295,7 +308,7 @@ export function orjsonParse(b: Uint8Array): OrjsonResult {
   if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) {
     return { ok: false, pos: 0, msg: 'UTF-8 byte order mark (BOM) is not supported' };
   }
-  const parser = new Parser(b);
+  const parser = new Parser(b, maxValues);
   try {
     parser.ws();
     if (parser.p >= b.length) return { ok: false, pos: 0, msg: 'input data is empty' };
@@ -307,4 +320,14 @@ export function orjsonParse(b: Uint8Array): OrjsonResult {
     if (e instanceof Fail) return { ok: false, pos: charPos(b, e.byte), msg: e.msg };
     throw e;
   }
+}
+
+/** A parsed value as plain JS (objects, numbers), for routes that do not need Python's types. */
+export function toJs(v: PyValue | undefined): unknown {
+  if (v === undefined || v === null || typeof v !== 'object') return typeof v === 'bigint' ? Number(v) : v;
+  if (v instanceof PyFloat) return v.value;
+  if (Array.isArray(v)) return v.map(toJs);
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of v) o[k] = toJs(x);
+  return o;
 }

@@ -1,211 +1,170 @@
 /**
- * SGLang's /v1/score request model (ScoringRequest, a pydantic v2 BaseModel) and the checks its
- * score_request runs, reproduced from the parsed JSON value. The emulator validates with this,
- * and so does scorecar's slow path for bodies its byte scanner does not take (lax coercions
- * such as "1" for an id or 1 for a bool, duplicate keys).
- *
- * Pydantic's lax mode is followed where it matters: ints accept integral floats, numeric
- * strings and bools; bools accept 0/1 and the usual strings; strings accept only strings.
- * Unknown fields are ignored, like pydantic's default extra="ignore".
+ * SGLang 0.5.23's /v1/score request: FastAPI's body handling, the ScoringRequest model
+ * (srt/entrypoints/openai/protocol.py:1482-1515, pydantic 2.14) and the checks score_request
+ * runs before any model work (srt/managers/tokenizer_manager_score_mixin.py:892-1180), in that
+ * order. The emulator validates with this, and so does scorecar's slow path for bodies its byte
+ * scanner does not take. Held to recordings of the real server
+ * (test/fixtures/sglang-0.5.23/exchanges.json, test/sglang/fixtures.test.ts).
  */
+import { type PyDict, type PyValue, orjsonParse } from './orjson-parse.js';
+import { BAD, type Errors, type Loc, type Out, bool, err, finiteFloat, int, list, str, union } from './pydantic.js';
+import { MISSING_BODY_ERROR, jsonInvalidError, validationMessage } from './validation-error.js';
+
+export type Int = number | bigint;
 
 export interface ScoreFields {
-  query: string | number[] | null;
-  items: string | string[] | number[][] | null;
-  labels: number[] | null;
+  query: string | Int[] | null;
+  items: string | string[] | Int[][] | null;
+  /** Shared labels, or one list per item (`list[list[int]]`). */
+  labels: Int[] | Int[][] | null;
   applySoftmax: boolean;
   itemFirst: boolean;
   model: string;
+  temperature: number;
+  returnTokenLogprobs: boolean;
+  returnPooledHiddenStates: boolean;
+  embedOverrideTokenId: Int | null;
+  hasQueryEmbedOverrides: boolean;
+  /** Item override lists, for score_request's length check (null: absent). */
+  itemEmbedOverrides: number | null;
+  scoreExtractionToken: string | null;
 }
 
 export type SchemaResult = { ok: true; value: ScoreFields } | { ok: false; message: string };
 
+/** protocol.py:1515, `model: str = DEFAULT_MODEL_NAME`. */
 export const DEFAULT_MODEL_NAME = 'default';
 
-interface PydanticError {
-  type: string;
-  loc: (string | number)[];
-  msg: string;
-  input: unknown;
-}
+const intStrict = (v: PyValue, loc: Loc, e: Errors, strict: boolean): Out<Int> => int(v, loc, e, strict);
+const intList = (v: PyValue, loc: Loc, e: Errors, strict: boolean): Out<Int[]> => list(v, loc, e, (x, l, ee) => intStrict(x, l, ee, strict));
+const intLists = (v: PyValue, loc: Loc, e: Errors, strict: boolean): Out<Int[][]> => list(v, loc, e, (x, l, ee) => intList(x, l, ee, strict));
+const strVal = (v: PyValue, loc: Loc, e: Errors): Out<string> => str(v, loc, e);
+const strList = (v: PyValue, loc: Loc, e: Errors): Out<string[]> => list(v, loc, e, strVal);
+const floatMatrix = (v: PyValue, loc: Loc, e: Errors): Out<number[][]> =>
+  list(v, loc, e, (row, l, ee) => list(row, l, ee, (x, ll, eee) => finiteFloat(x, ll, eee)));
 
-const TRUE_STRINGS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
-const FALSE_STRINGS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
-const INT_STRING = /^\s*[+-]?\d+\s*$/;
-
-function laxInt(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && INT_STRING.test(v)) {
-    const n = Number(v.trim());
-    return Number.isSafeInteger(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-function laxBool(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v === 1 ? true : v === 0 ? false : undefined;
-  if (typeof v === 'string') {
-    const s = v.toLowerCase();
-    if (TRUE_STRINGS.has(s)) return true;
-    if (FALSE_STRINGS.has(s)) return false;
-  }
-  return undefined;
-}
-
-function intList(v: unknown, loc: (string | number)[], errors: PydanticError[]): number[] | undefined {
-  if (!Array.isArray(v)) {
-    errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v });
-    return undefined;
-  }
-  const out = new Array<number>(v.length);
-  let ok = true;
-  for (let i = 0; i < v.length; i++) {
-    const n = laxInt(v[i]);
-    if (n === undefined) {
-      ok = false;
-      errors.push({
-        type: 'int_parsing',
-        loc: [...loc, i],
-        msg: 'Input should be a valid integer',
-        input: v[i],
-      });
-    } else {
-      out[i] = n;
-    }
-  }
-  return ok ? out : undefined;
-}
-
-function stringList(v: unknown, loc: (string | number)[], errors: PydanticError[]): string[] | undefined {
-  if (!Array.isArray(v)) {
-    errors.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v });
-    return undefined;
-  }
-  let ok = true;
-  for (let i = 0; i < v.length; i++) {
-    if (typeof v[i] !== 'string') {
-      ok = false;
-      errors.push({ type: 'string_type', loc: [...loc, i], msg: 'Input should be a valid string', input: v[i] });
-    }
-  }
-  return ok ? (v as string[]) : undefined;
-}
-
-function parseQuery(v: unknown, errors: PydanticError[]): string | number[] | null | undefined {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v;
-  const local: PydanticError[] = [];
-  if (!Array.isArray(v)) {
-    local.push({ type: 'string_type', loc: ['body', 'query', 'str'], msg: 'Input should be a valid string', input: v });
-  }
-  const ids = intList(v, ['body', 'query', 'list[int]'], local);
-  if (ids) return ids;
-  errors.push(...local);
-  return undefined;
-}
-
-function parseItems(v: unknown, errors: PydanticError[]): string | string[] | number[][] | null | undefined {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v;
-  const local: PydanticError[] = [];
-  if (!Array.isArray(v)) {
-    local.push({ type: 'string_type', loc: ['body', 'items', 'str'], msg: 'Input should be a valid string', input: v });
-  }
-  // Smart-mode union: a list of strings validates strictly as list[str] and wins.
-  const strs = stringList(v, ['body', 'items', 'list[str]'], local);
-  if (strs) return strs;
-  if (Array.isArray(v)) {
-    const rows: number[][] = [];
-    let ok = true;
-    for (let i = 0; i < v.length; i++) {
-      const row = intList(v[i], ['body', 'items', 'list[list[int]]', i], local);
-      if (row) rows.push(row);
-      else ok = false;
-    }
-    if (ok) return rows;
-  }
-  errors.push(...local);
-  return undefined;
-}
-
-/** Python-ish repr, close enough to read like SGLang's pydantic error lists. */
-function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'string') return `'${v.length > 60 ? v.slice(0, 60) + '...' : v}'`;
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) {
-    const head = v.slice(0, 8).map(pyRepr).join(', ');
-    return `[${head}${v.length > 8 ? ', ...' : ''}]`;
-  }
-  return '{...}';
-}
-
-export function formatPydanticErrors(errors: PydanticError[]): string {
-  const parts = errors.map((e) => {
-    const loc = `(${e.loc.map((x) => (typeof x === 'number' ? String(x) : `'${x}'`)).join(', ')})`;
-    return `{'type': '${e.type}', 'loc': ${loc}, 'msg': '${e.msg}', 'input': ${pyRepr(e.input)}}`;
-  });
-  return `[${parts.join(', ')}]`;
-}
-
-/** The message FastAPI gives a body that is not JSON at all. */
-export function jsonInvalidMessage(position: number): string {
-  return formatPydanticErrors([{ type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {} }]);
-}
-
-export function validateScoreBody(value: unknown): SchemaResult {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+/** ScoringRequest's fields, in declaration order (pydantic reports errors in that order). */
+export function validateScoreBody(value: PyValue, endpointContext: string): SchemaResult {
+  if (!(value instanceof Map)) {
     return {
       ok: false,
-      message: formatPydanticErrors([
-        {
-          type: 'model_attributes_type',
-          loc: ['body'],
-          msg: 'Input should be a valid dictionary or object to extract fields from',
-          input: value,
-        },
-      ]),
+      message: validationMessage(
+        [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: value }],
+        endpointContext,
+      ),
     };
   }
-  const body = value as Record<string, unknown>;
-  const errors: PydanticError[] = [];
-  const query = parseQuery(body.query, errors);
-  const items = parseItems(body.items, errors);
-  let labels: number[] | null = null;
-  if (body.label_token_ids !== undefined && body.label_token_ids !== null) {
-    labels = intList(body.label_token_ids, ['body', 'label_token_ids'], errors) ?? null;
-  }
-  const bool = (key: 'apply_softmax' | 'item_first'): boolean => {
-    if (!(key in body)) return false;
-    const b = laxBool(body[key]);
-    if (b === undefined) {
-      errors.push({ type: 'bool_parsing', loc: ['body', key], msg: 'Input should be a valid boolean', input: body[key] });
-      return false;
-    }
-    return b;
+  const body: PyDict = value;
+  const e: Errors = [];
+  const opt = <T>(key: string, f: (v: PyValue, loc: Loc) => Out<T>): Out<T | null> => {
+    const v = body.get(key);
+    return v === undefined || v === null ? null : f(v, ['body', key]);
   };
-  const applySoftmax = bool('apply_softmax');
-  const itemFirst = bool('item_first');
-  let model = DEFAULT_MODEL_NAME;
-  if ('model' in body) {
-    if (typeof body.model === 'string') model = body.model;
-    else errors.push({ type: 'string_type', loc: ['body', 'model'], msg: 'Input should be a valid string', input: body.model });
-  }
-  if (errors.length > 0 || query === undefined || items === undefined) {
-    return { ok: false, message: formatPydanticErrors(errors) };
-  }
-  return { ok: true, value: { query, items, labels, applySoftmax, itemFirst, model } };
+  const req = <T>(key: string, dflt: T, f: (v: PyValue, loc: Loc) => Out<T>): Out<T> => {
+    const v = body.get(key);
+    return v === undefined ? dflt : f(v, ['body', key]);
+  };
+
+  const query = opt('query', (v, loc) =>
+    union<string | Int[]>(v, loc, e, [
+      ['str', (x, l, ee) => strVal(x, l, ee)],
+      ['list[int]', intList],
+    ]),
+  );
+  const items = opt('items', (v, loc) =>
+    union<string | string[] | Int[][]>(v, loc, e, [
+      ['str', (x, l, ee) => strVal(x, l, ee)],
+      ['list[str]', (x, l, ee) => strList(x, l, ee)],
+      ['list[list[int]]', intLists],
+    ]),
+  );
+  const embedOverrideTokenId = opt('embed_override_token_id', (v, loc) => int(v, loc, e, false));
+  const queryEmbeds = opt('query_embed_overrides', (v, loc) => floatMatrix(v, loc, e));
+  const itemEmbeds = opt('item_embed_overrides', (v, loc) =>
+    list(v, loc, e, (x, l, ee) => (x === null ? null : floatMatrix(x, l, ee))),
+  );
+  const labels = opt('label_token_ids', (v, loc) =>
+    union<Int[] | Int[][]>(v, loc, e, [
+      ['list[int]', intList],
+      ['list[list[int]]', intLists],
+    ]),
+  );
+  const applySoftmax = req('apply_softmax', false, (v, loc) => bool(v, loc, e));
+  const temperature = req('temperature', 1, (v, loc) => {
+    const f = finiteFloat(v, loc, e);
+    if (f === BAD) return BAD;
+    return f > 0 ? f : err(e, 'greater_than', loc, 'Input should be greater than 0', v, "{'gt': 0.0}");
+  });
+  const returnTokenLogprobs = req('return_token_logprobs', false, (v, loc) => bool(v, loc, e));
+  const itemFirst = req('item_first', false, (v, loc) => bool(v, loc, e));
+  const returnPooled = req('return_pooled_hidden_states', false, (v, loc) => bool(v, loc, e));
+  const extraction = opt('score_extraction_token', (v, loc) => str(v, loc, e));
+  const model = req('model', DEFAULT_MODEL_NAME, (v, loc) => str(v, loc, e));
+
+  if (e.length > 0) return { ok: false, message: validationMessage(e, endpointContext) };
+  return {
+    ok: true,
+    value: {
+      query: query as string | Int[] | null,
+      items: items as string | string[] | Int[][] | null,
+      labels: labels as Int[] | Int[][] | null,
+      applySoftmax: applySoftmax as boolean,
+      itemFirst: itemFirst as boolean,
+      model: model as string,
+      temperature: temperature as number,
+      returnTokenLogprobs: returnTokenLogprobs as boolean,
+      returnPooledHiddenStates: returnPooled as boolean,
+      embedOverrideTokenId: embedOverrideTokenId as Int | null,
+      hasQueryEmbedOverrides: queryEmbeds !== null,
+      itemEmbedOverrides: itemEmbeds === null ? null : (itemEmbeds as unknown[]).length,
+      scoreExtractionToken: extraction as string | null,
+    },
+  };
 }
 
-export const MSG_LABELS_REQUIRED = 'label_token_ids is required for generation (CausalLM) models.';
-export const MSG_ITEMS_REQUIRED = 'items must be provided';
-export const MSG_INVALID_COMBINATION = 'Invalid combination of query/items types for score_request.';
+/**
+ * FastAPI's body step for a JSON-ish content type (fastapi/routing.py:466-501): an empty body
+ * is not parsed (the body is then missing), anything else goes through orjson. Returns the
+ * parsed value or the whole 400 message.
+ */
+export function parseScoreJson(
+  raw: Uint8Array,
+  endpointContext: string,
+  maxValues = Infinity,
+): { ok: true; value: PyValue } | { ok: false; message: string } {
+  if (raw.length === 0) return { ok: false, message: validationMessage([MISSING_BODY_ERROR], endpointContext) };
+  const r = orjsonParse(raw, maxValues);
+  if (!r.ok) return { ok: false, message: validationMessage([jsonInvalidError(r.pos, r.msg)], endpointContext) };
+  return r;
+}
 
-export function oovMessage(tokenId: number, vocabSize: number): string {
+/** The JSON error message scorecar's own routes (/rank) give, in the same FastAPI form. */
+export function jsonInvalidMessage(raw: Uint8Array): string {
+  const r = parseScoreJson(raw, '');
+  return r.ok ? '' : r.message;
+}
+
+export function validateScoreRequest(raw: Uint8Array, endpointContext: string, maxValues = Infinity): SchemaResult {
+  const p = parseScoreJson(raw, endpointContext, maxValues);
+  return p.ok ? validateScoreBody(p.value, endpointContext) : p;
+}
+
+// score_request's messages (tokenizer_manager_score_mixin.py), in the order it raises them.
+export const MSG_TEMPERATURE = 'temperature must be finite and greater than zero'; // :945
+export const MSG_TEMPERATURE_SOFTMAX = 'temperature requires apply_softmax=True'; // :947
+export const MSG_LABELS_REQUIRED = 'label_token_ids is required for generation (CausalLM) models.'; // :954
+export const MSG_ITEMS_REQUIRED = 'items must be provided'; // :958
+export const MSG_LABELS_NONEMPTY = 'label_token_ids must be a nonempty list'; // :968
+export const MSG_LABELS_PER_ITEM = 'label_token_ids must have one list per item'; // :971
+export const MSG_LABELS_ITEM_NONEMPTY = 'each item must have a nonempty candidate list'; // :976
+export const MSG_LABELS_NONNEGATIVE = 'label_token_ids must contain nonnegative integers'; // :978
+export const MSG_LABELS_DUPLICATE = 'label_token_ids must not contain duplicate tokens'; // :982
+export const MSG_INVALID_COMBINATION = 'Invalid combination of query/items types for score_request.'; // :1143
+export const MSG_POOLED_CAUSAL_LM =
+  'return_pooled_hidden_states is not supported for CausalLM models. It requires a model with a task-specific head (e.g. SequenceClassification or RewardModel).'; // :1163
+
+/** :990, against the tokenizer's vocab_size (151,643 for Qwen3: added tokens excluded). */
+export function oovMessage(tokenId: Int, vocabSize: number): string {
   return `Token ID ${tokenId} is out of vocabulary (vocab size: ${vocabSize})`;
 }
 
@@ -216,17 +175,19 @@ export type ScoreSemantics =
   | { kind: 'text' }
   | { kind: 'ids' };
 
-/**
- * score_request's checks, in SGLang's order. Inputs are the facts both validators can know
- * without materialising the request: whether fields are present, the item count, the labels.
- */
 const EMPTY: ScoreSemantics = { kind: 'empty' };
 const TEXT: ScoreSemantics = { kind: 'text' };
 const IDS: ScoreSemantics = { kind: 'ids' };
 
+/**
+ * score_request's checks for the shape scorecar scores itself (shared labels, temperature 1,
+ * no embeddings, no extraction token, no pooled states or token logprobs), in SGLang's order.
+ * Inputs are the facts both validators know without materialising the request.
+ * `queryKind` 'none' is an omitted query, which SGLang turns into "" or [] by the items' kind.
+ */
 export function scoreSemantics(
   hasLabels: boolean,
-  labels: ArrayLike<number>,
+  labels: ArrayLike<number | bigint>,
   nLabels: number,
   itemsPresent: boolean,
   itemCount: number,
@@ -237,16 +198,46 @@ export function scoreSemantics(
   if (!hasLabels) return { kind: 'error', message: MSG_LABELS_REQUIRED };
   if (!itemsPresent) return { kind: 'error', message: MSG_ITEMS_REQUIRED };
   if (itemCount === 0) return EMPTY;
+  if (nLabels === 0) return { kind: 'error', message: MSG_LABELS_NONEMPTY };
+  for (let i = 0; i < nLabels; i++) if ((labels[i] as number) < 0) return { kind: 'error', message: MSG_LABELS_NONNEGATIVE };
+  for (let i = 1; i < nLabels; i++) {
+    for (let j = 0; j < i; j++) if (labels[i] === labels[j]) return { kind: 'error', message: MSG_LABELS_DUPLICATE };
+  }
   for (let i = 0; i < nLabels; i++) {
-    const id = labels[i] as number;
+    const id = labels[i] as number | bigint;
     if (id >= vocabSize) return { kind: 'error', message: oovMessage(id, vocabSize) };
   }
-  if (queryKind === 'text' && itemsKind === 'text') return TEXT;
-  if (queryKind === 'ids' && itemsKind === 'ids') return IDS;
+  const q = queryKind === 'none' ? (itemsKind === 'ids' ? 'ids' : 'text') : queryKind;
+  if (q === 'text' && itemsKind === 'text') return TEXT;
+  if (q === 'ids' && itemsKind === 'ids') return IDS;
   return { kind: 'error', message: MSG_INVALID_COMBINATION };
 }
 
-/** Messages for inputs that exceed the model's limits (tokenizer side, then scheduler side). */
+/**
+ * Whether a validated request uses a part of SGLang's scoring that scorecar does not compute
+ * itself: such requests go to the backend unchanged (its answer, or its error, is relayed), so
+ * their semantics are SGLang's by construction. A text query with token-id items is one of
+ * them: SGLang formats each id list into the prompt text with Python's str().
+ */
+export function needsBackendAsIs(f: ScoreFields): boolean {
+  return (
+    f.temperature !== 1 ||
+    f.returnTokenLogprobs ||
+    f.returnPooledHiddenStates ||
+    f.embedOverrideTokenId !== null ||
+    f.hasQueryEmbedOverrides ||
+    f.itemEmbedOverrides !== null ||
+    f.scoreExtractionToken !== null ||
+    (Array.isArray(f.labels) && f.labels.length > 0 && Array.isArray(f.labels[0])) ||
+    (typeof f.query === 'string' && Array.isArray(f.items) && f.items.length > 0 && Array.isArray(f.items[0]))
+  );
+}
+
+/**
+ * Messages for inputs that exceed the model's limits: the tokenizer manager's context check
+ * (srt/managers/tokenizer_manager.py:1338-1351), then the scheduler's max_req_input_len check
+ * (srt/managers/utils.py:279-286).
+ */
 export function tooLongMessage(tokens: number, contextLen: number, maxReqInputLen: number): string | null {
   if (tokens >= contextLen) {
     return `The input (${tokens} tokens) is longer than the model's context length (${contextLen} tokens).`;

@@ -51,7 +51,8 @@ export function prepareScoreJob(msg: ScoreRequestMsg, job: ScoreJob, limits: Sco
   const applySoftmax = msg.applySoftmax === true;
   const itemFirst = msg.itemFirst === true;
   if (sem.kind === 'text') {
-    setTextRequest(job, msg.queryText as string, msg.itemTexts?.texts ?? [], msg.model ? msg.model : null, labels, applySoftmax, itemFirst);
+    // An omitted query is "" for text items (SGLang 0.5.23, tokenizer_manager_score_mixin.py:993-997).
+    setTextRequest(job, msg.queryText ?? '', msg.itemTexts?.texts ?? [], msg.model ? msg.model : null, labels, applySoftmax, itemFirst);
     return true;
   }
   const query = msg.queryIds?.ids ?? NO_IDS;

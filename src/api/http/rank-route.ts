@@ -39,9 +39,8 @@ export class RankRoute extends ScoringRoute {
     let value: unknown;
     try {
       value = JSON.parse(fatalUtf8.decode(body.subarray(0, length)));
-    } catch (e) {
-      const pos = /position (\d+)/.exec(String(e))?.[1];
-      throw new ScoreError(400, jsonInvalidMessage(pos ? Number(pos) : 0), TYPE_VALIDATION);
+    } catch {
+      throw new ScoreError(400, jsonInvalidMessage(body.subarray(0, length)), TYPE_VALIDATION);
     }
     const request = parseRankRequest(value, this.opts.maxItems);
     applyUrgency(

@@ -16,15 +16,21 @@ import { parseScoreBodySlow } from './score-slow-path.js';
 
 export interface ScoreRouteOptions extends RequestDefaults {
   maxItems: number;
+  /** Label bound, as SGLang checks labels: its tokenizer's vocab_size. */
   vocabSize: number;
+  /** FastAPI's endpoint line in validation messages, as the backend writes it. */
+  endpointContext(): string;
 }
 
 const SCORES_OPEN = lit('{"scores":[');
-const AFTER_ROWS = lit('],"pooled_hidden_states":null,"model":"');
+// ScoringResponse and UsageInfo field order in SGLang 0.5.23 (protocol.py:1518-1537).
+const AFTER_ROWS = lit('],"pooled_hidden_states":null,"token_logprobs":null,"model":"');
 const DEFAULT_MODEL = lit('default');
 const USAGE_OPEN = lit('","usage":{"prompt_tokens":');
 const TOTAL = lit(',"total_tokens":');
-const USAGE_CLOSE = lit(',"completion_tokens":0,"prompt_tokens_details":null,"reasoning_tokens":0},"object":"scoring"}');
+const USAGE_CLOSE = lit(
+  ',"completion_tokens":0,"prompt_tokens_details":null,"reasoning_tokens":0,"completion_tokens_details":null},"object":"scoring"}',
+);
 
 /** SGLang's ScoringResponse, written from the backend's own row bytes in item order. */
 function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
@@ -74,14 +80,20 @@ export class ScoreRoute extends ScoringRoute {
     const ct = req.headers['content-type'];
     if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     if (!scanScoreBody(body, length, job)) {
-      const slow = parseScoreBodySlow(body, length, job);
+      const slow = parseScoreBodySlow(body, length, job, this.opts.endpointContext(), this.opts.vocabSize);
       if (!slow.ok) throw new ScoreError(400, slow.message, slow.type);
     }
     if (!isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     // The client's own bytes, for a backend whose tokenizer differs (the slow path rebuilt job.body).
     job.rawRequest = body;
     job.rawLength = length;
-    const sem = scoreSemantics(
+    // A text query with token-id items is scored by SGLang as text (str() of each id list).
+    if (job.queryKind === 'text' && job.itemsKind === 'ids') job.asIs = true;
+    if (job.asIs) {
+      applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
+      await this.pipeline.run(job);
+    }
+    const sem = job.asIs ? null : scoreSemantics(
       job.hasLabels,
       job.labels,
       job.nLabels,
@@ -91,8 +103,10 @@ export class ScoreRoute extends ScoringRoute {
       job.itemsKind,
       this.opts.vocabSize,
     );
-    if (sem.kind === 'error') throw new ScoreError(400, sem.message, TYPE_BAD_REQUEST);
-    if (sem.kind === 'empty') job.n = 0;
+    if (sem === null) {
+      // sent as is: the backend's answer is relayed below
+    } else if (sem.kind === 'error') throw new ScoreError(400, sem.message, TYPE_BAD_REQUEST);
+    else if (sem.kind === 'empty') job.n = 0;
     else {
       job.kind = sem.kind;
       applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
@@ -104,7 +118,7 @@ export class ScoreRoute extends ScoringRoute {
     if (job.relay) {
       const r = job.relay;
       sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, {
-        'x-scorecar-relayed': 'tokenizer-mismatch',
+        'x-scorecar-relayed': job.asIs ? 'as-is' : 'tokenizer-mismatch',
         // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
         'x-scorecar-cache-hits': '0',
       });

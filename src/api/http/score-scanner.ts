@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { hashBytes, hashOut } from '../../mem/hash.js';
 import {
   COLON,
@@ -37,6 +38,25 @@ const K_SOFTMAX = Buffer.from('apply_softmax');
 const K_ITEM_FIRST = Buffer.from('item_first');
 const K_MODEL = Buffer.from('model');
 
+/**
+ * ScoringRequest fields that scorecar does not compute itself (protocol.py:1489-1513 in SGLang
+ * 0.5.23): a body that names one goes to the slow path, which decides whether it is sent as is.
+ */
+const SLOW_KEYS = [
+  'temperature',
+  'return_token_logprobs',
+  'return_pooled_hidden_states',
+  'embed_override_token_id',
+  'query_embed_overrides',
+  'item_embed_overrides',
+  'score_extraction_token',
+].map((k) => Buffer.from(k));
+
+function isSlowKey(b: Buffer, ks: number, ke: number): boolean {
+  for (const key of SLOW_KEYS) if (bytesEqual(b, ks, ke, key)) return true;
+  return false;
+}
+
 const F_QUERY = 1;
 const F_ITEMS = 2;
 const F_LABELS = 4;
@@ -44,10 +64,26 @@ const F_SOFTMAX = 8;
 const F_ITEM_FIRST = 16;
 const F_MODEL = 32;
 
+/**
+ * Whether [s, e) holds a \uD800-\uDFFF escape: orjson refuses lone surrogates, so such strings
+ * take the slow path, which checks pairs as orjson does.
+ */
+function hasSurrogateEscape(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i + 3 < e; i++) {
+    if (b[i] === 0x5c && b[i + 1] === 0x75 && (b[i + 2] === 0x64 || b[i + 2] === 0x44)) {
+      const c = b[i + 3] as number;
+      if ((c >= 0x38 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) return true;
+    }
+    if (b[i] === 0x5c) i++; // skip the escaped character
+  }
+  return false;
+}
+
 /** Scans a string at p for text index t (0 = query, i + 1 = item i); records span and hash. */
 function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): number {
   const q = scanString(b, p, end);
   if (q < 0) return -1;
+  if (scanFlags.escaped && hasSurrogateEscape(b, p + 1, q - 1)) return -1;
   hashBytes(b, p + 1, q - 1);
   job.textHash[2 * t] = hashOut[0] as number;
   job.textHash[2 * t + 1] = hashOut[1] as number;
@@ -131,6 +167,8 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
 export function scanScoreBody(b: Buffer, end: number, job: ScoreJob): boolean {
   job.body = b;
   job.bodyLength = end;
+  // orjson refuses a body with any invalid UTF-8 (even inside a string); so does the slow path.
+  if (!isUtf8(b.subarray(0, end))) return false;
   let seen = 0;
   let p = skipWs(b, 0, end);
   if (b[p] !== LBRACE) return false;
@@ -207,6 +245,8 @@ export function scanScoreBody(b: Buffer, end: number, job: ScoreJob): boolean {
       job.modelStart = p + 1;
       job.modelEnd = q - 1;
       p = q;
+    } else if (isSlowKey(b, ks, k)) {
+      return false;
     } else {
       // Unknown fields are ignored, as pydantic does, but must still be valid JSON.
       p = skipValue(b, p, end);

@@ -1,42 +1,68 @@
 import { setIdInputs, setLabels, setTextInputs } from '../../pipeline/job-inputs.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
-import { TYPE_VALIDATION } from '../../sglang/errors.js';
-import { jsonInvalidMessage, validateScoreBody } from '../../sglang/score-schema.js';
+import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
+import { TooManyValues } from '../../sglang/orjson-parse.js';
+import { type Int, needsBackendAsIs, scoreSemantics, validateScoreRequest } from '../../sglang/score-schema.js';
 
 export type SlowPathResult = { ok: true } | { ok: false; message: string; type: string };
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function inInt32(v: number): boolean {
+function inInt32(v: Int): boolean {
   return v >= -2147483648 && v <= 2147483647;
 }
 
+function toNumbers(ids: Int[]): number[] {
+  return ids.map(Number);
+}
+
 /**
- * Parses a /v1/score body the way SGLang does (JSON.parse, then pydantic's rules) and fills the
- * job as the fast scanner would, for the bodies the scanner hands over: lax pydantic forms,
- * duplicate keys, and errors (which get SGLang's exact kind of message).
+ * Parses a /v1/score body the way SGLang 0.5.23 does (orjson, then pydantic's rules; see
+ * sglang/score-schema.ts) and fills the job as the fast scanner would, for the bodies the
+ * scanner hands over: lax pydantic forms, duplicate keys, the fields scorecar does not compute
+ * itself (the job is then sent as is), and errors, which get SGLang's exact message.
  */
-export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob): SlowPathResult {
+/**
+ * Values the slow path builds at most (a JS value per JSON value): the canonical body the fast
+ * scanner takes has no such bound, but a lax or invalid one is parsed whole, so this bounds its
+ * memory (about 100 MB at worst). Beyond it the body is refused with a scorecar message.
+ */
+export const SLOW_PATH_MAX_VALUES = 2_000_000;
+
+export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, endpointContext: string, labelVocabSize: number): SlowPathResult {
   job.reset();
-  let value: unknown;
+  let r;
   try {
-    value = JSON.parse(fatalUtf8.decode(raw.subarray(0, length)));
+    r = validateScoreRequest(raw.subarray(0, length), endpointContext, SLOW_PATH_MAX_VALUES);
   } catch (e) {
-    const pos = /position (\d+)/.exec(String(e))?.[1];
-    return { ok: false, message: jsonInvalidMessage(pos ? Number(pos) : 0), type: TYPE_VALIDATION };
+    if (!(e instanceof TooManyValues)) throw e;
+    return {
+      ok: false,
+      message: `Request body has more than ${SLOW_PATH_MAX_VALUES} JSON values in a form scorecar must parse whole (lax or invalid); send canonical JSON (ints, true/false, no duplicate keys) or fewer values`,
+      type: TYPE_BAD_REQUEST,
+    };
   }
-  const r = validateScoreBody(value);
   if (!r.ok) return { ok: false, message: r.message, type: TYPE_VALIDATION };
   const f = r.value;
-  const outOfRange = (ids: number[]): boolean => ids.some((v) => !inInt32(v));
-  if (
-    (Array.isArray(f.query) && outOfRange(f.query)) ||
-    (f.labels !== null && outOfRange(f.labels)) ||
-    (Array.isArray(f.items) && f.items.some((it) => Array.isArray(it) && outOfRange(it)))
-  ) {
-    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_VALIDATION };
-  }
   const items = f.items;
+  const flatLabels = f.labels !== null && !(f.labels.length > 0 && Array.isArray(f.labels[0])) ? (f.labels as Int[]) : null;
+  if (needsBackendAsIs(f)) {
+    job.asIs = true;
+    setTextInputs(job, null, [], f.model);
+    job.itemsPresent = items !== null;
+    job.n = items === null ? 0 : typeof items === 'string' ? (items.length > 0 ? 1 : 0) : items.length;
+    job.itemsKind = job.n === 0 ? 'empty' : 'ids';
+    return { ok: true };
+  }
+  // Labels are checked here, before they become int32 lanes, so a label past 2^31 gets
+  // SGLang's own message with its exact digits.
+  if (flatLabels !== null && flatLabels.some((v) => !inInt32(v))) {
+    const itemCount = items === null ? 0 : typeof items === 'string' ? (items.length > 0 ? 1 : 0) : items.length;
+    const sem = scoreSemantics(true, flatLabels, flatLabels.length, items !== null, itemCount, 'text', 'text', labelVocabSize);
+    if (sem.kind === 'error') return { ok: false, message: sem.message, type: TYPE_BAD_REQUEST };
+  }
+  const outOfRange = (ids: Int[]): boolean => ids.some((v) => !inInt32(v));
+  if ((Array.isArray(f.query) && outOfRange(f.query)) || (Array.isArray(items) && items.some((it) => Array.isArray(it) && outOfRange(it)))) {
+    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_BAD_REQUEST };
+  }
   const textItems = typeof items === 'string' ? (items.length > 0 ? [items] : []) : Array.isArray(items) && typeof items[0] === 'string' ? (items as string[]) : null;
   if (textItems !== null || typeof f.query === 'string') {
     setTextInputs(job, typeof f.query === 'string' ? f.query : null, textItems ?? [], f.model);
@@ -45,17 +71,17 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob): 
   }
   if (Array.isArray(f.query)) {
     job.queryOff = job.arenaUsed;
-    for (const v of f.query) job.pushId(v);
+    for (const v of f.query) job.pushId(Number(v));
     job.queryLen = f.query.length;
     job.queryKind = 'ids';
   }
-  if (textItems === null && Array.isArray(items) && items.length > 0) setIdInputs(job, null, items as number[][]);
+  if (textItems === null && Array.isArray(items) && items.length > 0) setIdInputs(job, null, (items as Int[][]).map(toNumbers));
   job.itemsPresent = items !== null;
   if (items === null || (Array.isArray(items) && items.length === 0) || items === '') {
     job.n = 0;
     job.itemsKind = 'empty';
   }
-  setLabels(job, f.labels);
+  setLabels(job, flatLabels === null ? null : toNumbers(flatLabels));
   job.applySoftmax = f.applySoftmax;
   job.itemFirst = f.itemFirst;
   return { ok: true };

@@ -31,7 +31,6 @@ describe('prepareScoreJob', () => {
       [{ queryText: 'q', itemTexts: { texts: ['a'] } }, /label_token_ids is required/],
       [{ queryText: 'q', labelTokenIds: [1] }, /items must be provided/],
       [{ queryText: 'q', itemIds: { items: [{ ids: [1] }] }, labelTokenIds: [1] }, /Invalid combination/],
-      [{ itemTexts: { texts: ['a'] }, labelTokenIds: [1] }, /Invalid combination/],
       [{ queryIds: { ids: [1] }, itemIds: { items: [{ ids: [2] }] }, labelTokenIds: [151643] }, /out of vocabulary \(vocab size: 151643\)/],
       [{ queryIds: { ids: [1] }, itemIds: { items: Array.from({ length: 51 }, () => ({ ids: [2] })) }, labelTokenIds: [1] }, /Too many items: 51 > 50/],
     ];
@@ -39,6 +38,11 @@ describe('prepareScoreJob', () => {
       expect(() => prepare(init), String(message)).toThrow(ScoreError);
       expect(() => prepare(init)).toThrow(message);
     }
+  });
+
+  it('takes an omitted query as SGLang 0.5.23 does: "" for text items, [] for id items', () => {
+    expect(prepare({ itemTexts: { texts: ['a'] }, labelTokenIds: [1] }).run).toBe(true);
+    expect(prepare({ itemIds: { items: [{ ids: [2] }] }, labelTokenIds: [1] }).run).toBe(true);
   });
 
   it('checks packed lengths against the ids and the priority enum', () => {
