@@ -6,6 +6,9 @@ import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
 import { createHttpApi } from './api/http/server.js';
 import { BackendSet } from './backend/backend-set.js';
+import { RerankRoute } from './api/http/rerank-route.js';
+import { RerankService } from './pipeline/rerank-service.js';
+import { type PromptTemplate, templateByName } from './tokenize/prompt-template.js';
 import { DEFAULT_SCORE_ENDPOINT_CONTEXT } from './sglang/validation-error.js';
 import { SglangBackend } from './backend/sglang-backend.js';
 import { type ScoreCache, createScoreCache } from './cache/score-cache.js';
@@ -153,6 +156,17 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   });
   const rank = new RankService(pipeline, () => Math.round(depth.depth));
   const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency });
+  const rerank = new RerankService({
+    pool,
+    docCache: rankItemCache,
+    rank,
+    maxReqInputLen: () => backends.pick()?.info?.maxReqInputLen ?? null,
+    maxChunksPerRequest: cfg.maxRerankChunks,
+  });
+  const rerankOptions = { maxDocuments: cfg.maxItems, defaultTemplate: templateByName(cfg.rerankTemplate) as PromptTemplate, ...urgency };
+  const rerankRoutes = cfg.rerankPassthrough
+    ? null
+    : { v1: new RerankRoute(rerank, metrics, 1, rerankOptions), v2: new RerankRoute(rerank, metrics, 2, rerankOptions) };
   const grpc = new GrpcApi(
     { pipeline, rank, depth, metrics },
     {
@@ -170,6 +184,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     auth: new Auth(cfg.apiKey, cfg.adminApiKey),
     score,
     rank: rankRoute,
+    rerank: rerankRoutes,
     backends,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,

@@ -15,6 +15,8 @@ export interface RankRequest {
   depth: number | null;
   deadlineMs: number | null;
   priority: 'online' | 'nearline' | null;
+  /** Tokens of an item's body that are scored (the template's fixed parts never cut); null: all. */
+  maxTokensPerItem: number | null;
 }
 
 export class RankRequestError extends Error {}
@@ -87,5 +89,14 @@ export function parseRankRequest(value: unknown, maxItems: number): RankRequest 
     if (b.priority !== 'online' && b.priority !== 'nearline') throw new RankRequestError('priority must be "online" or "nearline"');
     priority = b.priority;
   }
-  return { query, items, template, topK: positiveInt(b.top_k, 'top_k'), depth: positiveInt(b.depth, 'depth'), deadlineMs, priority };
+  return {
+    query,
+    items,
+    template,
+    topK: positiveInt(b.top_k, 'top_k'),
+    depth: positiveInt(b.depth, 'depth'),
+    deadlineMs,
+    priority,
+    maxTokensPerItem: positiveInt(b.max_tokens_per_item, 'max_tokens_per_item'),
+  };
 }

@@ -40,6 +40,9 @@ export const SERVE_OPTIONS = {
   'depth-max': { type: 'int', default: 1000, min: 1, help: 'highest ranking depth the controller sets' },
   'depth-start': { type: 'int', default: 250, min: 1, help: 'ranking depth at start' },
   'depth-target-ms': { type: 'number', default: 500, min: 1, help: 'target of the depth controller signal' },
+  'rerank-template': { type: 'string', default: 'qwen3-reranker', choices: ['qwen3-reranker', 'qwen3-yes-no'], help: 'prompt template of /v1/rerank and /v2/rerank when a request names none' },
+  'rerank-passthrough': { type: 'bool', default: false, help: "send /v1/rerank and /v2/rerank to SGLang unchanged (its own rerank route) instead of scoring them" },
+  'max-rerank-chunks': { type: 'int', default: 40000, min: 1, help: 'document windows one rerank request may score in all (400 beyond)' },
   'depth-signal': { type: 'string', default: 'latency', choices: ['latency', 'queue-delay'], help: 'what the depth controller holds at target: /rank p95 latency or queue delay' },
 } as const satisfies OptionTable;
 
@@ -82,6 +85,9 @@ export interface ServeConfig {
   depthStart: number;
   depthTargetMs: number;
   depthSignal: 'latency' | 'queue-delay';
+  rerankTemplate: 'qwen3-reranker' | 'qwen3-yes-no';
+  rerankPassthrough: boolean;
+  maxRerankChunks: number;
   help: boolean;
 }
 

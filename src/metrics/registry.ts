@@ -6,7 +6,7 @@ import { FastCounter, FastHistogram, FastStatusCounter } from './fast-metrics.js
 import { HeapMeter } from './heap-meter.js';
 
 /** Routes that score; metrics are pre-sized for them. */
-export const SCORING_ROUTES = ['/v1/score', '/rank', 'grpc.Score', 'grpc.Rank', 'grpc.ScoreStream'] as const;
+export const SCORING_ROUTES = ['/v1/score', '/rank', '/v1/rerank', '/v2/rerank', 'grpc.Score', 'grpc.Rank', 'grpc.ScoreStream'] as const;
 export type ScoringRoute = (typeof SCORING_ROUTES)[number];
 export const STAGES = ['tokenize', 'queue', 'backend', 'total'] as const;
 export type Stage = (typeof STAGES)[number];

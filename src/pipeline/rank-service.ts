@@ -1,6 +1,6 @@
 import { parseRow } from '../mem/parse-double.js';
 import type { RankRequest } from '../api/rank-request.js';
-import { identifyRank } from './rank-stage.js';
+import { type RankInput, identifyRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import type { ScorePipeline } from './score-pipeline.js';
 
@@ -28,10 +28,9 @@ export class RankService {
     private readonly depth: () => number,
   ) {}
 
-  async rank(req: RankRequest, job: ScoreJob): Promise<RankOutcome> {
-    const n = req.items.length;
-    const depth = Math.min(n, req.depth ?? this.depth());
-    const input = { query: req.query, items: req.items, template: req.template };
+  /** Scores the first `depth` items of `input` (P(yes) each, cached flags) on the pipeline. */
+  async score(input: RankInput, depth: number, job: ScoreJob): Promise<{ scores: Float64Array; cached: Uint8Array }> {
+    const n = input.items.length;
     identifyRank(job, input, depth);
     job.rankInput = input;
     await this.pipeline.run(job);
@@ -43,6 +42,17 @@ export class RankService {
       scores[i] = row[0] as number;
       cached[i] = job.cachedRow(i) ? 1 : 0;
     }
+    return { scores, cached };
+  }
+
+  modelName(): string {
+    return this.pipeline.modelName();
+  }
+
+  async rank(req: RankRequest, job: ScoreJob): Promise<RankOutcome> {
+    const n = req.items.length;
+    const depth = Math.min(n, req.depth ?? this.depth());
+    const { scores, cached } = await this.score({ query: req.query, items: req.items, template: req.template, maxTokensPerItem: req.maxTokensPerItem }, depth, job);
     const idx = Array.from({ length: depth }, (_, i) => i);
     // Best first; equal scores keep retrieval order (Array.prototype.sort is stable).
     idx.sort((a, b) => (scores[b] as number) - (scores[a] as number));

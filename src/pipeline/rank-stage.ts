@@ -17,6 +17,8 @@ export interface RankInput {
   query: string | number[];
   items: RankItem[];
   template: PromptTemplate;
+  /** Body tokens scored per item (cut between the template's fixed parts); absent: all. */
+  maxTokensPerItem?: number | null;
 }
 
 export interface RankTokenizeDeps {
@@ -56,7 +58,7 @@ function itemIdentity(item: RankItem, seedA: number, seedB: number): void {
 /** Ids of fixed template texts around id-given queries and bodies, tokenized once. */
 const aroundIds = new Map<string, Int32Array>();
 
-async function fixedIds(pool: TokenizerPool, texts: string[]): Promise<Int32Array[]> {
+export async function fixedIds(pool: TokenizerPool, texts: string[]): Promise<Int32Array[]> {
   const missing = texts.filter((t) => !aroundIds.has(t));
   if (missing.length > 0) {
     const ops = new Int32Array(missing.length * 3);
@@ -83,13 +85,31 @@ function concatIds(parts: ArrayLike<number>[]): Int32Array {
 }
 
 /**
+ * An item part cut to `cap` body tokens: head ++ body[0, cap) ++ tail, or null when it fits (or
+ * does not have the template's fixed parts at its ends, in which case nothing can be cut safely).
+ */
+export function truncateBody(ids: Int32Array, off: number, len: number, head: Int32Array, tail: Int32Array, cap: number): Int32Array | null {
+  const bodyLen = len - head.length - tail.length;
+  if (bodyLen <= cap) return null;
+  for (let j = 0; j < head.length; j++) if (ids[off + j] !== head[j]) return null;
+  for (let j = 0; j < tail.length; j++) if (ids[off + len - tail.length + j] !== tail[j]) return null;
+  const out = new Int32Array(head.length + cap + tail.length);
+  out.set(ids.subarray(off, off + head.length + cap), 0);
+  out.set(tail, head.length + cap);
+  return out;
+}
+
+/**
  * Sets up a job for the first `depth` candidates of a /rank request: labels and flags from the
  * template, and identity hashes (template + query; template + item id + content) in
  * job.textHash, which key both the item token cache and the score cache.
  */
 export function identifyRank(job: ScoreJob, input: RankInput, depth: number): void {
   const t = input.template;
-  const [sa, sb] = templateSeed(t);
+  let [sa, sb] = templateSeed(t);
+  // A cap changes what is scored, so it is part of every item's identity.
+  const cap = input.maxTokensPerItem ?? 0;
+  if (cap > 0) [sa, sb] = [mixInt(sa, cap), mixInt(sb, cap ^ 0x5f)];
   job.reserve(depth);
   job.n = depth;
   job.kind = 'tokens';
@@ -173,6 +193,19 @@ export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTo
     const [pb, pa, ib, ia] = await fixedIds(deps.pool, [t.prefixAroundIds[0], t.prefixAroundIds[1], t.itemAroundIds[0], t.itemAroundIds[1]]);
     if (prefix === undefined) store(-1, concatIds([pb as Int32Array, input.query as number[], pa as Int32Array]));
     for (const [i, ids] of idParts) store(i, concatIds([ib as Int32Array, ids, ia as Int32Array]));
+  }
+  const cap = input.maxTokensPerItem ?? 0;
+  if (cap > 0) {
+    const [head, tail] = (await fixedIds(deps.pool, [t.itemAroundIds[0], t.itemAroundIds[1]])) as [Int32Array, Int32Array];
+    for (let k = 0; k < job.nActive; k++) {
+      const i = job.active[k] as number;
+      const cut = truncateBody(job.aRef[i] as Int32Array, job.aOff[i] as number, job.aLen[i] as number, head, tail, cap);
+      if (cut !== null) {
+        job.aRef[i] = cut;
+        job.aOff[i] = 0;
+        job.aLen[i] = cut.length;
+      }
+    }
   }
   const p = prefix as unknown as CachedTokens;
   job.qRef = p.ids;

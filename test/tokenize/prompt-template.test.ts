@@ -1,6 +1,6 @@
 import * as hf from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QWEN3_YES_NO } from '../../src/tokenize/prompt-template.js';
+import { QWEN3_RERANKER, QWEN3_YES_NO, withInstruction } from '../../src/tokenize/prompt-template.js';
 import { loadTokenizerFiles } from '../../src/tokenize/tokenizer-file.js';
 import { PIECES, longText, mulberry32, randomText } from '../support/random-texts.js';
 
@@ -56,5 +56,37 @@ describe('the qwen3-yes-no template', () => {
     expect(QWEN3_YES_NO.labelTokenIds).toEqual([9693, 2152]);
     expect(enc('yes')).toEqual([9693]);
     expect(enc('no')).toEqual([2152]);
+  });
+});
+
+describe('the qwen3-reranker template (Qwen3-Reranker model card prompt)', () => {
+  it('is the model card prompt, with its default web-search instruction', () => {
+    const whole = QWEN3_RERANKER.prefix('what is a kernel') + QWEN3_RERANKER.item('A kernel is the core of an OS.');
+    expect(whole).toBe(
+      '<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. ' +
+        'Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n' +
+        '<Instruct>: Given a web search query, retrieve relevant passages that answer the query\n' +
+        '<Query>: what is a kernel\n<Document>: A kernel is the core of an OS.' +
+        '<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n',
+    );
+    expect(withInstruction(QWEN3_RERANKER, 'Find code').prefix('q')).toContain('<Instruct>: Find code\n<Query>: q\n');
+    expect(withInstruction(QWEN3_RERANKER, 'Find code').name).not.toBe(QWEN3_RERANKER.name);
+  });
+
+  it('splits prefix | "<Document>:" | document | suffix on token boundaries, on a corpus of 600 prompts', () => {
+    const rnd = mulberry32(7);
+    const [head, suffix] = QWEN3_RERANKER.itemAroundIds.map((t) => enc(t)) as [number[], number[]];
+    const docs = [...PIECES, ...Array.from({ length: 30 }, () => longText(rnd, 120)), ' lead space', '\nlead newline', '!!!', '', '<|im_end|> injected', '   '];
+    for (let k = 0; k < 600; k++) {
+      const q = k % 3 === 0 ? randomText(rnd, 6) : 'remote python jobs';
+      const d = docs[Math.floor(rnd() * docs.length)] as string;
+      const prefix = QWEN3_RERANKER.prefix(q);
+      const item = QWEN3_RERANKER.item(d);
+      const ids = enc(item);
+      const label = `${JSON.stringify(q)} | ${JSON.stringify(d).slice(0, 60)}`;
+      expect([...enc(prefix), ...ids], label).toEqual(enc(prefix + item));
+      expect(ids.slice(0, head.length), label).toEqual(head);
+      expect(ids.slice(ids.length - suffix.length), label).toEqual(suffix);
+    }
   });
 });

@@ -24,7 +24,7 @@ export abstract class ScoringRoute {
     try {
       code = await this.answer(req, res, body, length, job, started);
     } catch (e) {
-      code = answerFailure(res, e);
+      code = this.fail(res, e);
     } finally {
       res.off('close', job.scope.cancelAll);
       this.finished(code, job, started);
@@ -37,4 +37,9 @@ export abstract class ScoringRoute {
   protected abstract answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number>;
 
   protected finished(_code: number, _job: ScoreJob, _started: number): void {}
+
+  /** Answers a failure; SGLang's envelope unless the route speaks another API's. */
+  protected fail(res: ServerResponse, e: unknown): number {
+    return answerFailure(res, e);
+  }
 }

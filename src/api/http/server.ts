@@ -8,6 +8,7 @@ import { BodyTooLarge, readPooledBody } from './body.js';
 import { passthrough } from './passthrough.js';
 import { sendBody, sendError } from './reply.js';
 import type { RankRoute } from './rank-route.js';
+import type { RerankRoute } from './rerank-route.js';
 import type { ScoreRoute } from './score-route.js';
 
 export interface AdminHandlers {
@@ -20,6 +21,8 @@ export interface HttpApiDeps {
   auth: Auth;
   score: ScoreRoute;
   rank: RankRoute;
+  /** null: --rerank-passthrough sends the rerank routes to SGLang unchanged. */
+  rerank: { v1: RerankRoute; v2: RerankRoute } | null;
   backends: BackendSet;
   metrics: ScorecarMetrics;
   admin: AdminHandlers;
@@ -58,8 +61,9 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       req.resume();
       return sendBody(res, 401, UNAUTHORIZED_JSON);
     }
-    if ((path === '/v1/score' || path === '/rank') && req.method === 'POST') {
-      const route = path === '/v1/score' ? score : deps.rank;
+    const rerank = deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank') && req.method === 'POST' ? deps.rerank : null;
+    if (((path === '/v1/score' || path === '/rank') && req.method === 'POST') || rerank !== null) {
+      const route = rerank !== null ? (path === '/v1/rerank' ? rerank.v1 : rerank.v2) : path === '/v1/score' ? score : deps.rank;
       readPooledBody(req, deps.maxBodyBytes).then(
         ({ buf, length }) => route.handle(req, res, buf, length),
         (e: unknown) => {
@@ -67,7 +71,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
             // The rest of the body is not read; close the connection after answering.
             res.setHeader('connection', 'close');
             sendError(res, 400, e.message, 'BadRequestError');
-            metrics.requests.inc(metrics.requests.routeIndex(path === '/v1/score' ? '/v1/score' : '/rank'), 400);
+            metrics.requests.inc(metrics.requests.routeIndex(path as '/v1/score' | '/rank' | '/v1/rerank' | '/v2/rerank'), 400);
           } else if (!res.headersSent) res.destroy();
         },
       );
