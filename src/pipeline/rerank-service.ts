@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { hashOut, hashString } from '../mem/hash.js';
 import type { PromptTemplate } from '../tokenize/prompt-template.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
@@ -71,6 +72,9 @@ function endsWith(ids: Int32Array, tail: Int32Array): boolean {
  * window's.
  */
 export class RerankService {
+  /** Prompt length of a template's prefix for a query, so a fully cached request tokenizes nothing. */
+  private readonly prefixLens = new LRUCache<string, number>({ max: 4096 });
+
   constructor(private readonly deps: RerankDeps) {}
 
   async rerank(input: RerankInput, job: ScoreJob): Promise<RerankOutcome> {
@@ -99,18 +103,26 @@ export class RerankService {
         owners.push(i);
       }
     }
-    texts.push(t.prefix(input.query));
-    const ops = new Int32Array(texts.length * 3);
-    texts.forEach((_, k) => ((ops[3 * k] = OP_ALONE), (ops[3 * k + 1] = k)));
-    const r = await pool.encode({ type: 'encode', texts, ops, wantEdges: false });
-    const slice = (k: number): Int32Array => {
-      const off = r.packed[RESULT_HEADER + RESULT_STRIDE * k] as number;
-      return r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * k + 1] as number));
-    };
-    owners.forEach((i, k) => {
-      docIds[i] = docCache.set(keys[2 * i] as number, keys[2 * i + 1] as number, (input.documents[i] as string).length, slice(k), -1, -1).ids;
-    });
-    const prefixLen = slice(texts.length - 1).length;
+    const prefixKey = `${t.name}@${t.version}\u0000${input.query}`;
+    let prefixLen = this.prefixLens.get(prefixKey);
+    if (prefixLen === undefined) texts.push(t.prefix(input.query));
+    if (texts.length > 0) {
+      const ops = new Int32Array(texts.length * 3);
+      texts.forEach((_, k) => ((ops[3 * k] = OP_ALONE), (ops[3 * k + 1] = k)));
+      const r = await pool.encode({ type: 'encode', texts, ops, wantEdges: false });
+      const slice = (k: number): Int32Array => {
+        const off = r.packed[RESULT_HEADER + RESULT_STRIDE * k] as number;
+        return r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * k + 1] as number));
+      };
+      owners.forEach((i, k) => {
+        docIds[i] = docCache.set(keys[2 * i] as number, keys[2 * i + 1] as number, (input.documents[i] as string).length, slice(k), -1, -1).ids;
+      });
+      if (prefixLen === undefined) {
+        prefixLen = r.packed[RESULT_HEADER + RESULT_STRIDE * owners.length + 1] as number;
+        this.prefixLens.set(prefixKey, prefixLen);
+      }
+    }
+    if (prefixLen === undefined) throw new Error('unreachable: prefix length unknown');
     const [before, after] = (await fixedIds(pool, [t.itemAroundIds[0], t.itemAroundIds[1]])) as [Int32Array, Int32Array];
     job.tokenizeMs += performance.now() - started;
 

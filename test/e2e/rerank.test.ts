@@ -146,9 +146,19 @@ describe('rerank over decoder yes/no scoring', () => {
 
   it('answers a repeated request from the caches: every window a score-cache hit', async () => {
     const body = { model: 'm', query: 'cache check query', documents: DOCS };
+    const stats = async (): Promise<{ hits: number; misses: number }> => {
+      const r = await request(scorecar.url + '/scorecar/stats');
+      const s = (await r.body.json()) as { token_caches: Record<string, { hits: number; misses: number }> };
+      return s.token_caches['rank-item'] as { hits: number; misses: number };
+    };
     const first = await post(scorecar.url, '/v2/rerank', body);
+    const before = await stats();
     const again = await post(scorecar.url, '/v2/rerank', body);
+    const after = await stats();
     expect(first.headers['x-scorecar-cache-hits']).toBe('0');
+    // No document tokenized again (token cache), no window sent to the backend (score cache).
+    expect(after.misses - before.misses).toBe(0);
+    expect(after.hits - before.hits).toBeGreaterThanOrEqual(DOCS.length);
     expect(again.headers['x-scorecar-cache-hits']).toBe(String(DOCS.length));
     expect(again.json.results).toEqual(first.json.results);
   });
@@ -190,6 +200,22 @@ describe('rerank over decoder yes/no scoring', () => {
     const bad = await request(scorecar.url + '/v1/rerank', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
     expect(bad.statusCode).toBe(400);
     expect((await bad.body.json()) as { message: string }).toMatchObject({ message: expect.stringMatching(/not valid JSON/) });
+  });
+});
+
+describe('--rerank-passthrough', () => {
+  it("sends both rerank routes to SGLang unchanged (its own route), instead of scoring them", async () => {
+    const sc = await startScorecar([emulator.url], ['--rerank-passthrough']);
+    try {
+      for (const path of ['/v1/rerank', '/v2/rerank']) {
+        const r = await request(sc.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', query: 'q', documents: ['a'] }) });
+        // The emulator, like an SGLang without a rerank model, has no such route.
+        expect(r.statusCode).toBe(404);
+        expect(await r.body.text()).toBe('{"detail":"Not Found"}');
+      }
+    } finally {
+      await sc.stop();
+    }
   });
 });
 
