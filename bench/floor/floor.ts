@@ -1,0 +1,273 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { Pool } from 'undici';
+
+/**
+ * `npm run bench:floor`: scorecar's hot path against the floor, in one run on this machine. A
+ * fixed-answer backend (bench/floor/fixed-backend.ts) sits behind three proxies in turn: nginx
+ * (Debian's, one worker, keep-alive upstream: bench/floor/nginx.conf), a naive Node proxy
+ * (bench/floor/naive-proxy.ts: JSON.parse, undici Pool, JSON.stringify) and scorecar
+ * (score cache and coalescing off). Each proxy is pinned to core 0 with taskset; wrk, the backend
+ * and this script run on core 1.
+ *
+ * Closed loop: wrk, 32 connections, 8 s per round, the proxies interleaved for ROUNDS rounds.
+ * The proxy's own CPU time is sampled from /proc over each run, so the figure that compares them
+ * is requests per proxy CPU-second (nginx's core is not saturated when wrk is the limit).
+ * Open loop: Poisson arrivals at OPEN_RPS for OPEN_SECONDS per target, direct to the backend and
+ * through each proxy, interleaved; latency from the scheduled send time; the p50/p99 each proxy
+ * adds over direct.
+ *
+ * The body: a query of 50 token ids and 10 items of 170 ids (about 11 KB), as the hot-path issue
+ * measured it.
+ */
+const ROUNDS = 3;
+const CLOSED_SECONDS = 8;
+const CONNECTIONS = 32;
+const OPEN_RPS = 200;
+const OPEN_SECONDS = 10;
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const CLK_TCK = 100;
+
+type Name = 'nginx' | 'naive' | 'scorecar';
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  /** The pid whose CPU time is the proxy's (nginx: its worker). */
+  cpuPid(): number;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function ensureTools(): void {
+  const missing = ['nginx', 'wrk', 'taskset'].filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return;
+  const pkgs = missing.map((t) => (t === 'taskset' ? 'util-linux' : t));
+  if (process.getuid?.() !== 0) throw new Error(`bench:floor needs ${missing.join(', ')}: sudo apt-get install -y ${pkgs.join(' ')}`);
+  log(`installing ${pkgs.join(', ')} with apt`);
+  execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pkgs.join(' ')}`], { stdio: 'inherit' });
+}
+
+function startPinned(name: string, core: number, cmd: string, args: string[], ready: RegExp | null, url?: string): Promise<Proc> {
+  const child = spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000);
+    const done = (u: string): void => {
+      clearTimeout(timer);
+      resolve({ name, child, url: u, cpuPid: () => child.pid as number });
+    };
+    const onData = (c: Buffer): void => {
+      out += c.toString();
+      const m = ready?.exec(out);
+      if (m) done(m[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${out}`)));
+    if (ready === null && url !== undefined) setTimeout(() => done(url), 500);
+  });
+}
+
+function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+/** utime + stime of a process (all its threads), in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function nginxWorker(masterPid: number): number {
+  const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) throw new Error(`nginx master ${masterPid} has ${children.length} workers, expected 1`);
+  return Number(children[0]);
+}
+
+function ids(n: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => ((seed * 7919 + i * 104729) % 150000) + 10);
+}
+
+const BODY = JSON.stringify({
+  query: ids(50, 1),
+  items: Array.from({ length: 10 }, (_, k) => ids(170, k + 2)),
+  label_token_ids: [9693, 2152],
+  apply_softmax: true,
+});
+
+interface Closed {
+  rps: number;
+  cpuS: number;
+  wallS: number;
+  requests: number;
+}
+
+function runWrk(url: string, script: string, pid: number): Closed {
+  const before = cpuSeconds(pid);
+  const t0 = performance.now();
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${CLOSED_SECONDS}s`, '-s', script, `${url}/v1/score`], { encoding: 'utf8' });
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = cpuSeconds(pid) - before;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers through ${url}:\n${out}`);
+  return { rps, cpuS, wallS, requests };
+}
+
+async function openLoop(url: string, seed: number): Promise<{ p50: number; p99: number; errors: number }> {
+  const pool = new Pool(url, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let x = seed >>> 0 || 1;
+  const rnd = (): number => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const start = performance.now() + 200;
+  const sends: Promise<void>[] = [];
+  let errors = 0;
+  let t = 0;
+  while (t < OPEN_SECONDS * 1000) {
+    t += (-Math.log(1 - rnd()) * 1000) / OPEN_RPS;
+    const at = start + t;
+    sends.push(
+      (async () => {
+        const wait = at - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        try {
+          const r = await pool.request({ path: '/v1/score', method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+          await r.body.dump();
+          if (r.statusCode !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        h.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
+      })(),
+    );
+  }
+  await Promise.all(sends);
+  await pool.close();
+  const out = { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, errors };
+  h.destroy();
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+async function main(): Promise<void> {
+  ensureTools();
+  const work = mkdtempSync(join(tmpdir(), 'scorecar-floor-'));
+  const script = join(work, 'score.lua');
+  writeFileSync(script, `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nwrk.body = ${JSON.stringify(BODY)}\n`);
+  const procs: Proc[] = [];
+  try {
+    const backend = await startPinned('backend', 1, process.execPath, [join(DIST, 'bench/floor/fixed-backend.js'), '0'], /listening on (http:\/\/\S+)/);
+    procs.push(backend);
+    const backendHost = backend.url.replace('http://', '');
+    const nginxPort = freePort();
+    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(work, d), { recursive: true });
+    const conf = readFileSync(join(ROOT, 'bench/floor/nginx.conf'), 'utf8')
+      .replaceAll('__PORT__', String(nginxPort))
+      .replaceAll('__BACKEND__', backendHost)
+      .replaceAll('__PREFIX__', work);
+    writeFileSync(join(work, 'nginx.conf'), conf);
+    const nginxProc = await startPinned('nginx', 0, 'nginx', ['-c', join(work, 'nginx.conf'), '-p', work], null, `http://127.0.0.1:${nginxPort}`);
+    const nginx: Proc = { ...nginxProc, cpuPid: () => nginxWorker(nginxProc.child.pid as number) };
+    procs.push(nginx);
+    // taskset execs the command, so the child's pid is the proxy's own.
+    const naive = await startPinned('naive', 0, process.execPath, [join(DIST, 'bench/floor/naive-proxy.js'), '0', backend.url], /listening on (http:\/\/\S+)/);
+    procs.push(naive);
+    const scorecar = await startPinned(
+      'scorecar',
+      0,
+      process.execPath,
+      [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', backend.url, '--score-cache', 'off', '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
+      /HTTP API on (http:\/\/\S+)/,
+    );
+    procs.push(scorecar);
+    const proxies: Record<Name, Proc> = { nginx, naive, scorecar };
+    // Each proxy answers with the backend's ten rows.
+    for (const p of Object.values(proxies)) {
+      const r = await fetch(`${p.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      const j = (await r.json()) as { scores?: unknown[] };
+      if (r.status !== 200 || j.scores?.length !== 10) throw new Error(`${p.name} answered ${r.status}: ${JSON.stringify(j).slice(0, 200)}`);
+    }
+
+    const names: Name[] = ['nginx', 'naive', 'scorecar'];
+    const closed: Record<Name, Closed[]> = { nginx: [], naive: [], scorecar: [] };
+    log(`closed loop: wrk -t1 -c${CONNECTIONS} -d${CLOSED_SECONDS}s, ${ROUNDS} interleaved rounds`);
+    runWrk(scorecar.url, script, scorecar.cpuPid()); // JIT warm-up, not recorded
+    runWrk(naive.url, script, naive.cpuPid());
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const n of names) {
+        const r = runWrk(proxies[n].url, script, proxies[n].cpuPid());
+        closed[n].push(r);
+        log(`  round ${round + 1} ${n}: ${r.rps.toFixed(0)} req/s, proxy core ${((r.cpuS / r.wallS) * 100).toFixed(0)}% busy, ${(r.requests / r.cpuS).toFixed(0)} req per CPU-second`);
+      }
+    }
+    log(`open loop: Poisson ${OPEN_RPS} req/s (${OPEN_RPS * 10} items/s) for ${OPEN_SECONDS} s, interleaved with direct`);
+    const open: Record<Name | 'direct', { p50: number; p99: number; errors: number }[]> = { direct: [], nginx: [], naive: [], scorecar: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const n of ['direct', ...names] as const) {
+        const r = await openLoop(n === 'direct' ? backend.url : proxies[n].url, 17 + round);
+        open[n].push(r);
+        log(`  round ${round + 1} ${n}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors`);
+      }
+    }
+
+    const perCpu = (n: Name): number => median(closed[n].map((r) => r.requests / r.cpuS));
+    const rps = (n: Name): number => median(closed[n].map((r) => r.rps));
+    const busy = (n: Name): number => median(closed[n].map((r) => r.cpuS / r.wallS));
+    const added = (n: Name, k: 'p50' | 'p99'): number => median(open[n].map((r, i) => r[k] - (open.direct[i]?.[k] ?? 0)));
+    const rows = names.map(
+      (n) =>
+        `| ${n} | ${rps(n).toFixed(0)} | ${(busy(n) * 100).toFixed(0)}% | ${perCpu(n).toFixed(0)} | ${(perCpu(n) / perCpu('naive')).toFixed(2)}x | ${(perCpu(n) / perCpu('nginx')).toFixed(2)}x | +${added(n, 'p50').toFixed(2)} | +${added(n, 'p99').toFixed(2)} |`,
+    );
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const md = [
+      '# bench:floor: scorecar against nginx and a naive Node proxy',
+      '',
+      `Command: \`npm run bench:floor\`. Fixed-answer backend; body: query of 50 ids + 10 items of 170 ids (${BODY.length} bytes); each proxy pinned to core 0, wrk and the backend on core 1; score cache and coalescing off in scorecar. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
+      '',
+      `Closed loop: wrk -t1 -c${CONNECTIONS}, ${CLOSED_SECONDS} s per run, ${ROUNDS} interleaved rounds, medians. Open loop: Poisson ${OPEN_RPS} req/s (${OPEN_RPS * 10} items/s) for ${OPEN_SECONDS} s, latency from the scheduled send; added = proxy minus direct in the same round, median of ${ROUNDS}.`,
+      '',
+      '| proxy | req/s (closed) | proxy core busy | req per proxy CPU-second | vs naive | vs nginx | p50 added (ms) | p99 added (ms) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+      `Direct p50 / p99: ${median(open.direct.map((r) => r.p50)).toFixed(2)} / ${median(open.direct.map((r) => r.p99)).toFixed(2)} ms.`,
+      '',
+      'Per-run figures:',
+      '',
+      ...names.flatMap((n) => closed[n].map((r, i) => `- ${n} round ${i + 1}: ${r.rps.toFixed(0)} req/s, ${r.cpuS.toFixed(2)} CPU-s over ${r.wallS.toFixed(1)} s`)),
+      '',
+    ].join('\n');
+    mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
+    writeFileSync(join(ROOT, '.bench-out/floor.md'), md);
+    process.stdout.write(md + '\nwrote .bench-out/floor.md\n');
+  } finally {
+    for (const p of procs.reverse()) p.child.kill('SIGTERM');
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:floor: ${(e as Error).stack ?? e}\n`);
+  process.exitCode = 1;
+});
