@@ -1,23 +1,8 @@
-import type { RankItem } from '../pipeline/rank-stage.js';
-import type { JobFields, PromptTemplate } from '../tokenize/prompt-template.js';
+import type { RankItem, RankRequest } from '../pipeline/rank-input.js';
+import type { JobFields } from '../tokenize/prompt-template.js';
 import { templateByName, TEMPLATE_NAMES } from '../tokenize/prompt-template.js';
 
-/**
- * scorecar's own /rank request (design.md §3), shared by HTTP and gRPC so both validate alike:
- * a query, candidates with stable ids in retrieval order, a template, and optional top_k, depth,
- * deadline and priority.
- */
-export interface RankRequest {
-  query: string | number[];
-  items: RankItem[];
-  template: PromptTemplate;
-  topK: number | null;
-  depth: number | null;
-  deadlineMs: number | null;
-  priority: 'online' | 'nearline' | null;
-  /** Tokens of an item's body that are scored (the template's fixed parts never cut); null: all. */
-  maxTokensPerItem: number | null;
-}
+export type { RankRequest };
 
 export class RankRequestError extends Error {}
 

@@ -1,5 +1,5 @@
 import { type ByteWriter, lit } from '../mem/byte-writer.js';
-import type { Batch } from '../pipeline/batch.js';
+import type { ScoreBatchView as Batch } from './score-batch.js';
 
 const OPEN_QUERY = lit('{"query":[');
 const ITEMS = lit('],"items":[');

@@ -15,7 +15,7 @@ import {
   skipValue,
   skipWs,
 } from '../mem/json-bytes.js';
-import type { Batch } from '../pipeline/batch.js';
+import type { ScoreBatchView as Batch } from './score-batch.js';
 import { BadGateway } from './errors.js';
 
 const K_SCORES = Buffer.from('scores');

@@ -1,3 +1,4 @@
+import type { ScoreBatchView } from '../backend/score-batch.js';
 import type { ScoreJob } from './score-job.js';
 
 /**
@@ -5,7 +6,7 @@ import type { ScoreJob } from './score-job.js';
  * ids), labels and flags. A lone request's pack is a batch of one segment; a coalesced pack
  * strings several requests' items together. Pooled.
  */
-export class Batch {
+export class Batch implements ScoreBatchView {
   readonly jobs: ScoreJob[] = [];
   /** Segment s covers job s's active items [from[s], to[s]). */
   from: Int32Array = new Int32Array(4);

@@ -1,6 +1,6 @@
 import { parseRow } from '../mem/parse-double.js';
-import type { RankRequest } from '../api/rank-request.js';
-import { type RankInput, identifyRank } from './rank-stage.js';
+import type { RankInput, RankRequest } from './rank-input.js';
+import { identifyRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import type { ScorePipeline } from './score-pipeline.js';
 

@@ -1,25 +1,11 @@
 import { hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
-import type { PromptTemplate, JobFields } from '../tokenize/prompt-template.js';
+import type { PromptTemplate } from '../tokenize/prompt-template.js';
+import type { RankInput, RankItem } from './rank-input.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
 import { OP_ALONE, RESULT_HEADER, RESULT_STRIDE } from '../tokenize/protocol.js';
 import type { CachedTokens, TokenCache } from '../tokenize/token-cache.js';
 import type { ScoreJob } from './score-job.js';
 
-/** One /rank candidate: a stable id and a body as text, token ids or structured fields. */
-export interface RankItem {
-  id: string;
-  text?: string;
-  ids?: number[];
-  fields?: JobFields;
-}
-
-export interface RankInput {
-  query: string | number[];
-  items: RankItem[];
-  template: PromptTemplate;
-  /** Body tokens scored per item (cut between the template's fixed parts); absent: all. */
-  maxTokensPerItem?: number | null;
-}
 
 export interface RankTokenizeDeps {
   pool: TokenizerPool;

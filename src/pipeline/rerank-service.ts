@@ -5,7 +5,7 @@ import type { TokenizerPool } from '../tokenize/pool.js';
 import { OP_ALONE, RESULT_HEADER, RESULT_STRIDE } from '../tokenize/protocol.js';
 import type { TokenCache } from '../tokenize/token-cache.js';
 import { ScoreError } from './errors.js';
-import type { RankItem } from './rank-stage.js';
+import type { RankItem } from './rank-input.js';
 import { fixedIds } from './rank-stage.js';
 import type { RankService } from './rank-service.js';
 import { defaultOverlap, planWindows } from './rerank-windows.js';

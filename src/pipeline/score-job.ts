@@ -1,7 +1,7 @@
 import type { BackendReply } from '../backend/sglang-backend.js';
 import { bufferPool, int32Pool } from '../mem/buffer-pool.js';
 import { CancelScope } from '../mem/cancel-scope.js';
-import type { RankInput } from './rank-stage.js';
+import type { RankInput } from './rank-input.js';
 
 /**
  * One scoring request on its way through the pipeline, in struct-of-arrays form: per-item data
