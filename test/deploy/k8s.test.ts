@@ -151,7 +151,7 @@ describe('Kubernetes manifests (docker/k8s)', () => {
     });
 
     it('every secretKeyRef names a key of the scorecar Secret (or is optional)', () => {
-      const secret = byName('Secret', 'scorecar').doc as { stringData: Record<string, string> };
+      const secret = byName('Secret', 'scorecar').doc as unknown as { stringData: Record<string, string> };
       for (const w of workloads()) {
         for (const c of template(w).spec.containers) {
           for (const e of c.env ?? []) {
