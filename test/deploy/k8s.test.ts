@@ -1,6 +1,7 @@
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Manifest, loadManifests, schemaError, unknownFieldErrors } from './k8s-schema.js';
+import { scorecarEnvProblems } from './env-names.js';
 import { DOCKER, ROOT, filesUnder } from './support.js';
 
 const K8S = join(DOCKER, 'k8s');
@@ -172,6 +173,11 @@ describe('Kubernetes manifests (docker/k8s)', () => {
       const sglang = byName('Service', 'sglang').doc.spec as { clusterIP?: string; ports: Array<{ port: number }> };
       expect(sglang.clusterIP).toBe('None');
       expect(env.get('SCORECAR_BACKEND_DNS')?.value).toBe(`http://sglang.scorecar.svc.cluster.local:${sglang.ports[0]?.port}`);
+    });
+
+    it('every SCORECAR_* variable of the scorecar pods is an option of `serve`', () => {
+      const names = (template(byName('Deployment', 'scorecar')).spec.containers[0]?.env ?? []).map((e) => e.name);
+      expect(scorecarEnvProblems(names)).toEqual([]);
     });
 
     it('SGLang pods ask for a GPU and go only to GPU nodes', () => {
