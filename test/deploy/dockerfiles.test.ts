@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import dockerignore from '@balena/dockerignore';
 import type { ModifiableInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { scorecarEnvProblems } from './env-names.js';
 import { DOCKER, ROOT, execForm, filesUnder, finalStage, findTool, healthcheckCommand, lastOf, parseDockerfile, run, stageEnv } from './support.js';
+
+// A CommonJS module whose typings declare an ES default export: load it as CommonJS.
+const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (typeof import('@balena/dockerignore'))['default'];
 
 const DOCKERFILES = filesUnder(DOCKER, /\.Dockerfile$/);
 const SCORECAR = join(DOCKER, 'scorecar.Dockerfile');
