@@ -124,3 +124,93 @@ describe('scorecar image entry point, as a plain process', () => {
     expect(await runHealthcheck(env)).toBe(1);
   }, EXIT_BOUND_MS + 15_000);
 });
+
+/**
+ * Drain: what `docker stop` and a rolling update rely on. A scoring call in flight when SIGTERM
+ * arrives must still be answered before the process exits 0. The backend is a separate
+ * `scorecar emulate` whose every answer takes SLOW_MS, so the call is surely in flight (seen in
+ * scorecar_backend_inflight) when the signal is sent.
+ *
+ * KNOWN GAP (marked `it.fails`): today `serve`'s close() calls closeAllConnections(), so the
+ * in-flight request's connection is cut and the client sees a reset. The lifecycle fix being
+ * made beside this work (issue 15: "SIGTERM drains") makes this pass; vitest then reports the
+ * `.fails` test as failing, and `.fails` must be removed.
+ */
+const SLOW_MS = 1500;
+
+describe('scorecar image entry point: SIGTERM with a scoring call in flight', () => {
+  let emulator: ChildProcess | undefined;
+  let child: ChildProcess;
+  let out = '';
+  let base = '';
+
+  beforeAll(async () => {
+    emulator = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'emulate', '--port', '0', '--cost', `requestOverheadUs=${SLOW_MS * 1000}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH },
+    });
+    let emOut = '';
+    const backend = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`emulator did not start:\n${emOut}`)), 60_000);
+      emulator?.stdout?.on('data', (c: Buffer) => {
+        emOut += c.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(emOut);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1] as string);
+        }
+      });
+      emulator?.once('exit', (code) => reject(new Error(`emulator exited ${code}:\n${emOut}`)));
+    });
+    const port = await freePort();
+    const env = { PATH: process.env.PATH, ...imageEnv, SCORECAR_PORT: String(port), SCORECAR_GRPC_PORT: '0', SCORECAR_BACKEND: backend, SCORECAR_TOKENIZER_THREADS: '1' };
+    child = spawnImageCommand([...entry, ...cmd], env);
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const status = await fetch(`${base}/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) break;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never healthy:\n${out}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }, 90_000);
+
+  afterAll(() => {
+    for (const p of [child, emulator]) if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  });
+
+  it.fails('KNOWN GAP until the lifecycle fix: answers the call in flight at SIGTERM (today: connection cut)', async () => {
+    const answer = fetch(`${base}/v1/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'drain', items: ['one', 'two'], label_token_ids: [9454, 2753], apply_softmax: true }),
+    }).then(
+      async (r) => ({ status: r.status, body: await r.text() }),
+      (e: unknown) => ({ status: 0, body: String(e) }),
+    );
+    // SIGTERM once the call is at the backend, which holds it for SLOW_MS.
+    for (let i = 0; ; i++) {
+      const m = await (await fetch(`${base}/metrics`)).text();
+      if (/^scorecar_backend_inflight\{[^}]*\} [1-9]/m.test(m)) break;
+      if (i > 100) {
+        child.kill('SIGTERM');
+        throw new Error('setup: the scoring call never reached the backend');
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGTERM');
+    const reply = await answer;
+    expect(reply.status, reply.body).toBe(200);
+  }, 30_000);
+
+  it(`exits 0 within ${(SLOW_MS + EXIT_BOUND_MS) / 1000} s of that SIGTERM`, async () => {
+    // The previous test sent SIGTERM; without it this times out.
+    const r = await exitOf(child, SLOW_MS + EXIT_BOUND_MS);
+    expect(r, `output:\n${out}`).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});
