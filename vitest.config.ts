@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // test/deploy/ is `npm run lint:deploy` (vitest.deploy.config.ts), which `npm test` runs first.
+    exclude: [...configDefaults.exclude, 'test/deploy/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# lint:deploy: Compose v1 validates docker/compose.yaml without an engine; shellcheck lints the
+# SGLang image's entry-point script.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 $PY -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
 $PY -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 $PY -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
@@ -24,5 +28,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm run --silent build
+npm run --silent lint:deploy
 npx vitest run "$@"
 $PY -m pytest -q patches

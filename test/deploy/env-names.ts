@@ -1,0 +1,29 @@
+import { SERVE_OPTIONS } from '../../src/config/serve-config.js';
+
+/** The env var `serve` reads for a flag (src/config/options.ts: SCORECAR_<FLAG>). */
+export function envNameOf(flag: string): string {
+  return `SCORECAR_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/**
+ * Options the deploy files already set but that other work is adding to `serve` at the same
+ * time: the cache-hash secret shared by replicas (round-2 decisions, "Limits and identity") and
+ * DNS discovery of the SGLang pods (issue 15, item 2). Once `serve` has them, they are simply
+ * known options and this list can go.
+ */
+export const PENDING_SERVE_ENV: Readonly<Record<string, string>> = {
+  SCORECAR_CACHE_KEY_SECRET: '--cache-key-secret (hardening work)',
+  SCORECAR_BACKEND_DNS: '--backend-dns (fleet discovery)',
+};
+
+const KNOWN = new Set(Object.keys(SERVE_OPTIONS).map(envNameOf));
+
+/** SCORECAR_* names that `serve` would silently ignore (a typo, or a flag that does not exist). */
+export function scorecarEnvProblems(names: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith('SCORECAR_')) continue;
+    if (!KNOWN.has(n) && !(n in PENDING_SERVE_ENV)) out.push(`${n} is not an option of scorecar serve`);
+  }
+  return out;
+}
