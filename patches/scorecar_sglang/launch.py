@@ -149,7 +149,9 @@ def _install_in_child() -> None:
         return
     from scorecar_sglang.sglang_hooks import install
 
-    install(options, scope="model")
+    report = install(options, scope="model")
+    # SGLang configures logging in the child only later; stderr reaches the server log.
+    print(f"scorecar patches in child {os.getpid()}: {report}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__mp_main__":
