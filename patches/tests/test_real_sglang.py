@@ -64,6 +64,10 @@ def test_patched_server_advertises_the_patches(patched_server, stock_server):
     assert status == 200 and legacy["scorecar_patches"]["exact_prefix"] is True
     status, stock = stock_server.get("/server_info")
     assert status == 200 and "scorecar_patches" not in stock
+    # The launcher patched the real modules in the scheduler child too (spawned: __mp_main__ path).
+    model_side = "{'from_schedule_batch': 'patched', 'forward_batch_init_new': 'patched', " \
+                 "'radix_attention_forward': 'patched', 'logits_processor_forward': 'patched'}"
+    assert "scorecar patches in child" in patched_server.log() and model_side in patched_server.log()
 
 
 @pytest.mark.parametrize("idx", range(len(REQUESTS)))
