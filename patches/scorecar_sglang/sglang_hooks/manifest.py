@@ -3,7 +3,7 @@
 `patches/manifest/sglang_pins.json` (written by manifest/pin.py) records the
 SGLang release and, for each symbol, the module and qualified name, its
 signature in that release, the file and line, and which leading parameters our wrapper relies on. Tests
-compare the stand-ins with it; `install()` compares the live SGLang with it.
+check it against the installed release; `install()` compares the live SGLang with it.
 """
 
 import inspect
