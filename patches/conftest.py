@@ -1,6 +1,6 @@
 """Make `scorecar_sglang` importable when pytest runs from the repository root.
 
-The package is not installed (Debian's python3 has no pip here); tests import it
+The package is not installed into the venv; tests import it
 from this directory, the same way the launcher finds it through PYTHONPATH.
 """
 import os

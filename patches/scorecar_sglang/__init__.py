@@ -1,6 +1,6 @@
 """scorecar extensions for SGLang: exact shared-prefix scoring, a label-only head, GC freeze.
 
-Pure pieces (importable without SGLang, torch 1.13 compatible):
+Pure pieces (importable without SGLang; plain PyTorch):
   layout            the packed request layout (shared prefix + N items, no delimiters)
   prefix_attention  reference shared-prefix attention (partial attentions merged by LSE)
   kernels           fused GPU paths for the same maths (torch 2.x only, guarded)

@@ -114,6 +114,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(SGLANG_MISSING.format(exe=sys.executable, err=err), file=sys.stderr)
         return 2
 
+    # As sglang/launch_server.py's __main__ does (0.5.23, lines 78-80): plugins, then the args.
+    try:
+        importlib.import_module("sglang.srt.plugins").load_plugins()
+    except (ImportError, AttributeError):
+        pass
     server_args = server_args_mod.prepare_server_args(sglang_argv)
     problems = validate_server_args(server_args, options)
     if problems:
@@ -144,7 +149,9 @@ def _install_in_child() -> None:
         return
     from scorecar_sglang.sglang_hooks import install
 
-    install(options, scope="model")
+    report = install(options, scope="model")
+    # SGLang configures logging in the child only later; stderr reaches the server log.
+    print(f"scorecar patches in child {os.getpid()}: {report}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__mp_main__":

@@ -14,6 +14,7 @@ slot by the same constant (log N), which the per-item renormalisation below
 removes exactly.
 """
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -38,7 +39,10 @@ class PackedRequest:
         return list(range(self.num_slots))
 
     def custom_params(self) -> Dict[str, Any]:
-        return {SCORECAR_KEY: self.layout.to_wire(self.label_ids)}
+        # One JSON string, not a nested dict: SGLang 0.5.23 types custom_params as
+        # Dict[str, scalar | list[scalar] | dict[str, scalar]] for its msgpack IPC
+        # (sampling_params.py:33-40), which a dict holding lists would not satisfy.
+        return {SCORECAR_KEY: json.dumps(self.layout.to_wire(self.label_ids), separators=(",", ":"))}
 
 
 def _is_id_list(x: Any) -> bool:
@@ -64,7 +68,10 @@ def eligibility(
     if not isinstance(items, list) or not items or not all(_is_id_list(it) and it for it in items):
         return "items are not non-empty token-id lists"
     if not _is_id_list(label_token_ids) or not label_token_ids:
-        return "label_token_ids missing"
+        return "label_token_ids is not one flat list of token ids"
+    if any(t < 0 for t in label_token_ids) or len(set(label_token_ids)) != len(label_token_ids):
+        # The stock method refuses these with its own message; let it.
+        return "label_token_ids has a negative or repeated id"
     return None
 
 
@@ -173,4 +180,10 @@ def parse_custom_params(custom_params: Any) -> Optional[Tuple[PackedLayout, Tupl
     """
     if not isinstance(custom_params, dict) or SCORECAR_KEY not in custom_params:
         return None
-    return PackedLayout.from_wire(custom_params[SCORECAR_KEY])
+    payload = custom_params[SCORECAR_KEY]
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError as exc:
+            raise ValueError(f"scorecar payload is not JSON: {exc}") from exc
+    return PackedLayout.from_wire(payload)

@@ -1,7 +1,7 @@
 """SGLang wiring for the scorecar extensions.
 
 Every function here wraps one SGLang symbol listed in the checked-in manifest
-(`patches/manifest/`), which cites the file, line and commit it was read from.
+(`patches/manifest/`), which pins one SGLang release and cites file and line in it.
 `install()` verifies the live signatures against that manifest before patching.
 
 Importing this package stays cheap (no torch, no SGLang) so the launcher can

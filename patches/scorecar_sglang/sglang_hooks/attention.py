@@ -26,6 +26,7 @@ import torch
 
 from .. import kernels
 from ..prefix_attention import shared_prefix_attention
+from .plan import plan_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,12 @@ def _kernel_for(q: torch.Tensor, choice: str):
 def make_radix_attention_forward(original_func, options):
     @functools.wraps(original_func)
     def forward(self, q, k, v, forward_batch, save_kv_cache=True, *args, **kwargs):
-        plan = getattr(forward_batch, "scorecar_plan", None)
+        plan = plan_of(forward_batch)
         if plan is None or not plan.any_custom_attention:
             return original_func(self, q, k, v, forward_batch, save_kv_cache, *args, **kwargs)
         why = "cross-layer KV sharing (k is None)" if k is None else _unsupported(self, kwargs)
+        if not why and q.shape[0] != plan.num_tokens:
+            why = f"attention sees {q.shape[0]} tokens, the plan {plan.num_tokens} (padded batch?)"
         if why or args:
             plan.invalidate(why or "unexpected positional arguments")
             return original_func(self, q, k, v, forward_batch, save_kv_cache, *args, **kwargs)

@@ -21,7 +21,7 @@ import functools
 import logging
 
 from ..packing import SCORECAR_KEY
-from .plan import build_plan, packed_positions
+from .plan import attach_plan, build_plan, packed_positions
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +57,10 @@ def make_init_new(original_func):
             plan = build_plan(ret)
         except Exception:  # never take the server down over a scoring request
             logger.exception("scorecar: could not build the batch plan; scoring requests will fail")
-            return ret
+            plan = None
+        attach_plan(ret, plan)
         if plan is None:
             return ret
-        ret.scorecar_plan = plan
         update = packed_positions(plan)
         if update is not None:
             positions = ret.positions

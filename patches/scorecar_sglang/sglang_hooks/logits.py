@@ -34,6 +34,7 @@ from typing import Dict, List, Tuple
 import torch
 
 from ..label_head import LabelHead
+from .plan import plan_of
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _needs_stock_outputs(logits_metadata) -> bool:
 def make_logits_forward(original_func, output_cls, options):
     @functools.wraps(original_func)
     def forward(self, input_ids, hidden_states, lm_head, logits_metadata, *args, **kwargs):
-        plan = getattr(logits_metadata, "scorecar_plan", None)
+        plan = plan_of(logits_metadata)
         if plan is None:
             return original_func(self, input_ids, hidden_states, lm_head, logits_metadata, *args, **kwargs)
         values = _span_values(self, hidden_states, lm_head, plan, options.label_head)

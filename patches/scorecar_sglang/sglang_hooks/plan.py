@@ -75,6 +75,35 @@ class ScorecarBatchPlan:
             s.valid, s.reason = False, reason
 
 
+PLAN_ATTR = "scorecar_plan"
+
+
+def attach_plan(forward_batch: Any, plan: Optional["ScorecarBatchPlan"]) -> None:
+    """Store the plan where the attention and logits hooks find it.
+
+    SGLang 0.5.23's eager runner does not hand the model the ForwardBatch that
+    init_new returned: it copies it into static buffers and passes a
+    ``dataclasses.replace`` view (runner/eager_runner.py:180-208,
+    cuda_graph_buffer_registry.py:573), which drops attributes that are not
+    dataclass fields. The view shares ``sampling_info`` by reference, so the plan
+    rides on it too. init_new runs for every forward, so the attachment is
+    rewritten (or cleared) each time and never outlives its batch.
+    """
+    setattr(forward_batch, PLAN_ATTR, plan)
+    sampling_info = getattr(forward_batch, "sampling_info", None)
+    if sampling_info is not None:
+        setattr(sampling_info, PLAN_ATTR, plan)
+
+
+def plan_of(forward_batch: Any) -> Optional["ScorecarBatchPlan"]:
+    plan = getattr(forward_batch, PLAN_ATTR, None)
+    if plan is None:
+        plan = getattr(getattr(forward_batch, "sampling_info", None), PLAN_ATTR, None)
+    if plan is not None and getattr(forward_batch, "batch_size", plan.batch_size) != plan.batch_size:
+        return None  # not the batch this plan was built for
+    return plan
+
+
 def _is_plain_extend(forward_mode: Any) -> bool:
     return getattr(forward_mode, "name", None) == "EXTEND"
 

@@ -1,16 +1,22 @@
 """TokenizerManagerScoreMixin.score_request hook: the /v1/score fast path (tokenizer process).
 
-Served here: token-id ``query`` and ``items`` with ``apply_softmax=true`` and
-``item_first=false``. Everything else (text input, apply_softmax=false,
-item_first) goes to the stock method unchanged.
+Served here: token-id ``query`` and ``items`` with ``apply_softmax=true``,
+``item_first=false``, one flat ``label_token_ids`` list, a generation model, and
+every 0.5.23 extra left at its default (temperature 1.0, no embedding overrides,
+no pooled hidden states, no score-extraction token, no token logprobs, no
+images). Everything else goes to the stock method unchanged, which also gives
+every refusal its stock message.
+
+OpenAIServingScore calls ``score_request`` with keywords only
+(serving_score.py:80-94 in 0.5.23), so the wrapper takes the first five
+parameters by name and the rest as ``**kwargs``.
 
 The request becomes one GenerateReqInput with one packed sequence per group of
 items (see `packing.py`), using the same prefill-only recipe upstream uses for
 single-item scoring (max_new_tokens=0, return_logprob, logprob_start_len=-1,
 token_ids_logprob), plus the layout in sampling_params.custom_params and an
 explicit temperature of 1.0 so a server-wide preferred temperature cannot
-rescale the slot row. The response has the stock shape (ScoreResult when the
-installed SGLang has it, else the bare list of score rows).
+rescale the slot row. The response is the stock ScoreResult.
 """
 
 import functools
@@ -23,6 +29,20 @@ logger = logging.getLogger(__name__)
 
 # Default request cap when the tokenizer manager does not know the server's yet.
 _FALLBACK_MAX_TOKENS = 32768
+
+# score_request's keyword parameters after item_first, with the value under
+# which the fast path computes exactly what the stock method would.
+NEUTRAL_EXTRAS = {
+    "embed_override_token_id": None,
+    "query_embed_overrides": None,
+    "item_embed_overrides": None,
+    "stacked_query_item_embed_overrides": None,
+    "return_pooled_hidden_states": False,
+    "score_extraction_token_id": None,
+    "temperature": 1.0,
+    "return_token_logprobs": False,
+    "image_data": None,
+}
 
 
 def _max_tokens(tm) -> int:
@@ -46,25 +66,44 @@ def _one_item_per_request(query, items, labels):
     ]
 
 
+def stock_reason(tm, query, items, label_token_ids, apply_softmax, item_first, args, kwargs):
+    """None when the fast path serves this call, else why the stock method does."""
+    if args:
+        return "positional arguments beyond item_first"
+    for name, value in kwargs.items():
+        if name == "request":
+            continue
+        if name not in NEUTRAL_EXTRAS:
+            return f"unknown argument {name}"
+        neutral = NEUTRAL_EXTRAS[name]
+        if value is not neutral and value != neutral:
+            return f"{name} is set"
+    if getattr(tm, "is_generation", True) is False:
+        return "not a generation model"
+    return eligibility(query, items, label_token_ids, apply_softmax, item_first)
+
+
 def make_score_request(original, mixin_module, options):
     generate_req_cls = mixin_module.GenerateReqInput
     score_result_cls = getattr(mixin_module, "ScoreResult", None)
 
     @functools.wraps(original)
     async def score_request(self, query=None, items=None, label_token_ids=None, apply_softmax=False,
-                            item_first=False, request=None, *args, **kwargs):
-        reason = eligibility(query, items, label_token_ids, apply_softmax, item_first)
-        if reason is not None or args or kwargs:
+                            item_first=False, *args, **kwargs):
+        reason = stock_reason(self, query, items, label_token_ids, apply_softmax, item_first, args, kwargs)
+        if reason is not None:
             return await original(self, query, items, label_token_ids, apply_softmax, item_first,
-                                  request, *args, **kwargs)
+                                  *args, **kwargs)
+        request = kwargs.get("request")
 
         tokenizer = getattr(self, "tokenizer", None)
         if tokenizer is not None:
-            # Same check and message as upstream.
+            # Same check and message as upstream (tokenizer_manager_score_mixin.py:984-991).
+            vocab_size = tokenizer.vocab_size
             for token_id in label_token_ids:
-                if token_id >= tokenizer.vocab_size:
+                if token_id >= vocab_size:
                     raise ValueError(
-                        f"Token ID {token_id} is out of vocabulary (vocab size: {tokenizer.vocab_size})"
+                        f"Token ID {token_id} is out of vocabulary (vocab size: {vocab_size})"
                     )
         if options.exact_prefix:
             packs = pack(query, items, label_token_ids, _max_tokens(self), options.max_slots)

@@ -4,10 +4,18 @@ The advertisement is an ASGI middleware on SGLang's FastAPI ``app`` rather than
 a replaced route: FastAPI compiles each route's handler when it is declared, so
 swapping the function afterwards would not change what is served. The
 middleware only touches GET /get_server_info and /server_info responses that
-are JSON objects, adding ``"scorecar_patches": {"exact_prefix": ..., "label_head": ...}``.
+are JSON objects, adding::
+
+    "scorecar_patches": {"exact_prefix": ..., "label_head": ...,
+                         "gc_freeze": <what the post-warmup step did, or "pending">,
+                         "gc_freeze_count": <gc.get_freeze_count() of the HTTP/tokenizer process>}
+
+scorecar reads ``exact_prefix`` and ``label_head`` (src/backend/server-info.ts);
+the two ``gc_*`` fields let a test observe the freeze in the serving process.
 """
 
 import functools
+import gc
 import json
 import logging
 from typing import Dict, Optional
@@ -26,6 +34,14 @@ WARMUP_SCORE_REQUEST = {
     "label_token_ids": [0, 1],
     "apply_softmax": True,
 }
+
+
+# Outcome of the post-warmup step in this process ("pending" until it has run).
+GC_STATE: Dict[str, str] = {"gc_freeze": "pending"}
+
+
+def advertised(features: Dict[str, bool]) -> Dict[str, object]:
+    return {**features, **GC_STATE, "gc_freeze_count": gc.get_freeze_count()}
 
 
 class ServerInfoAdvertiser:
@@ -65,7 +81,7 @@ class ServerInfoAdvertiser:
             except ValueError:
                 obj = None
             if isinstance(obj, dict):
-                obj["scorecar_patches"] = self.features
+                obj["scorecar_patches"] = advertised(self.features)
                 body = json.dumps(obj).encode()
                 headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
                 headers.append((b"content-length", str(len(body)).encode()))
@@ -87,8 +103,13 @@ def make_wait_and_warmup(original, options):
                 already_frozen_by_sglang=sglang_does_it,
                 warmup_request=WARMUP_SCORE_REQUEST if options.scoring_enabled else None,
             )
-            logger.info("scorecar: post-warmup GC freeze: %s", outcome)
+            GC_STATE["gc_freeze"] = outcome
+            logger.info(
+                "scorecar: post-warmup GC freeze: %s; gc.get_freeze_count()=%d in this process",
+                outcome, gc.get_freeze_count(),
+            )
         except Exception:  # the server is up; a failed freeze must not take it down
+            GC_STATE["gc_freeze"] = "failed"
             logger.exception("scorecar: post-warmup GC freeze failed")
         return result
 

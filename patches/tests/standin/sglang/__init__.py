@@ -1,1 +1,0 @@
-"""Stand-in for the `sglang` package; see tests/standin/README.md."""
