@@ -12,14 +12,15 @@ import descriptor from 'protobufjs/ext/descriptor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScorerClient, ScorerError, packTokenIds, scoreRows } from '../../src/client/index.js';
 import type { ScoreRequestInit } from '../../src/client/index.js';
+import { venvPython } from '../support/python.js';
 import { mulberry32, randomIds, randomText } from '../support/random-texts.js';
 import { type Proc, call, postJson, startEmulator, startScorecar, startScorecarWithGrpc } from './harness.js';
 
 /**
  * The gRPC Scorer end to end, with real clients on loopback: Score and Rank answer what the HTTP
  * API answers for the same requests, the stream carries concurrent requests answered out of
- * order, health and reflection work, and a Python client (Debian's grpcio, stubs generated from
- * the proto by grpc-tools at test time) gets the same scores.
+ * order, health and reflection work, and a Python client (the project venv's grpcio, stubs
+ * generated from the proto by grpc-tools at test time) gets the same scores.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -262,7 +263,7 @@ describe('a Python client', () => {
       const file = join(dir, 'requests.json');
       writeFileSync(file, JSON.stringify(reqs));
       const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn('/usr/bin/python3', ['test/python/grpc_score_client.py', '--target', uncached.grpc, '--proto-root', 'proto', '--requests', file], { cwd: ROOT });
+        const child = spawn(venvPython(), ['test/python/grpc_score_client.py', '--target', uncached.grpc, '--proto-root', 'proto', '--requests', file], { cwd: ROOT });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -271,7 +272,7 @@ describe('a Python client', () => {
         child.on('exit', (code) =>
           code === 0
             ? resolve(stdout)
-            : reject(new Error(`python client exited ${code} (needs Debian's python3-grpcio and python3-grpc-tools; npm test installs them): ${stderr}`)),
+            : reject(new Error(`python client exited ${code} (${venvPython()}, the project venv from patches/env/venv.sh): ${stderr}`)),
         );
       });
       const py = JSON.parse(out) as {
