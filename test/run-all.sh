@@ -41,8 +41,10 @@ sglang_pid=$!
 stop_sglang() {
   if kill -0 "$sglang_pid" 2>/dev/null; then
     kill -TERM -- -"$sglang_pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 -- -"$sglang_pid" 2>/dev/null || break; sleep 0.5; done
+    # SGLang takes ~8 s to wind down its children on SIGTERM; 30 s, then SIGKILL.
+    for _ in $(seq 1 60); do kill -0 -- -"$sglang_pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL -- -"$sglang_pid" 2>/dev/null || true
+    { wait "$sglang_pid"; } 2>/dev/null || true
   fi
 }
 trap stop_sglang EXIT
