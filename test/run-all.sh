@@ -32,14 +32,17 @@ venv="$(bash patches/env/venv.sh)"
 export SCORECAR_PYTHON="$venv/bin/python"
 echo "npm test: python $SCORECAR_PYTHON ($(cat "$venv/.complete"))"
 
-# The shared real SGLang server. setsid: it leads its own process group (SGLang spawns scheduler
-# and detokenizer children), so the trap can stop all of it at once.
+# The shared real SGLang server, started with job control on so that it leads its own process
+# group (pgid = its pid; SGLang spawns scheduler and detokenizer children): the trap stops all
+# of it at once.
 sglang_log="$(mktemp -t scorecar-sglang.XXXXXX.log)"
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-setsid bash patches/cpu/serve.sh --port "$port" >"$sglang_log" 2>&1 &
+set -m
+bash patches/cpu/serve.sh --port "$port" </dev/null >"$sglang_log" 2>&1 &
 sglang_pid=$!
+set +m
 stop_sglang() {
-  if kill -0 "$sglang_pid" 2>/dev/null; then
+  if kill -0 -- -"$sglang_pid" 2>/dev/null; then
     kill -TERM -- -"$sglang_pid" 2>/dev/null || true
     # SGLang takes ~8 s to wind down its children on SIGTERM; 30 s, then SIGKILL.
     for _ in $(seq 1 60); do kill -0 -- -"$sglang_pid" 2>/dev/null || break; sleep 0.5; done
