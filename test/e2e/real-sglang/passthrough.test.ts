@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRealSglang } from '../../support/real-sglang.js';
 import { type Proc, startScorecar } from '../harness.js';
-import { NO, type Raw, YES, expectSameAnswer, ids, postScore, send } from './common.js';
+import { NO, type Raw, TOLERANCE_CEILING, YES, expectSameAnswer, ids, postScore, send } from './common.js';
 import { type IdGuard, startIdGuard } from './id-guard.js';
 
 /** The tiny Qwen3's embedding table (config.json vocab_size), the range input ids must fall in. */
@@ -104,7 +104,7 @@ describeRealSglang('scorecar in front of real SGLang: passthrough, tokenizer che
 
   it('token ids just inside the embedding table (and special tokens) are scored as SGLang scores them', async () => {
     const body = { query: [151644, 872, 198, 151935], items: [[151645, 0, 151935], [151643]], label_token_ids: [YES, NO], apply_softmax: true };
-    expectSameAnswer(await postScore(guarded.url, body), await postScore(sglang, body), 1e-5, 'ids at the table edge');
+    expectSameAnswer(await postScore(guarded.url, body), await postScore(sglang, body), TOLERANCE_CEILING, 'ids at the table edge');
     expect(guard.blocked).toEqual([]);
   });
 
