@@ -12,15 +12,15 @@ import descriptor from 'protobufjs/ext/descriptor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScorerClient, ScorerError, packTokenIds, scoreRows } from '../../src/client/index.js';
 import type { ScoreRequestInit } from '../../src/client/index.js';
+import { venvPython } from '../support/python.js';
 import { mulberry32, randomIds, randomText } from '../support/random-texts.js';
 import { type Proc, call, postJson, startEmulator, startScorecar, startScorecarWithGrpc } from './harness.js';
-import { venvPython } from '../support/python.js';
 
 /**
  * The gRPC Scorer end to end, with real clients on loopback: Score and Rank answer what the HTTP
  * API answers for the same requests, the stream carries concurrent requests answered out of
- * order, health and reflection work, and a Python client (Debian's grpcio, stubs generated from
- * the proto by grpc-tools at test time) gets the same scores.
+ * order, health and reflection work, and a Python client (the project venv's grpcio, stubs
+ * generated from the proto by grpc-tools at test time) gets the same scores.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -272,7 +272,7 @@ describe('a Python client', () => {
         child.on('exit', (code) =>
           code === 0
             ? resolve(stdout)
-            : reject(new Error(`python client exited ${code} (the project venv's grpcio and grpcio-tools: patches/env/requirements.txt): ${stderr}`)),
+            : reject(new Error(`python client exited ${code} (${venvPython()}, the project venv from patches/env/venv.sh): ${stderr}`)),
         );
       });
       const py = JSON.parse(out) as {

@@ -1,11 +1,12 @@
 """A Python client of scorecar.v1.Scorer, for the cross-language end-to-end test.
 
-Stubs are generated from proto/scorecar/v1/scorer.proto at run time, with the project venv's
-grpcio-tools (patches/env/requirements.txt), into a temporary directory; the client then sends SGLang /v1/score bodies (read
-as JSON) as ScoreRequests, once as unary calls and once over one ScoreStream, and prints what
-came back as JSON for the test to compare with scorecar's HTTP answers.
+Stubs are generated from proto/scorecar/v1/scorer.proto at run time, with grpc-tools from the
+project venv (patches/env/venv.sh), into a temporary directory; the client then sends SGLang
+/v1/score bodies (read as JSON) as ScoreRequests, once as unary calls and once over one
+ScoreStream, and prints what came back as JSON for the test to compare with scorecar's HTTP
+answers.
 
-    $(bash patches/env/venv.sh)/bin/python test/python/grpc_score_client.py --target 127.0.0.1:30002 \
+    "$(bash patches/env/venv.sh)/bin/python" test/python/grpc_score_client.py --target 127.0.0.1:30002 \
         --proto-root proto --requests requests.json
 """
 

@@ -1,27 +1,36 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let cached: string | null = null;
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+let resolved: string | undefined;
 
 /**
- * The project venv's python (patches/env/venv.sh builds it when missing). `npm test` exports it
- * as SCORECAR_PYTHON; a vitest run on its own finds it the same way.
+ * The project's one Python: the venv built by patches/env/venv.sh (outside the clone, keyed by
+ * the requirements' hash). `npm test` resolves it once and exports SCORECAR_PYTHON; a test file
+ * run on its own asks venv.sh, which builds the venv when it is missing (minutes, once).
  */
 export function venvPython(): string {
-  if (process.env.SCORECAR_PYTHON) return process.env.SCORECAR_PYTHON;
-  if (cached === null) {
-    const venv = execFileSync('bash', ['patches/env/venv.sh'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-    cached = `${venv}/bin/python`;
+  if (resolved !== undefined) return resolved;
+  const fromEnv = process.env.SCORECAR_PYTHON;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!existsSync(fromEnv)) throw new Error(`SCORECAR_PYTHON=${fromEnv} does not exist`);
+    resolved = fromEnv;
+    return fromEnv;
   }
-  return cached;
+  const venv = execFileSync('bash', [join(ROOT, 'patches/env/venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const python = join(venv, 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`patches/env/venv.sh printed ${venv}, which has no bin/python`);
+  resolved = python;
+  return python;
 }
 
-/**
- * The real CPU SGLang server `npm test` starts for the run (SCORECAR_REAL_SGLANG_URL), or null.
- * Under CI a suite that needs it fails when it is missing, unless BLOCKED-sglang.md says why
- * it cannot run here.
- */
-export function realSglangUrl(): string | null {
-  return process.env.SCORECAR_REAL_SGLANG_URL ?? null;
+/** The tiny Qwen3 folder the real CPU server loads (patches/cpu/model.sh builds it when missing). */
+export function tinyModelDir(): string {
+  const fromEnv = process.env.SCORECAR_TINY_MODEL;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return execFileSync('bash', [join(ROOT, 'patches/cpu/model.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
