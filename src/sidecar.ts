@@ -107,7 +107,13 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         new SglangBackend({
           url,
           apiKey: cfg.backendApiKey,
+          adminApiKey: cfg.backendAdminApiKey,
           connections: cfg.backendConnections,
+          passthrough: {
+            connections: cfg.passthroughConnections,
+            headersTimeoutMs: cfg.passthroughHeadersTimeoutMs,
+            bodyTimeoutMs: cfg.passthroughBodyTimeoutMs,
+          },
           callTimeoutMs: cfg.backendTimeoutMs,
           healthTimeoutMs: Math.max(1000, cfg.healthIntervalMs * 2),
         }),
@@ -167,6 +173,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     backends,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
+    passthroughLimits: { maxInflight: cfg.passthroughMaxInflight },
     log,
     admin: {
       stats: () => ({
@@ -186,7 +193,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         coalesced_requests: pipeline.coalescer.merged,
         heap: metrics.heapStats(),
       }),
-      config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null }),
+      config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null, backendAdminApiKey: cfg.backendAdminApiKey ? '***' : null, cacheKeySecret: cfg.cacheKeySecret ? '***' : null }),
       flushCaches: () => {
         for (const [, c] of tokenCaches) c.clear();
         void scoreCache.clear();
