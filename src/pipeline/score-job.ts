@@ -202,6 +202,7 @@ export class ScoreJob {
     this.promptTokens = 0;
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
+    if (this.relay !== null) bufferPool.release(this.relay.body);
     this.relay = null;
     this.rawRequest = null;
     this.rawLength = 0;

@@ -95,9 +95,9 @@ export class ScorePipeline {
     const info = backend.info;
     if (job.kind === 'text' && backend.tokenizer !== 'match') {
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
-      const reply = await backend.post('/v1/score', request, job.scope);
-      job.held.push(reply.body);
-      job.relay = reply;
+      // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
+      // bytes are written (the job releases it on reset if nobody took it).
+      job.relay = await backend.post('/v1/score', request, job.scope);
       return;
     }
     const mis = info.mode === 'mis';

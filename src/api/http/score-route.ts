@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
@@ -103,11 +104,22 @@ export class ScoreRoute extends ScoringRoute {
     }
     if (job.relay) {
       const r = job.relay;
-      sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, {
-        'x-scorecar-relayed': 'tokenizer-mismatch',
-        // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
-        'x-scorecar-cache-hits': '0',
-      });
+      // The route owns the pooled reply buffer from here: it goes back to the pool only once the
+      // socket has written it (or the response is gone), never while a slow reader still waits.
+      job.relay = null;
+      const sent = sendBody(
+        res,
+        r.status,
+        r.body.subarray(0, r.length),
+        r.contentType,
+        {
+          'x-scorecar-relayed': 'tokenizer-mismatch',
+          // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
+          'x-scorecar-cache-hits': '0',
+        },
+        () => bufferPool.release(r.body),
+      );
+      if (!sent) bufferPool.release(r.body);
       return r.status;
     }
     this.meter.items(job.n);
