@@ -12,6 +12,7 @@ import type { ServeConfig } from './config/serve-config.js';
 import { AimdBudget } from './control/budget.js';
 import { DepthController } from './control/depth-controller.js';
 import { TrafficShaper } from './control/traffic-shaper.js';
+import { KeyedHash, cacheKeySecret } from './mem/keyed-hash.js';
 import { ScorecarMetrics } from './metrics/registry.js';
 import { RankService } from './pipeline/rank-service.js';
 import { ScorePipeline } from './pipeline/score-pipeline.js';
@@ -77,7 +78,8 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     ['rank-item', rankItemCache],
   ];
   const oracle = new JoinOracle(rules);
-  const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log });
+  const hasher = await KeyedHash.create(cacheKeySecret(cfg.cacheKeySecret, log));
+  const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log, hasher });
   const shaper = new TrafficShaper({
     budget: cfg.shaperAdaptive
       ? new AimdBudget({ initialTokens: cfg.shaperBudgetTokens, maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144), ...(cfg.shaperTargetMs ? { targetLatencyMs: cfg.shaperTargetMs } : {}) })
@@ -146,6 +148,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
       metrics,
       cache: scoreCache,
       shaper,
+      hasher,
     },
     { maxPackTokens: cfg.maxPackTokens, maxCallTokens: cfg.maxCallTokens, coalesceWindowMs: cfg.coalesceWindowMs },
   );

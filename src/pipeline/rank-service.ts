@@ -32,7 +32,7 @@ export class RankService {
     const n = req.items.length;
     const depth = Math.min(n, req.depth ?? this.depth());
     const input = { query: req.query, items: req.items, template: req.template };
-    identifyRank(job, input, depth);
+    identifyRank(job, input, depth, this.pipeline.hasher);
     job.rankInput = input;
     await this.pipeline.run(job);
     const scores = new Float64Array(n).fill(Number.NaN);

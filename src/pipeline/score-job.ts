@@ -33,6 +33,11 @@ export class ScoreJob {
    * score caches key on these, so a hit needs no decoding or tokenizing.
    */
   textHash: Int32Array = new Int32Array(34);
+  /**
+   * Keyed 128-bit identity of each text (4 int32 lanes; index t as in textHash), from
+   * mem/keyed-hash.ts: what the token caches and score-cache keys are built from.
+   */
+  idHash: Int32Array = new Int32Array(68);
   /** Token ids the client sent, in one arena: query first, then items. */
   arena: Int32Array = int32Pool.acquire(1024);
   arenaUsed = 0;
@@ -117,6 +122,7 @@ export class ScoreJob {
   reserve(n: number): void {
     if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
     if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
+    if (this.idHash.length < 4 * (n + 1)) this.idHash = growI32(this.idHash, 4 * (n + 1));
     if (this.escaped.length < n + 1) {
       const next = new Uint8Array(grow(n + 1));
       next.set(this.escaped);

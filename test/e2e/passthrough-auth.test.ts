@@ -27,6 +27,8 @@ const adminPaths = [...SGLANG_ADMIN_PATHS, '/dumper/dump', '/%66lush_cache', '//
 describe('passthrough authorization', () => {
   it('without --api-key: forwards the client header unchanged and never adds the backend key', async () => {
     const { up, sc } = await setup(['--backend-api-key', 'backend-secret']);
+    // No --cache-key-secret: a random one, and the log says so.
+    expect(sc.output()).toMatch(/no --cache-key-secret .* random per-process secret/);
     // scorecar's own calls carry the backend key.
     expect(up.calls.some((c) => c.path === '/server_info' && c.authorization === 'Bearer backend-secret')).toBe(true);
     expect(up.calls.some((c) => c.path === '/health' && c.authorization === 'Bearer backend-secret')).toBe(true);
