@@ -128,7 +128,16 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         log(`backend ${b.url} is ${b.healthy ? 'healthy' : `unhealthy (${b.lastError || 'health check failed'})`}`);
         grpcApi?.refreshHealth();
       },
+      onIdentityChange: (_b, before, after) => {
+        // Score-cache keys carry the identity, so old entries are never served; the in-process
+        // cache drops them now rather than letting them age out. A shared Redis cache keeps them
+        // for replicas still on the old identity (mid-rollout) until their TTL.
+        if (scoreCache.kind === 'memory') void scoreCache.clear();
+        // Another model may tokenize differently: its token ids are not ours.
+        if (before.modelPath !== after.modelPath) for (const [, c] of tokenCaches) c.clear();
+      },
     },
+    cfg.identityIntervalMs,
   );
 
   const metrics = new ScorecarMetrics({

@@ -46,6 +46,10 @@ export class SglangBackend {
   inflight = 0;
   consecutiveFailures = 0;
   lastError = '';
+  /** Set when a new connection to the server opened (it may have restarted): re-read its identity. */
+  identityStale = true;
+  /** performance.now() of the last identity read. */
+  identityReadAt = Number.NEGATIVE_INFINITY;
   private readonly authHeaders: Record<string, string>;
   private readonly scoreHeaders: Record<string, string>;
 
@@ -67,6 +71,9 @@ export class SglangBackend {
       headersTimeout: pt.headersTimeoutMs,
       bodyTimeout: pt.bodyTimeoutMs,
       connectTimeout: 5_000,
+    });
+    this.pool.on('connect', () => {
+      this.identityStale = true;
     });
     this.authHeaders = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
     this.scoreHeaders = { ...JSON_HEADERS, ...this.authHeaders };

@@ -31,6 +31,7 @@ export const SERVE_OPTIONS = {
   'backend-connections': { type: 'int', default: 64, min: 1, help: 'keep-alive connections per backend' },
   'backend-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'budget of one backend scoring call' },
   'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
+  'identity-interval-ms': { type: 'int', default: 10000, min: 10, help: 'longest time between re-reads of a backend identity (model, weight version, mode, limits); also re-read on every new connection' },
   'vocab-size': { type: 'int', default: null, min: 1, help: 'label-id vocabulary bound (default: the tokenizer base vocabulary)' },
   'score-cache': { type: 'string', default: 'memory', help: 'score cache: memory, off, redis://HOST:PORT[/DB] or valkey://HOST:PORT' },
   'score-cache-ttl-s': { type: 'int', default: 900, min: 1, help: 'score-cache entry lifetime, seconds' },
@@ -78,6 +79,7 @@ export interface ServeConfig {
   backendConnections: number;
   backendTimeoutMs: number;
   healthIntervalMs: number;
+  identityIntervalMs: number;
   vocabSize: number | null;
   scoreCache: string;
   scoreCacheTtlS: number;

@@ -11,7 +11,7 @@ import {
 import type { EmulatorContext } from './context.js';
 import { causalPairs, packPairs } from './cost-model.js';
 import type { PrefillTicket } from './scheduler.js';
-import { HASH_INIT, hashIds, scoreRow } from './model.js';
+import { hashIds, scoreRow } from './model.js';
 import { applyFault } from './fault-response.js';
 import { send } from './http.js';
 
@@ -136,7 +136,7 @@ export async function handleScore(
     if (tooLong) return reply(badRequest(tooLong, TYPE_BAD_REQUEST));
     await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)], abortOnClose(res));
     if (res.destroyed) return;
-    const qh = hashIds(HASH_INIT, p.query);
+    const qh = hashIds(ctx.hashInit, p.query);
     for (const item of p.items) {
       const row: number[] = [];
       scoreRow(hashIds(qh, item), labels, f.applySoftmax, row);
@@ -161,7 +161,7 @@ export async function handleScore(
     if (res.destroyed) return;
     for (const [a, b] of prompts) {
       const row: number[] = [];
-      scoreRow(hashIds(hashIds(HASH_INIT, a), b), labels, f.applySoftmax, row);
+      scoreRow(hashIds(hashIds(ctx.hashInit, a), b), labels, f.applySoftmax, row);
       rows.push(row);
     }
   }

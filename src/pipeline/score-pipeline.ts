@@ -100,6 +100,8 @@ export class ScorePipeline {
     const backend = backends.pick();
     if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
     const info = backend.info;
+    // Rows computed while the backend's identity changed are not cached under either identity.
+    const epoch = backends.identityEpoch;
     if (job.kind === 'text' && backend.tokenizer !== 'match') {
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
       // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
@@ -152,6 +154,6 @@ export class ScorePipeline {
       metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
     }
     if (performance.now() > job.deadlineAt) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
-    if (cache.kind !== 'off') storeScores(job, cache);
+    if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache);
   }
 }
