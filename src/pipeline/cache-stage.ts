@@ -1,6 +1,7 @@
 import type { ScoreCache } from '../cache/score-cache.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
 import type { ScoreJob } from './score-job.js';
+import { itemShare } from './usage.js';
 
 /**
  * Score-cache keys, built from what the client sent, so a hit needs no tokenizing: the backend
@@ -84,34 +85,61 @@ export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<nu
   const hits = await cache.getMany(job.cacheKeys, n, out);
   job.cacheHits = hits;
   let k = 0;
+  let hits2 = 0;
   for (let i = 0; i < n; i++) {
     const v = out[i];
-    if (v !== null && v !== undefined) {
+    // [int32 item tokens][int32 query tokens][row bytes]: anything shorter is not an entry.
+    if (v !== null && v !== undefined && v.length > ENTRY_HEADER) {
       job.rowBuf[i] = v;
-      job.rowStart[i] = 0;
+      job.rowStart[i] = ENTRY_HEADER;
       job.rowEnd[i] = v.length;
+      job.itemTokens[i] = v.readInt32LE(0);
+      const q = v.readInt32LE(4);
+      if (q >= 0) job.cachedQueryTokens = q;
       job.cacheHit[i] = 1;
       out[i] = null;
+      hits2++;
     } else {
+      out[i] = null;
       job.cacheHit[i] = 0;
       job.active[k++] = i;
     }
   }
   job.nActive = k;
-  return hits;
+  job.cacheHits = hits2;
+  return hits2;
 }
 
-/** Stores the rows the backend just produced (fire and forget; a cache outage only costs hits). */
-export function storeScores(job: ScoreJob, cache: ScoreCache): void {
+/** Bytes before the row in a cache entry: the item's usage share and the query's tokens. */
+export const ENTRY_HEADER = 8;
+
+/**
+ * Stores the rows the backend just produced with the token counts usage needs (usage.ts), so a
+ * hit reports what the backend would (fire and forget; a cache outage only costs hits).
+ */
+export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): void {
   const m = job.nActive;
   if (m === 0) return;
   const which = new Int32Array(m);
   const values: Buffer[] = new Array(m);
+  let bytes = 0;
+  for (let k = 0; k < m; k++) {
+    const i = job.active[k] as number;
+    bytes += ENTRY_HEADER + (job.rowEnd[i] as number) - (job.rowStart[i] as number);
+  }
+  // One buffer for the batch; the cache keeps its own copy (memory) or serialises now (Redis).
+  const slab = Buffer.allocUnsafe(bytes);
+  const q = mis && !job.usageNull ? job.qLen : -1;
+  let at = 0;
   for (let k = 0; k < m; k++) {
     const i = job.active[k] as number;
     which[k] = i;
-    // The cache keeps its own copy (memory) or serialises now (Redis); a view is enough.
-    values[k] = (job.rowBuf[i] as Buffer).subarray(job.rowStart[i] as number, job.rowEnd[i] as number);
+    const start = at;
+    slab.writeInt32LE(job.usageNull ? -1 : itemShare(job, i, mis), at);
+    slab.writeInt32LE(q, at + 4);
+    at += ENTRY_HEADER;
+    at += (job.rowBuf[i] as Buffer).copy(slab, at, job.rowStart[i] as number, job.rowEnd[i] as number);
+    values[k] = slab.subarray(start, at);
   }
   void cache.setMany(job.cacheKeys, which, m, values);
 }

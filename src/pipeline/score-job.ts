@@ -84,7 +84,14 @@ export class ScoreJob {
   rowBuf: Buffer[] = [];
   rowStart: Int32Array = new Int32Array(16);
   rowEnd: Int32Array = new Int32Array(16);
+  /** usage.prompt_tokens as SGLang would report it for this request (usage.ts); -1 with usageNull. */
   promptTokens = 0;
+  /** A backend call of this request (or a cached entry) came without usage: report usage null. */
+  usageNull = false;
+  /** Per item, the tokens it adds to usage (usage.ts), read from score-cache hits; -1 = unknown. */
+  itemTokens: Int32Array = new Int32Array(16);
+  /** Query tokens stored with score-cache hits (multi-item usage); -1 = none seen. */
+  cachedQueryTokens = -1;
   cacheHits = 0;
   tokenizeMs = 0;
   queueMs = 0;
@@ -135,6 +142,7 @@ export class ScoreJob {
       this.bLen = growI32(this.bLen, n);
       this.rowStart = growI32(this.rowStart, n);
       this.rowEnd = growI32(this.rowEnd, n);
+      this.itemTokens = growI32(this.itemTokens, n);
       this.itemEdge = growI32(this.itemEdge, n);
       const state = new Uint8Array(this.aOff.length);
       state.set(this.itemState);
@@ -206,6 +214,8 @@ export class ScoreJob {
     this.cacheOut.fill(null);
     this.cacheHit.fill(0);
     this.promptTokens = 0;
+    this.usageNull = false;
+    this.cachedQueryTokens = -1;
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
     if (this.relay !== null) bufferPool.release(this.relay.body);

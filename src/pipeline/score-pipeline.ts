@@ -10,6 +10,7 @@ import { batchBase, itemCost } from './batch.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
 import { type CacheContext, backendContext, computeKeys, identify, lookupScores, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
+import { requestUsage } from './usage.js';
 import { type PackObserver, sendBatch } from './dispatch-stage.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
@@ -116,7 +117,10 @@ export class ScorePipeline {
     if (cache.kind !== 'off' && job.n > 0) {
       computeKeys(job, this.context(info), mis, this.deps.hasher);
       await lookupScores(job, cache);
-      if (job.nActive === 0) return;
+      if (job.nActive === 0) {
+        job.promptTokens = requestUsage(job, mis);
+        return;
+      }
     }
 
     if (job.kind === 'ids') resolveIds(job);
@@ -154,6 +158,7 @@ export class ScorePipeline {
       metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
     }
     if (performance.now() > job.deadlineAt) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
-    if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache);
+    job.promptTokens = requestUsage(job, mis);
+    if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache, mis);
   }
 }

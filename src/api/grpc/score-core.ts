@@ -30,7 +30,7 @@ export class ScoreCore {
     const model = msg.model ? msg.model : DEFAULT_MODEL;
     const relay = job.relay;
     if (relay === null) {
-      writeScoreResponse(w, job.n > 0 ? readJobScores(job) : 0, nLabels, model, job.promptTokens);
+      writeScoreResponse(w, job.n > 0 ? readJobScores(job) : 0, nLabels, model, Math.max(0, job.promptTokens));
       return;
     }
     // The backend tokenizes differently, so it was sent the request as text: its JSON answer is

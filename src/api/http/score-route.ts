@@ -24,6 +24,7 @@ const SCORES_OPEN = lit('{"scores":[');
 const AFTER_ROWS = lit('],"pooled_hidden_states":null,"model":"');
 const DEFAULT_MODEL = lit('default');
 const USAGE_OPEN = lit('","usage":{"prompt_tokens":');
+const USAGE_NULL = lit('","usage":null,"object":"scoring"}');
 const TOTAL = lit(',"total_tokens":');
 const USAGE_CLOSE = lit(',"completion_tokens":0,"prompt_tokens_details":null,"reasoning_tokens":0},"object":"scoring"}');
 
@@ -38,6 +39,11 @@ function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
   w.raw(AFTER_ROWS);
   if (job.modelStart >= 0) w.bytes(job.body, job.modelStart, job.modelEnd);
   else w.raw(DEFAULT_MODEL);
+  if (job.promptTokens < 0) {
+    // The backend reports no usage for this request: neither does scorecar.
+    w.raw(USAGE_NULL);
+    return;
+  }
   w.raw(USAGE_OPEN);
   w.int(job.promptTokens);
   w.raw(TOTAL);
