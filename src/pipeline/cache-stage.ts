@@ -76,16 +76,16 @@ export function computeKeys(job: ScoreJob, ctx: CacheContext, mis: boolean, hash
 }
 
 /**
- * Looks every item up in one round trip. Hits become the item's row (the cached row bytes) and
- * leave the active set; only misses go on to tokenizing and the GPU. Returns the hit count.
+ * Looks every item up in one round trip. Hits become the item's row (the cached row bytes, past
+ * the entry's token counts) and leave the active set; only misses go on to tokenizing and the
+ * GPU. Returns the hit count (a value too short to be an entry counts as a miss).
  */
 export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<number> {
   const n = job.n;
   const out = job.cacheOut;
-  const hits = await cache.getMany(job.cacheKeys, n, out);
-  job.cacheHits = hits;
+  await cache.getMany(job.cacheKeys, n, out);
   let k = 0;
-  let hits2 = 0;
+  let hits = 0;
   for (let i = 0; i < n; i++) {
     const v = out[i];
     // [int32 item tokens][int32 query tokens][row bytes]: anything shorter is not an entry.
@@ -98,7 +98,7 @@ export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<nu
       if (q >= 0) job.cachedQueryTokens = q;
       job.cacheHit[i] = 1;
       out[i] = null;
-      hits2++;
+      hits++;
     } else {
       out[i] = null;
       job.cacheHit[i] = 0;
@@ -106,8 +106,8 @@ export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<nu
     }
   }
   job.nActive = k;
-  job.cacheHits = hits2;
-  return hits2;
+  job.cacheHits = hits;
+  return hits;
 }
 
 /** Bytes before the row in a cache entry: the item's usage share and the query's tokens. */
