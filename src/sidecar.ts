@@ -16,6 +16,7 @@ import type { ServeConfig } from './config/serve-config.js';
 import { AimdBudget } from './control/budget.js';
 import { DepthController } from './control/depth-controller.js';
 import { TrafficShaper } from './control/traffic-shaper.js';
+import { KeyedHash, cacheKeySecret } from './mem/keyed-hash.js';
 import { ScorecarMetrics } from './metrics/registry.js';
 import { RankService } from './pipeline/rank-service.js';
 import { ScorePipeline } from './pipeline/score-pipeline.js';
@@ -81,7 +82,8 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     ['rank-item', rankItemCache],
   ];
   const oracle = new JoinOracle(rules);
-  const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log });
+  const hasher = await KeyedHash.create(cacheKeySecret(cfg.cacheKeySecret, log));
+  const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log, hasher });
   const shaper = new TrafficShaper({
     budget: cfg.shaperAdaptive
       ? new AimdBudget({ initialTokens: cfg.shaperBudgetTokens, maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144), ...(cfg.shaperTargetMs ? { targetLatencyMs: cfg.shaperTargetMs } : {}) })
@@ -111,7 +113,13 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         new SglangBackend({
           url,
           apiKey: cfg.backendApiKey,
+          adminApiKey: cfg.backendAdminApiKey,
           connections: cfg.backendConnections,
+          passthrough: {
+            connections: cfg.passthroughConnections,
+            headersTimeoutMs: cfg.passthroughHeadersTimeoutMs,
+            bodyTimeoutMs: cfg.passthroughBodyTimeoutMs,
+          },
           callTimeoutMs: cfg.backendTimeoutMs,
           healthTimeoutMs: Math.max(1000, cfg.healthIntervalMs * 2),
         }),
@@ -124,7 +132,16 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         log(`backend ${b.url} is ${b.healthy ? 'healthy' : `unhealthy (${b.lastError || 'health check failed'})`}`);
         grpcApi?.refreshHealth();
       },
+      onIdentityChange: (_b, before, after) => {
+        // Score-cache keys carry the identity, so old entries are never served; the in-process
+        // cache drops them now rather than letting them age out. A shared Redis cache keeps them
+        // for replicas still on the old identity (mid-rollout) until their TTL.
+        if (scoreCache.kind === 'memory') void scoreCache.clear();
+        // Another model may tokenize differently: its token ids are not ours.
+        if (before.modelPath !== after.modelPath) for (const [, c] of tokenCaches) c.clear();
+      },
     },
+    cfg.identityIntervalMs,
   );
 
   const metrics = new ScorecarMetrics({
@@ -144,6 +161,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
       metrics,
       cache: scoreCache,
       shaper,
+      hasher,
     },
     { maxPackTokens: cfg.maxPackTokens, maxCallTokens: cfg.maxCallTokens, coalesceWindowMs: cfg.coalesceWindowMs },
   );
@@ -159,6 +177,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   const rerank = new RerankService({
     pool,
     docCache: rankItemCache,
+    hasher: pipeline.hasher,
     rank,
     maxReqInputLen: () => backends.pick()?.info?.maxReqInputLen ?? null,
     maxChunksPerRequest: cfg.maxRerankChunks,
@@ -188,6 +207,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     backends,
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
+    passthroughLimits: { maxInflight: cfg.passthroughMaxInflight },
     log,
     admin: {
       stats: () => ({
@@ -207,7 +227,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
         coalesced_requests: pipeline.coalescer.merged,
         heap: metrics.heapStats(),
       }),
-      config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null }),
+      config: () => ({ ...cfg, apiKey: cfg.apiKey ? '***' : null, adminApiKey: cfg.adminApiKey ? '***' : null, backendApiKey: cfg.backendApiKey ? '***' : null, backendAdminApiKey: cfg.backendAdminApiKey ? '***' : null, cacheKeySecret: cfg.cacheKeySecret ? '***' : null }),
       flushCaches: () => {
         for (const [, c] of tokenCaches) c.clear();
         void scoreCache.clear();

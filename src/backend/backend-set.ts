@@ -1,4 +1,4 @@
-import type { ScoringMode } from './server-info.js';
+import { type BackendInfo, type ScoringMode, sameIdentity } from './server-info.js';
 import type { SglangBackend } from './sglang-backend.js';
 
 /**
@@ -12,22 +12,29 @@ export type LocalTokenize = (text: string) => Promise<Int32Array>;
 
 export interface BackendSetEvents {
   onChange?(backend: SglangBackend): void;
+  /** A backend's identity (model, weights, mode, limits) changed since it was last read. */
+  onIdentityChange?(backend: SglangBackend, before: BackendInfo, after: BackendInfo): void;
   log?(msg: string): void;
 }
 
 /**
- * Healthy, discovered backends and the loop that keeps that true: /health on an interval,
- * discovery (protocol, limits, tokenizer check) whenever a backend (re)appears.
+ * Healthy, discovered backends and the loop that keeps that true: /health on an interval, and
+ * discovery (protocol, limits, model identity, tokenizer check) whenever a backend (re)appears,
+ * whenever a new connection to it opened (it may have restarted between two health checks), and
+ * at least every `identityIntervalMs` (weights can change in place: /update_weights_from_disk).
  */
 export class BackendSet {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Bumped on every identity change: work that began under an older epoch must not be cached. */
+  identityEpoch = 0;
 
   constructor(
     readonly backends: SglangBackend[],
     private readonly intervalMs: number,
     private readonly localTokenize: LocalTokenize,
     private readonly events: BackendSetEvents = {},
+    private readonly identityIntervalMs = 10_000,
   ) {}
 
   /** Runs one round of checks now, then keeps checking on the interval. */
@@ -50,24 +57,45 @@ export class BackendSet {
   private async check(b: SglangBackend): Promise<void> {
     const ok = await b.checkHealth();
     const wasHealthy = b.healthy;
-    if (ok && (!wasHealthy || b.info === null)) {
+    const now = performance.now();
+    const due = !wasHealthy || b.info === null || b.identityStale || now - b.identityReadAt >= this.identityIntervalMs;
+    if (ok && due) {
+      const before = b.info;
       try {
+        b.identityStale = false;
         const info = await b.discover();
-        const local = await this.localTokenize(TOKENIZER_PROBE);
-        const remote = await b.tokenize(TOKENIZER_PROBE);
-        b.tokenizer = remote === null ? 'unknown' : sameIds(local, remote) ? 'match' : 'mismatch';
+        b.identityReadAt = now;
+        const changed = before !== null && !sameIdentity(before, info);
+        if (before !== null && !changed) b.info = before; // same identity: keep the object
+        if (!wasHealthy || before === null || changed) {
+          const local = await this.localTokenize(TOKENIZER_PROBE);
+          const remote = await b.tokenize(TOKENIZER_PROBE);
+          b.tokenizer = remote === null ? 'unknown' : sameIds(local, remote) ? 'match' : 'mismatch';
+        }
+        if (changed) {
+          this.identityEpoch++;
+          this.events.log?.(
+            `backend ${b.url}: identity changed (model ${before.modelPath} -> ${info.modelPath}, weight_version ${before.weightVersion} -> ${info.weightVersion}, ` +
+              `mode ${before.mode} -> ${info.mode}, max_req_input_len ${before.maxReqInputLen} -> ${info.maxReqInputLen}); entries keyed by the old identity are dropped`,
+          );
+          this.events.onIdentityChange?.(b, before, info);
+        }
         b.healthy = true;
-        this.events.log?.(
-          `backend ${b.url}: ${info.emulator ? 'EMULATOR, ' : ''}${info.mode === 'mis' ? `multi-item scoring (${info.misFlavor})` : 'single-item scoring'}, ` +
-            `max_req_input_len ${info.maxReqInputLen}, model ${info.modelPath}, tokenizer ${b.tokenizer}` +
-            (b.tokenizer === 'match' ? '' : ' (text is forwarded unchanged)'),
-        );
+        if (!wasHealthy || before === null || changed) {
+          this.events.log?.(
+            `backend ${b.url}: ${info.emulator ? 'EMULATOR, ' : ''}${info.mode === 'mis' ? `multi-item scoring (${info.misFlavor})` : 'single-item scoring'}, ` +
+              `max_req_input_len ${info.maxReqInputLen}, model ${info.modelPath}, weight_version ${info.weightVersion}, tokenizer ${b.tokenizer}` +
+              (b.tokenizer === 'match' ? '' : ' (text is forwarded unchanged)'),
+          );
+        }
       } catch (e) {
         b.healthy = false;
+        b.identityStale = true;
         b.lastError = String((e as Error)?.message ?? e);
       }
     } else {
       b.healthy = ok;
+      if (!ok) b.identityStale = true;
     }
     if (b.healthy !== wasHealthy) this.events.onChange?.(b);
   }
@@ -78,6 +106,12 @@ export class BackendSet {
     for (const b of this.backends) {
       if (!b.healthy || b.info === null) continue;
       if (mode !== undefined && b.info.mode !== mode) continue;
+      // The emulator never mixes with real backends: a real one always wins.
+      if (best !== null && best.info!.emulator !== b.info.emulator) {
+        if (b.info.emulator) continue;
+        best = b;
+        continue;
+      }
       if (best === null || b.inflight < best.inflight) best = b;
     }
     return best;

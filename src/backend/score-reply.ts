@@ -42,7 +42,7 @@ function scanRow(b: Buffer, p: number, end: number, labels: number): number {
 /**
  * Reads a backend's /v1/score reply for a batch without parsing numbers: each row's byte span is
  * recorded on the job and item it belongs to, so the client response copies SGLang's own digits.
- * Returns the usage's prompt_tokens (0 when the server reports none). Throws BadGateway on
+ * Returns the usage's prompt_tokens (-1 when the server reports none: usage null or absent). Throws BadGateway on
  * anything that is not SGLang's shape.
  */
 export function readScoreReply(b: Buffer, end: number, batch: Batch): number {
@@ -51,7 +51,7 @@ export function readScoreReply(b: Buffer, end: number, batch: Batch): number {
   let k = batch.count > 0 ? (batch.from[0] as number) : 0;
   let p = skipWs(b, 0, end);
   let rows = -1;
-  let promptTokens = 0;
+  let promptTokens = -1;
   if (b[p] !== LBRACE) throw new BadGateway('backend score reply is not a JSON object');
   p = skipWs(b, p + 1, end);
   while (b[p] !== RBRACE) {
@@ -100,7 +100,7 @@ export function readScoreReply(b: Buffer, end: number, batch: Batch): number {
         p = skipWs(b, ue, end);
         if (b[p] !== COLON) throw new BadGateway('malformed backend usage');
         p = skipWs(b, p + 1, end);
-        if (bytesEqual(b, us, ue - 1, K_PROMPT_TOKENS) && scanInt32(b, p, end) > 0) {
+        if (bytesEqual(b, us, ue - 1, K_PROMPT_TOKENS) && scanInt32(b, p, end) > 0 && intOut.value >= 0) {
           promptTokens = intOut.value;
         }
         p = skipValue(b, p, end);

@@ -43,6 +43,24 @@ export function parseEndpointContext(status: number, body: string): string | nul
   }
 }
 
+/**
+ * Whether two reads of a backend describe the same server as far as answers depend on it: model,
+ * weights, scoring mode and limits. A change invalidates what was keyed by the old identity.
+ */
+export function sameIdentity(a: BackendInfo, b: BackendInfo): boolean {
+  return (
+    a.modelPath === b.modelPath &&
+    a.weightVersion === b.weightVersion &&
+    a.mode === b.mode &&
+    a.misFlavor === b.misFlavor &&
+    a.maxReqInputLen === b.maxReqInputLen &&
+    a.contextLength === b.contextLength &&
+    a.emulator === b.emulator &&
+    a.patches?.exactPrefix === b.patches?.exactPrefix &&
+    a.patches?.labelHead === b.patches?.labelHead
+  );
+}
+
 function num(v: unknown, fallback: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }

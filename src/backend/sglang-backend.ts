@@ -7,7 +7,11 @@ import { type BackendInfo, parseBackendInfo, parseEndpointContext } from './serv
 export interface BackendOptions {
   url: string;
   apiKey: string | null;
+  /** Key for SGLang's admin routes when the backend has its own admin_api_key (else apiKey). */
+  adminApiKey?: string | null;
   connections: number;
+  /** The passthrough pool: its connection cap and timeouts (see api/http/passthrough.ts). */
+  passthrough?: { connections: number; headersTimeoutMs: number; bodyTimeoutMs: number };
   /** Budget for one scoring call, milliseconds. */
   callTimeoutMs: number;
   healthTimeoutMs: number;
@@ -33,12 +37,19 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export class SglangBackend {
   readonly url: string;
   readonly pool: Pool;
+  /** Passed-through calls only: apart from `pool`, so streams and slow readers never hold scoring's connections. */
+  readonly passthroughPool: Pool;
+  passthroughInflight = 0;
   info: BackendInfo | null = null;
   tokenizer: TokenizerCheck = 'unknown';
   healthy = false;
   inflight = 0;
   consecutiveFailures = 0;
   lastError = '';
+  /** Set when a new connection to the server opened (it may have restarted): re-read its identity. */
+  identityStale = true;
+  /** performance.now() of the last identity read. */
+  identityReadAt = Number.NEGATIVE_INFINITY;
   private readonly authHeaders: Record<string, string>;
   private readonly scoreHeaders: Record<string, string>;
 
@@ -52,6 +63,18 @@ export class SglangBackend {
       bodyTimeout: opts.callTimeoutMs,
       connectTimeout: 5_000,
     });
+    const pt = opts.passthrough ?? { connections: 32, headersTimeoutMs: 60_000, bodyTimeoutMs: 300_000 };
+    this.passthroughPool = new Pool(this.url, {
+      connections: pt.connections,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      headersTimeout: pt.headersTimeoutMs,
+      bodyTimeout: pt.bodyTimeoutMs,
+      connectTimeout: 5_000,
+    });
+    this.pool.on('connect', () => {
+      this.identityStale = true;
+    });
     this.authHeaders = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
     this.scoreHeaders = { ...JSON_HEADERS, ...this.authHeaders };
   }
@@ -60,9 +83,14 @@ export class SglangBackend {
     return this.url;
   }
 
-  /** Headers scorecar adds to its own calls (the backend key), for the passthrough too. */
-  get apiKeyHeader(): string | null {
-    return this.opts.apiKey ? `Bearer ${this.opts.apiKey}` : null;
+  /**
+   * The Authorization a passed-through call of an authenticated client carries: the backend
+   * admin key on SGLang's admin routes when one is set, else the backend key; null when
+   * scorecar has none (the client's own header then goes on).
+   */
+  passthroughAuthorization(admin: boolean): string | null {
+    const key = (admin ? this.opts.adminApiKey : null) || this.opts.apiKey;
+    return key ? `Bearer ${key}` : null;
   }
 
   private async getJson(path: string): Promise<{ status: number; value: unknown }> {
@@ -93,7 +121,10 @@ export class SglangBackend {
     if (mi.status === 404) mi = await this.getJson('/get_model_info');
     const modelInfo = mi.status === 200 && typeof mi.value === 'object' ? (mi.value as Record<string, unknown>) : null;
     const info = parseBackendInfo(si.value as Record<string, unknown>, modelInfo);
-    info.scoreEndpointContext = await this.probeEndpointContext();
+    // The install path only changes with the server: probe once per version, not on every re-read.
+    const known = this.info;
+    info.scoreEndpointContext =
+      known !== null && known.version === info.version && known.scoreEndpointContext !== null ? known.scoreEndpointContext : await this.probeEndpointContext();
     this.info = info;
     return this.info;
   }
@@ -190,7 +221,7 @@ export class SglangBackend {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.passthroughPool.destroy()]);
   }
 }
 

@@ -12,6 +12,7 @@ export class CacheCounters {
   stores = 0;
   evictions = 0;
   expired = 0;
+  rejected = 0;
 
   /** One getMany of `n` keys with `hits` hits that took `seconds`. */
   recordLookup(n: number, hits: number, seconds: number): void {
@@ -35,6 +36,7 @@ export class CacheCounters {
       stores: this.stores,
       evictions: this.evictions,
       expired: this.expired,
+      rejected: this.rejected,
       entries,
       bytes,
     };

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { DIGEST_BYTES, type KeyedHash } from '../mem/keyed-hash.js';
 import { KEY_BYTES, checkKeyCount, checkStoreBatch } from './cache-key.js';
 import { CacheCounters } from './cache-counters.js';
 import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis-store-script.js';
@@ -18,6 +20,11 @@ export interface RedisScoreCacheOptions {
   /** Upper bound of the reconnect backoff while Redis is away. */
   reconnectMaxDelayMs: number;
   log: (m: string) => void;
+  /**
+   * Keys the MAC each stored value carries over its key and value; values read back whose MAC
+   * does not verify are dropped (counted in `rejected`). Null: values go unsigned (tests only).
+   */
+  hasher: KeyedHash | null;
 }
 
 /** How long a repeated command failure stays quiet in the log. */
@@ -43,6 +50,7 @@ export class RedisScoreCache implements ScoreCache {
   private reportedDown = false;
   private lastErrorLogAt = -Infinity;
   private closed = false;
+  private readonly macScratch = Buffer.alloc(DIGEST_BYTES);
 
   constructor(private readonly opts: RedisScoreCacheOptions) {
     if (!(opts.ttlSeconds > 0)) throw new RangeError(`score cache: ttlSeconds must be > 0, got ${opts.ttlSeconds}`);
@@ -109,7 +117,7 @@ export class RedisScoreCache implements ScoreCache {
           clearTimeout(timer);
           let hits = 0;
           for (let i = 0; i < n; i++) {
-            const v = reply[i] ?? null;
+            const v = this.verified(redisKeys[i] as Buffer, reply[i] ?? null);
             out[i] = v;
             if (v !== null) hits++;
           }
@@ -140,7 +148,7 @@ export class RedisScoreCache implements ScoreCache {
     const keySlab = Buffer.allocUnsafe(m * (this.prefix.length + KEY_BYTES));
     for (let j = 0; j < m; j++) args[j] = this.redisKey(keySlab, j, keys, which[j] as number);
     args[m] = this.ttlArg;
-    for (let j = 0; j < m; j++) args[m + 1 + j] = values[j] as Buffer;
+    for (let j = 0; j < m; j++) args[m + 1 + j] = this.signed(args[j] as Buffer, values[j] as Buffer);
     const viaEval = !this.scriptCached;
     const sent = viaEval ? this.client.eval(STORE_SCRIPT, m, args) : this.client.evalsha(STORE_SCRIPT_SHA, m, args);
     const stored = sent.then(
@@ -199,6 +207,29 @@ export class RedisScoreCache implements ScoreCache {
       clearTimeout(timer);
     }
     this.client.disconnect();
+  }
+
+  /** value + MAC(redis key, value): what is stored. */
+  private signed(redisKey: Buffer, value: Buffer): Buffer {
+    const h = this.opts.hasher;
+    if (h === null) return value;
+    const out = Buffer.allocUnsafe(value.length + DIGEST_BYTES);
+    value.copy(out, 0);
+    h.mac(redisKey, value, value.length, out, value.length);
+    return out;
+  }
+
+  /** The value of a stored entry whose MAC verifies, else null (counted as rejected). */
+  private verified(redisKey: Buffer, stored: Buffer | null): Buffer | null {
+    const h = this.opts.hasher;
+    if (stored === null || h === null) return stored;
+    const len = stored.length - DIGEST_BYTES;
+    if (len >= 0) {
+      h.mac(redisKey, stored, len, this.macScratch, 0);
+      if (timingSafeEqual(this.macScratch, stored.subarray(len))) return stored.subarray(0, len);
+    }
+    this.counters.rejected++;
+    return null;
   }
 
   private missAll(n: number, out: Array<Buffer | null>, started: number): number {

@@ -1,3 +1,4 @@
+import type { KeyedHash } from '../mem/keyed-hash.js';
 import { MemoryScoreCache } from './memory-score-cache.js';
 import { OffScoreCache } from './off-score-cache.js';
 import { RedisScoreCache } from './redis-score-cache.js';
@@ -22,6 +23,8 @@ export interface ScoreCacheStats {
   evictions: number;
   /** Entries reclaimed after their TTL (memory only; Redis expires keys itself). */
   expired: number;
+  /** Values read back that failed their MAC (Redis only): dropped, counted as misses. */
+  rejected: number;
   /** Live entries (memory only; 0 for Redis and off). */
   entries: number;
   /** Bytes charged against maxBytes (memory only). */
@@ -59,10 +62,12 @@ export interface ScoreCacheOptions {
   lookupTimeoutMs?: number;
   /** Redis: setMany resolves by then even without a reply. Default 250. */
   storeTimeoutMs?: number;
-  /** Redis key prefix. Default 'sc1:'; change it when the key scheme changes. */
+  /** Redis key prefix. Default 'sc2:'; change it when the key scheme changes. */
   keyPrefix?: string;
   /** Redis: cap of the reconnect backoff. Default 1000. */
   reconnectMaxDelayMs?: number;
+  /** Redis: MACs on stored values, keyed by the deployment secret (required for Redis). */
+  hasher?: KeyedHash;
   /** Memory: monotonic clock in ms (tests). */
   now?: () => number;
   log?: (m: string) => void;
@@ -70,7 +75,7 @@ export interface ScoreCacheOptions {
 
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 25;
 export const DEFAULT_STORE_TIMEOUT_MS = 250;
-export const DEFAULT_KEY_PREFIX = 'sc1:';
+export const DEFAULT_KEY_PREFIX = 'sc2:';
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
 
 /**
@@ -91,6 +96,7 @@ export function createScoreCache(spec: string, opts: ScoreCacheOptions): ScoreCa
       keyPrefix: opts.keyPrefix ?? DEFAULT_KEY_PREFIX,
       reconnectMaxDelayMs: opts.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS,
       log: opts.log ?? (() => undefined),
+      hasher: opts.hasher ?? null,
     });
   }
   throw new Error(`score cache: unknown spec '${spec}' (expected memory, off, redis://host:port[/db] or valkey://host:port[/db])`);

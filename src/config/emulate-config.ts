@@ -16,6 +16,7 @@ export const EMULATE_OPTIONS = {
   'context-length': { type: 'int', default: DEFAULT_EMULATOR_OPTIONS.contextLength, min: 16, help: 'model context length' },
   'max-total-tokens': { type: 'int', default: DEFAULT_EMULATOR_OPTIONS.maxTotalTokens, min: 16, help: 'KV pool size (bounds max_req_input_len)' },
   'model-path': { type: 'string', default: DEFAULT_EMULATOR_OPTIONS.modelPath, help: 'model path reported' },
+  'weight-version': { type: 'string', default: DEFAULT_EMULATOR_OPTIONS.weightVersion, help: "weight_version reported; any but 'default' also changes the modelled scores (a new rollout)" },
   'tokenizer-threads': { type: 'int', default: 1, min: 1, help: 'tokenizer worker threads' },
 } as const satisfies OptionTable;
 
@@ -58,6 +59,7 @@ export function parseEmulateConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     contextLength: v.contextLength as number,
     maxTotalTokens: v.maxTotalTokens as number,
     modelPath: v.modelPath as string,
+    weightVersion: v.weightVersion as string,
     servedModelName: v.modelPath as string,
     tokenizerThreads: v.tokenizerThreads as number,
   };

@@ -13,7 +13,13 @@ export const SERVE_OPTIONS = {
   'emulator-mis': { type: 'bool', default: false, help: 'embedded emulator speaks multi-item scoring (--enable-mis)' },
   'api-key': { type: 'string', default: null, help: 'Bearer key clients must send (like SGLang --api-key)' },
   'admin-api-key': { type: 'string', default: null, help: 'Bearer key for /scorecar/ admin routes (defaults to --api-key)' },
-  'backend-api-key': { type: 'string', default: null, help: 'Bearer key scorecar sends to backends' },
+  'backend-api-key': { type: 'string', default: null, help: 'Bearer key scorecar sends to backends (lent on passthrough only to clients that showed --api-key)' },
+  'backend-admin-api-key': { type: 'string', default: null, help: "Bearer key for SGLang's admin routes when the backends have their own admin key (default --backend-api-key)" },
+  'passthrough-connections': { type: 'int', default: 32, min: 1, help: 'connections per backend for passed-through routes, apart from scoring' },
+  'passthrough-max-inflight': { type: 'int', default: 256, min: 1, help: 'passed-through calls in flight per backend (streams included); beyond, 503' },
+  'passthrough-headers-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'passthrough: longest wait for a backend response to start' },
+  'passthrough-body-timeout-ms': { type: 'int', default: 300000, min: 1, help: 'passthrough: longest silence inside a backend response body (SSE streams included)' },
+  'cache-key-secret': { type: 'string', default: null, help: 'secret keying score-cache and token-cache hashes and Redis value MACs; replicas sharing a cache need the same one (default: random per process)' },
   'max-pack-tokens': { type: 'int', default: null, min: 16, help: 'token budget of one multi-item pack (default min(backend max_req_input_len, 8192))' },
   'max-call-tokens': { type: 'int', default: 65536, min: 16, help: 'prompt tokens per single-item backend call' },
   'max-items': { type: 'int', default: 10000, min: 1, help: 'most items one request may carry' },
@@ -25,6 +31,7 @@ export const SERVE_OPTIONS = {
   'backend-connections': { type: 'int', default: 64, min: 1, help: 'keep-alive connections per backend' },
   'backend-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'budget of one backend scoring call' },
   'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
+  'identity-interval-ms': { type: 'int', default: 10000, min: 10, help: 'longest time between re-reads of a backend identity (model, weight version, mode, limits); also re-read on every new connection' },
   'vocab-size': { type: 'int', default: null, min: 1, help: 'label-id vocabulary bound (default: the tokenizer base vocabulary)' },
   'score-cache': { type: 'string', default: 'memory', help: 'score cache: memory, off, redis://HOST:PORT[/DB] or valkey://HOST:PORT' },
   'score-cache-ttl-s': { type: 'int', default: 900, min: 1, help: 'score-cache entry lifetime, seconds' },
@@ -58,6 +65,12 @@ export interface ServeConfig {
   apiKey: string | null;
   adminApiKey: string | null;
   backendApiKey: string | null;
+  backendAdminApiKey: string | null;
+  passthroughConnections: number;
+  passthroughMaxInflight: number;
+  passthroughHeadersTimeoutMs: number;
+  passthroughBodyTimeoutMs: number;
+  cacheKeySecret: string | null;
   maxPackTokens: number | null;
   maxCallTokens: number;
   maxItems: number;
@@ -69,6 +82,7 @@ export interface ServeConfig {
   backendConnections: number;
   backendTimeoutMs: number;
   healthIntervalMs: number;
+  identityIntervalMs: number;
   vocabSize: number | null;
   scoreCache: string;
   scoreCacheTtlS: number;
@@ -97,6 +111,13 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   if (c.help) return c;
   if (c.backend.length === 0 && !c.emulate) {
     throw new ConfigError('serve needs --backend URL (an SGLang server) or --emulate (the built-in SGLang emulator)');
+  }
+  if (c.emulate && c.backend.length > 0) {
+    // Emulated scores must never share a pool, or cache entries, with a real model's.
+    throw new ConfigError('--emulate cannot be combined with --backend: the emulator is a stand-in for SGLang, and its scores must not mix with a real backend\'s (run `scorecar emulate` and point a separate scorecar at it)');
+  }
+  if (c.cacheKeySecret !== null && c.cacheKeySecret.length < 16) {
+    throw new ConfigError('--cache-key-secret: must be at least 16 characters (use a random string, e.g. `openssl rand -hex 32`)');
   }
   for (const url of c.backend) {
     let u: URL;

@@ -4,6 +4,7 @@ import { JoinOracle } from '../tokenize/join-oracle.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
 import { loadTokenizerFiles } from '../tokenize/tokenizer-file.js';
 import { FaultInjector } from './faults.js';
+import { HASH_INIT } from './model.js';
 import { EmulatorMetrics } from './metrics.js';
 import { type EmulatorOptions, maxReqInputLen } from './options.js';
 import { PrefillScheduler, SerialResource } from './scheduler.js';
@@ -25,6 +26,11 @@ export class EmulatorContext {
   readonly faults: FaultInjector;
   readonly metrics: EmulatorMetrics;
   readonly maxReqInputLen: number;
+  /**
+   * Seed of the modelled weights' prompt hash: HASH_INIT for weight version 'default', so scores
+   * are as they always were; another version (a new rollout) scores differently.
+   */
+  readonly hashInit: number;
   readonly startedAt = Date.now();
   /** Last responses by hash, so tests can prove a proxy relayed bytes unchanged. */
   readonly recent: RecordedResponse[] = [];
@@ -48,6 +54,7 @@ export class EmulatorContext {
     this.faults.update(options.faults);
     this.metrics = new EmulatorMetrics(options.servedModelName, this.scheduler);
     this.maxReqInputLen = maxReqInputLen(options);
+    this.hashInit = options.weightVersion === 'default' ? HASH_INIT : (HASH_INIT ^ createHash('sha256').update(options.weightVersion).digest().readInt32LE(0)) | 0;
   }
 
   record(method: string, path: string, status: number, body: Buffer): void {

@@ -7,7 +7,7 @@ import { causalPairs } from './cost-model.js';
 import { applyFault } from './fault-response.js';
 import { send } from './http.js';
 import { abortOnClose } from './score-route.js';
-import { HASH_INIT, hashIds, nextToken, tokenLogprob } from './model.js';
+import { hashIds, nextToken, tokenLogprob } from './model.js';
 
 /**
  * /generate: SGLang's native route. Prefill-only requests (max_new_tokens 0) are the scoring
@@ -104,7 +104,7 @@ async function logprobFields(ctx: EmulatorContext, s: PromptSpec, generated: num
   const inputIds: Array<LogprobEntry[] | null> = [];
   // -1 (and prefill-only requests) start after the prompt: no input-position logprobs.
   if (s.logprobStartLen >= 0) {
-    let h = hashIds(HASH_INIT, s.ids, 0, s.logprobStartLen);
+    let h = hashIds(ctx.hashInit, s.ids, 0, s.logprobStartLen);
     for (let i = s.logprobStartLen; i < s.ids.length; i++) {
       const id = s.ids[i] as number;
       input.push([i === 0 ? null : tokenLogprob(h, id), id, await text(id)]);
@@ -117,7 +117,7 @@ async function logprobFields(ctx: EmulatorContext, s: PromptSpec, generated: num
   }
   const output: LogprobEntry[] = [];
   const outputIds: LogprobEntry[][] = [];
-  let h = hashIds(HASH_INIT, s.ids);
+  let h = hashIds(ctx.hashInit, s.ids);
   const positions = Math.max(1, generated.length);
   for (let j = 0; j < positions; j++) {
     if (j < generated.length) output.push([tokenLogprob(h, generated[j] as number), generated[j] as number, await text(generated[j] as number)]);
@@ -252,7 +252,7 @@ async function decode(
 ): Promise<Record<string, unknown>[] | null> {
   const rids = specs.map(() => randomUUID().replace(/-/g, ''));
   const generated: number[][] = specs.map(() => []);
-  const hashes = specs.map((s) => hashIds(HASH_INIT, s.ids));
+  const hashes = specs.map((s) => hashIds(ctx.hashInit, s.ids));
   const maxSteps = Math.max(...specs.map((s) => s.maxNewTokens));
   let clientGone = false;
   res.on('close', () => {

@@ -70,7 +70,7 @@ export function modelInfo(ctx: EmulatorContext): Record<string, unknown> {
     tokenizer_path: ctx.options.modelPath,
     is_generation: true,
     preferred_sampling_params: null,
-    weight_version: 'default',
+    weight_version: ctx.options.weightVersion,
     has_image_understanding: false,
     has_audio_understanding: false,
     model_type: 'qwen3',

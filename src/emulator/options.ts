@@ -12,6 +12,8 @@ export interface EmulatorOptions {
   profile: string;
   cost: CostParams;
   modelPath: string;
+  /** What /model_info reports as weight_version; any other than 'default' also reseeds the modelled weights. */
+  weightVersion: string;
   servedModelName: string;
   contextLength: number;
   maxTotalTokens: number;
@@ -35,6 +37,7 @@ export const DEFAULT_EMULATOR_OPTIONS: EmulatorOptions = {
   profile: 'zero',
   cost: ZERO_COST,
   modelPath: 'Qwen/Qwen3-0.6B',
+  weightVersion: 'default',
   servedModelName: 'Qwen/Qwen3-0.6B',
   contextLength: 40960,
   maxTotalTokens: 400000,

@@ -25,7 +25,7 @@ import { DEFAULT_SCORE_ENDPOINT_CONTEXT, validationMessage, MISSING_BODY_ERROR }
 import type { EmulatorContext } from './context.js';
 import { causalPairs, packPairs } from './cost-model.js';
 import type { PrefillTicket } from './scheduler.js';
-import { HASH_INIT, hashIds, scoreRow, tokenLogprob } from './model.js';
+import { hashIds, scoreRow, tokenLogprob } from './model.js';
 import { applyFault } from './fault-response.js';
 import { send } from './http.js';
 
@@ -196,7 +196,7 @@ export async function handleScore(
     if (tooLong) return reply(badRequest(tooLong, TYPE_BAD_REQUEST));
     await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)], abortOnClose(res));
     if (res.destroyed) return;
-    const qh = hashIds(HASH_INIT, p.query);
+    const qh = hashIds(ctx.hashInit, p.query);
     p.items.forEach((item, i) => readOut(hashIds(qh, item), i));
     p.promptTokens = packed;
   } else {
@@ -215,7 +215,7 @@ export async function handleScore(
     }
     await ctx.scheduler.run(lens, pairs, abortOnClose(res));
     if (res.destroyed) return;
-    prompts.forEach(([a, b], i) => readOut(hashIds(hashIds(HASH_INIT, a), b), i));
+    prompts.forEach(([a, b], i) => readOut(hashIds(hashIds(ctx.hashInit, a), b), i));
   }
   ctx.metrics.finished(p.promptTokens, 0, (performance.now() - started) / 1000);
   reply({ status: 200, body: scoresJson(rows, f.model, p.promptTokens, tokenLogprobs) });

@@ -157,6 +157,7 @@ export class ScorecarMetrics {
     };
     cacheCounter('scorecar_score_cache_hits_total', 'Score-cache hits (items)', (c) => c.hits);
     cacheCounter('scorecar_score_cache_misses_total', 'Score-cache misses (items)', (c) => c.misses);
+    cacheCounter('scorecar_score_cache_rejected_total', 'Score-cache values read from Redis whose MAC did not verify (dropped, served as misses)', (c) => c.rejected);
     cacheCounter('scorecar_score_cache_errors_total', 'Score-cache calls that failed (a cache outage costs hits only)', (c) => c.errors);
     cacheCounter('scorecar_score_cache_lookups_total', 'Score-cache lookups (one per request)', (c) => c.lookups);
     cacheCounter('scorecar_score_cache_lookup_seconds_total', 'Time spent in score-cache lookups', (c) => c.lookupSecondsSum);

@@ -1,109 +1,145 @@
 import type { ScoreCache } from '../cache/score-cache.js';
-import { finalize, hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
+import type { KeyedHash } from '../mem/keyed-hash.js';
 import type { ScoreJob } from './score-job.js';
+import { itemShare } from './usage.js';
 
 /**
- * Score-cache keys, built from what the client sent, so a hit needs no tokenizing: the model
- * identity (path + weight version) and scoring mode, the template (or "raw" /v1/score), the
- * labels and flags, the prefix as sent and the item as sent. 128 bits per item.
+ * Score-cache keys, built from what the client sent, so a hit needs no tokenizing: the backend
+ * identity (model path, weight version, scoring mode, emulator or not), the kind of request, the
+ * labels and flags, the query as sent and the item as sent. Every part is folded in with a keyed
+ * 128-bit hash (mem/keyed-hash.ts), so keys cannot be predicted or collided without the
+ * deployment secret.
  */
 export interface CacheContext {
-  /** Lanes of hash(model path, weight version, scoring mode). */
-  modelA: number;
-  modelB: number;
-  /** Lanes of the template identity; 0, 0 for raw /v1/score. */
-  templateA: number;
-  templateB: number;
+  /** Keyed hash lanes of the backend identity. */
+  lanes: Int32Array;
 }
 
-export function modelLanes(modelPath: string, weightVersion: string, mode: string): [number, number] {
-  hashString(`${modelPath}\u0000${weightVersion}\u0000${mode}`);
-  return [hashOut[0] as number, hashOut[1] as number];
+export function backendContext(hasher: KeyedHash, modelPath: string, weightVersion: string, mode: string, emulator: boolean): CacheContext {
+  const lanes = new Int32Array(4);
+  hasher.text('key', JSON.stringify(['backend', modelPath, weightVersion, mode, emulator]), lanes, 0);
+  return { lanes };
 }
 
-/** Identity hashes of an ids request (text requests get theirs from the byte scanner). */
-export function identifyIds(job: ScoreJob): void {
-  hashInts(job.arena, job.queryOff, job.queryOff + job.queryLen, 0x1d5, 0x2e6);
-  job.textHash[0] = hashOut[0] as number;
-  job.textHash[1] = hashOut[1] as number;
-  for (let i = 0; i < job.n; i++) {
-    const off = job.aOff[i] as number;
-    hashInts(job.arena, off, off + (job.aLen[i] as number), 0x1d5, 0x2e6);
-    job.textHash[2 * i + 2] = hashOut[0] as number;
-    job.textHash[2 * i + 3] = hashOut[1] as number;
+/**
+ * Keyed identity of each text the client sent, into job.idHash (0 = query, i + 1 = item i):
+ * the raw JSON string bytes for text requests, the ids' bytes for ids requests. /rank jobs get
+ * theirs in identifyRank.
+ */
+export function identify(job: ScoreJob, hasher: KeyedHash): void {
+  const out = job.idHash;
+  if (job.kind === 'text') {
+    if (job.queryStart >= 0) hasher.bytes('text', job.body, job.queryStart, job.queryEnd, out, 0);
+    else hasher.bytes('text', job.body, 0, 0, out, 0);
+    const spans = job.itemSpans;
+    for (let i = 0; i < job.n; i++) hasher.bytes('text', job.body, spans[2 * i] as number, spans[2 * i + 1] as number, out, 4 * (i + 1));
+  } else if (job.kind === 'ids') {
+    hasher.ints(job.arena, job.queryOff, job.queryOff + job.queryLen, out, 0);
+    for (let i = 0; i < job.n; i++) {
+      const off = job.aOff[i] as number;
+      hasher.ints(job.arena, off, off + (job.aLen[i] as number), out, 4 * (i + 1));
+    }
   }
 }
 
-function put32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v & 0xff;
-  b[at + 1] = (v >>> 8) & 0xff;
-  b[at + 2] = (v >>> 16) & 0xff;
-  b[at + 3] = (v >>> 24) & 0xff;
-}
+/** Scratch for key inputs: [request-wide digest (16)][item identity (16)], and the request-wide input. */
+let scratch = Buffer.allocUnsafeSlow(256);
+const pair = Buffer.allocUnsafeSlow(32);
 
 /** Writes every item's 16-byte key into job.cacheKeys. */
-export function computeKeys(job: ScoreJob, ctx: CacheContext, mis: boolean): void {
-  // Request-wide part: context, kind, labels, flags, prefix. item_first only matters outside MIS.
-  let a = mixInt(ctx.modelA ^ ctx.templateA, job.kind === 'text' ? 0x74 : job.kind === 'ids' ? 0x69 : 0x72);
-  let b = mixInt(ctx.modelB ^ ctx.templateB, job.applySoftmax ? 0x53 : 0x4e);
-  for (let l = 0; l < job.nLabels; l++) {
-    a = mixInt(a, job.labels[l] as number);
-    b = mixInt(b, (job.labels[l] as number) ^ 0x5bd1e995);
-  }
-  a = mixInt(a, job.nLabels);
-  b = mixInt(b, !mis && job.itemFirst ? 1 : 0);
-  a = mixInt(a, job.textHash[0] as number);
-  b = mixInt(b, job.textHash[1] as number);
+export function computeKeys(job: ScoreJob, ctx: CacheContext, mis: boolean, hasher: KeyedHash): void {
+  // Request-wide part: backend identity, kind, flags, labels, query. item_first only matters outside MIS.
+  const need = 16 + 4 + 4 + 4 * job.nLabels + 16;
+  if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(2 * need);
+  let at = 0;
+  for (let k = 0; k < 4; k++) at = scratch.writeInt32LE(ctx.lanes[k] as number, at);
+  scratch[at++] = job.kind === 'text' ? 0x74 : job.kind === 'ids' ? 0x69 : 0x72;
+  scratch[at++] = job.applySoftmax ? 1 : 0;
+  scratch[at++] = !mis && job.itemFirst ? 1 : 0;
+  scratch[at++] = 0;
+  at = scratch.writeInt32LE(job.nLabels, at);
+  for (let l = 0; l < job.nLabels; l++) at = scratch.writeInt32LE(job.labels[l] as number, at);
+  const h = job.idHash;
+  for (let k = 0; k < 4; k++) at = scratch.writeInt32LE(h[k] as number, at);
+  hasher.digestInto('key', scratch, 0, at, pair, 0);
+  // Per item: keyed hash of (request-wide digest, item identity); 32 bytes, never the length of a
+  // request-wide input (at least 44 bytes), so the two kinds of input cannot meet.
   const keys = job.cacheKeys;
   for (let i = 0; i < job.n; i++) {
-    const ia = job.textHash[2 * i + 2] as number;
-    const ib = job.textHash[2 * i + 3] as number;
-    const at = 16 * i;
-    put32(keys, at, finalize(mixInt(a, ia)));
-    put32(keys, at + 4, finalize(mixInt(b, ib)));
-    put32(keys, at + 8, finalize(mixInt(a ^ 0x27d4eb2f, ib)));
-    put32(keys, at + 12, finalize(mixInt(b ^ 0x165667b1, ia)));
+    const o = 4 * (i + 1);
+    pair.writeInt32LE(h[o] as number, 16);
+    pair.writeInt32LE(h[o + 1] as number, 20);
+    pair.writeInt32LE(h[o + 2] as number, 24);
+    pair.writeInt32LE(h[o + 3] as number, 28);
+    hasher.digestInto('key', pair, 0, 32, keys, 16 * i);
   }
 }
 
 /**
- * Looks every item up in one round trip. Hits become the item's row (the cached row bytes) and
- * leave the active set; only misses go on to tokenizing and the GPU. Returns the hit count.
+ * Looks every item up in one round trip. Hits become the item's row (the cached row bytes, past
+ * the entry's token counts) and leave the active set; only misses go on to tokenizing and the
+ * GPU. Returns the hit count (a value too short to be an entry counts as a miss).
  */
 export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<number> {
   const n = job.n;
   const out = job.cacheOut;
-  const hits = await cache.getMany(job.cacheKeys, n, out);
-  job.cacheHits = hits;
+  await cache.getMany(job.cacheKeys, n, out);
   let k = 0;
+  let hits = 0;
   for (let i = 0; i < n; i++) {
     const v = out[i];
-    if (v !== null && v !== undefined) {
+    // [int32 item tokens][int32 query tokens][row bytes]: anything shorter is not an entry.
+    if (v !== null && v !== undefined && v.length > ENTRY_HEADER) {
       job.rowBuf[i] = v;
-      job.rowStart[i] = 0;
+      job.rowStart[i] = ENTRY_HEADER;
       job.rowEnd[i] = v.length;
+      job.itemTokens[i] = v.readInt32LE(0);
+      const q = v.readInt32LE(4);
+      if (q >= 0) job.cachedQueryTokens = q;
       job.cacheHit[i] = 1;
       out[i] = null;
+      hits++;
     } else {
+      out[i] = null;
       job.cacheHit[i] = 0;
       job.active[k++] = i;
     }
   }
   job.nActive = k;
+  job.cacheHits = hits;
   return hits;
 }
 
-/** Stores the rows the backend just produced (fire and forget; a cache outage only costs hits). */
-export function storeScores(job: ScoreJob, cache: ScoreCache): void {
+/** Bytes before the row in a cache entry: the item's usage share and the query's tokens. */
+export const ENTRY_HEADER = 8;
+
+/**
+ * Stores the rows the backend just produced with the token counts usage needs (usage.ts), so a
+ * hit reports what the backend would (fire and forget; a cache outage only costs hits).
+ */
+export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): void {
   const m = job.nActive;
   if (m === 0) return;
   const which = new Int32Array(m);
   const values: Buffer[] = new Array(m);
+  let bytes = 0;
+  for (let k = 0; k < m; k++) {
+    const i = job.active[k] as number;
+    bytes += ENTRY_HEADER + (job.rowEnd[i] as number) - (job.rowStart[i] as number);
+  }
+  // One buffer for the batch; the cache keeps its own copy (memory) or serialises now (Redis).
+  const slab = Buffer.allocUnsafe(bytes);
+  const q = mis && !job.usageNull ? job.qLen : -1;
+  let at = 0;
   for (let k = 0; k < m; k++) {
     const i = job.active[k] as number;
     which[k] = i;
-    // The cache keeps its own copy (memory) or serialises now (Redis); a view is enough.
-    values[k] = (job.rowBuf[i] as Buffer).subarray(job.rowStart[i] as number, job.rowEnd[i] as number);
+    const start = at;
+    slab.writeInt32LE(job.usageNull ? -1 : itemShare(job, i, mis), at);
+    slab.writeInt32LE(q, at + 4);
+    at += ENTRY_HEADER;
+    at += (job.rowBuf[i] as Buffer).copy(slab, at, job.rowStart[i] as number, job.rowEnd[i] as number);
+    values[k] = slab.subarray(start, at);
   }
   void cache.setMany(job.cacheKeys, which, m, values);
 }

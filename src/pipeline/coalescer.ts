@@ -47,6 +47,9 @@ export class Coalescer {
     if (this.windowMs <= 0) return this.flushJobs([job], mode, budget).then(firstError);
     const key = Coalescer.key(job, mode);
     let g = this.groups.get(key);
+    // The key holds a hash of the query; the pack carries the lead's query ids for every job, so
+    // a job joins only a group whose query ids are its own, compared id by id.
+    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.flushJobs([job], mode, budget).then(firstError);
     if (g !== undefined && g.tokens + tokens > budget) {
       this.flush(key, g);
       g = undefined;
@@ -96,6 +99,21 @@ export class Coalescer {
     }
     return errors;
   }
+}
+
+/** Whether two jobs send the same query segment (and both send prompts whole, or neither). */
+export function sameQuery(a: ScoreJob, b: ScoreJob): boolean {
+  if (a.wholePrompts !== b.wholePrompts) return false;
+  if (a.wholePrompts) return true;
+  const n = a.qLen;
+  if (b.qLen !== n) return false;
+  const qa = a.qRef;
+  const qb = b.qRef;
+  const oa = a.qOff;
+  const ob = b.qOff;
+  if (qa === qb && oa === ob) return true;
+  for (let i = 0; i < n; i++) if (qa[oa + i] !== qb[ob + i]) return false;
+  return true;
 }
 
 function firstError(errors: unknown[]): void {

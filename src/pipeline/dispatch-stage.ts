@@ -6,7 +6,7 @@ import { writeScoreBody } from '../backend/score-body.js';
 import { SglangBackend } from '../backend/sglang-backend.js';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { ByteWriter } from '../mem/byte-writer.js';
-import { type Batch, batchBase, itemCost } from './batch.js';
+import type { Batch } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 const writers: ByteWriter[] = [];
@@ -83,13 +83,11 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
           bufferPool.release(reply.body);
           throw e;
         }
-        if (batch.count === 1) {
-          lead.held.push(reply.body);
-          lead.promptTokens += reported > 0 ? reported : batch.tokens;
-        } else {
-          detachRows(batch, reply.body);
-          chargeShares(batch, mode === 'mis');
-        }
+        // usage is computed per request from its token counts (usage.ts); the backend's own
+        // figure only says whether it reports usage at all.
+        if (reported < 0) for (let s = 0; s < batch.count; s++) (batch.jobs[s] as ScoreJob).usageNull = true;
+        if (batch.count === 1) lead.held.push(reply.body);
+        else detachRows(batch, reply.body);
         return;
       } catch (e) {
         if (!(e instanceof BackendUnavailable)) throw e;
@@ -102,12 +100,3 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
   }
 }
 
-/** Each coalesced job's prompt tokens as if it had been sent alone. */
-function chargeShares(batch: Batch, mis: boolean): void {
-  for (let s = 0; s < batch.count; s++) {
-    const job = batch.jobs[s] as ScoreJob;
-    let t = batchBase(job, mis);
-    for (let k = batch.from[s] as number; k < (batch.to[s] as number); k++) t += itemCost(job, job.active[k] as number, mis);
-    job.promptTokens += t;
-  }
-}

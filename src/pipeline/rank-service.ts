@@ -31,7 +31,7 @@ export class RankService {
   /** Scores the first `depth` items of `input` (P(yes) each, cached flags) on the pipeline. */
   async score(input: RankInput, depth: number, job: ScoreJob): Promise<{ scores: Float64Array; cached: Uint8Array }> {
     const n = input.items.length;
-    identifyRank(job, input, depth);
+    identifyRank(job, input, depth, this.pipeline.hasher);
     job.rankInput = input;
     await this.pipeline.run(job);
     const scores = new Float64Array(n).fill(Number.NaN);

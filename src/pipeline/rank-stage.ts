@@ -1,3 +1,4 @@
+import type { KeyedHash } from '../mem/keyed-hash.js';
 import { hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
 import type { PromptTemplate } from '../tokenize/prompt-template.js';
 import type { RankInput, RankItem } from './rank-input.js';
@@ -90,7 +91,7 @@ export function truncateBody(ids: Int32Array, off: number, len: number, head: In
  * template, and identity hashes (template + query; template + item id + content) in
  * job.textHash, which key both the item token cache and the score cache.
  */
-export function identifyRank(job: ScoreJob, input: RankInput, depth: number): void {
+export function identifyRank(job: ScoreJob, input: RankInput, depth: number, hasher: KeyedHash): void {
   const t = input.template;
   let [sa, sb] = templateSeed(t);
   // A cap changes what is scored, so it is part of every item's identity.
@@ -109,11 +110,24 @@ export function identifyRank(job: ScoreJob, input: RankInput, depth: number): vo
   else hashInts(input.query, 0, input.query.length, sa ^ 0x51, sb);
   job.textHash[0] = hashOut[0] as number;
   job.textHash[1] = hashOut[1] as number;
+  // The keyed identity (token caches, score-cache keys): JSON arrays keep fields apart.
+  const q = input.query;
+  hasher.text('text', JSON.stringify([t.name, t.version, 'query', typeof q === 'string' ? q : Array.from(q)]), job.idHash, 0);
   for (let i = 0; i < depth; i++) {
-    itemIdentity(input.items[i] as RankItem, sa, sb);
+    const item = input.items[i] as RankItem;
+    itemIdentity(item, sa, sb);
     job.textHash[2 * i + 2] = hashOut[0] as number;
     job.textHash[2 * i + 3] = hashOut[1] as number;
+    hasher.text('text', rankItemIdentity(t, item, cap), job.idHash, 4 * (i + 1));
   }
+}
+
+/** What the client sent for one item, with the template and the token cap (both change what is scored). */
+function rankItemIdentity(t: PromptTemplate, item: RankItem, cap: number): string {
+  if (item.text !== undefined) return JSON.stringify([t.name, t.version, cap, 'text', item.id, item.text]);
+  if (item.ids !== undefined) return JSON.stringify([t.name, t.version, cap, 'ids', item.id, Array.from(item.ids)]);
+  const f = item.fields ?? {};
+  return JSON.stringify([t.name, t.version, cap, 'fields', item.id, f.title ?? null, f.company ?? null, f.location ?? null, f.employment_type ?? null, f.remote ?? null, f.description ?? null]);
 }
 
 function sizeOf(item: RankItem): number {
@@ -129,7 +143,7 @@ export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTo
   const t = input.template;
   const started = performance.now();
   const qChars = typeof input.query === 'string' ? input.query.length : input.query.length * 4;
-  let prefix: CachedTokens | undefined = deps.prefixCache.get(job.textHash[0] as number, job.textHash[1] as number, qChars);
+  let prefix: CachedTokens | undefined = deps.prefixCache.get(job.idHash, 0, qChars);
 
   const texts: string[] = [];
   const owners: number[] = []; // -1 = the prefix, else the item index
@@ -142,7 +156,7 @@ export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTo
     const i = job.active[k] as number;
     const item = input.items[i] as RankItem;
     job.bLen[i] = 0;
-    const hit = deps.itemCache.get(job.textHash[2 * i + 2] as number, job.textHash[2 * i + 3] as number, sizeOf(item));
+    const hit = deps.itemCache.get(job.idHash, 4 * (i + 1), sizeOf(item));
     if (hit !== undefined) {
       job.aRef[i] = hit.ids;
       job.aOff[i] = 0;
@@ -158,10 +172,10 @@ export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTo
 
   const store = (owner: number, ids: Int32Array): void => {
     if (owner < 0) {
-      prefix = deps.prefixCache.set(job.textHash[0] as number, job.textHash[1] as number, qChars, ids, -1, -1);
+      prefix = deps.prefixCache.set(job.idHash, 0, qChars, ids, -1, -1);
       return;
     }
-    const e = deps.itemCache.set(job.textHash[2 * owner + 2] as number, job.textHash[2 * owner + 3] as number, sizeOf(input.items[owner] as RankItem), ids, -1, -1);
+    const e = deps.itemCache.set(job.idHash, 4 * (owner + 1), sizeOf(input.items[owner] as RankItem), ids, -1, -1);
     job.aRef[owner] = e.ids;
     job.aOff[owner] = 0;
     job.aLen[owner] = e.ids.length;

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { hashOut, hashString } from '../mem/hash.js';
+import type { KeyedHash } from '../mem/keyed-hash.js';
 import type { PromptTemplate } from '../tokenize/prompt-template.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
 import { OP_ALONE, RESULT_HEADER, RESULT_STRIDE } from '../tokenize/protocol.js';
@@ -40,6 +40,8 @@ export interface RerankDeps {
   pool: TokenizerPool;
   /** template + document text -> the document's item ids (template fixed parts included). */
   docCache: TokenCache;
+  /** The deployment's keyed hash (cache identity). */
+  hasher: KeyedHash;
   rank: RankService;
   /** The backend's max_req_input_len, or null when no backend is known yet. */
   maxReqInputLen(): number | null;
@@ -83,20 +85,15 @@ export class RerankService {
     const n = input.documents.length;
     const started = performance.now();
 
-    // Template identity, so the same text under two templates keys two entries.
-    hashString(`${t.name}@${t.version}#rerank-doc`);
-    const seedA = hashOut[0] as number;
-    const seedB = hashOut[1] as number;
     const docIds: (Int32Array | undefined)[] = new Array(n);
-    const keys = new Int32Array(2 * n);
+    // Keyed 128-bit identity of template + text, so the same text under two templates keys two entries.
+    const keys = new Int32Array(4 * n);
     const texts: string[] = [];
     const owners: number[] = [];
     for (let i = 0; i < n; i++) {
       const doc = input.documents[i] as string;
-      hashString(doc, seedA, seedB);
-      keys[2 * i] = hashOut[0] as number;
-      keys[2 * i + 1] = hashOut[1] as number;
-      const hit = docCache.get(keys[2 * i] as number, keys[2 * i + 1] as number, doc.length);
+      this.deps.hasher.text('text', JSON.stringify([t.name, t.version, 'rerank-doc', doc]), keys, 4 * i);
+      const hit = docCache.get(keys, 4 * i, doc.length);
       if (hit !== undefined) docIds[i] = hit.ids;
       else {
         texts.push(t.item(doc));
@@ -115,7 +112,7 @@ export class RerankService {
         return r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * k + 1] as number));
       };
       owners.forEach((i, k) => {
-        docIds[i] = docCache.set(keys[2 * i] as number, keys[2 * i + 1] as number, (input.documents[i] as string).length, slice(k), -1, -1).ids;
+        docIds[i] = docCache.set(keys, 4 * i, (input.documents[i] as string).length, slice(k), -1, -1).ids;
       });
       if (prefixLen === undefined) {
         prefixLen = r.packed[RESULT_HEADER + RESULT_STRIDE * owners.length + 1] as number;

@@ -33,6 +33,11 @@ export class ScoreJob {
    * score caches key on these, so a hit needs no decoding or tokenizing.
    */
   textHash: Int32Array = new Int32Array(34);
+  /**
+   * Keyed 128-bit identity of each text (4 int32 lanes; index t as in textHash), from
+   * mem/keyed-hash.ts: what the token caches and score-cache keys are built from.
+   */
+  idHash: Int32Array = new Int32Array(68);
   /** Token ids the client sent, in one arena: query first, then items. */
   arena: Int32Array = int32Pool.acquire(1024);
   arenaUsed = 0;
@@ -79,7 +84,14 @@ export class ScoreJob {
   rowBuf: Buffer[] = [];
   rowStart: Int32Array = new Int32Array(16);
   rowEnd: Int32Array = new Int32Array(16);
+  /** usage.prompt_tokens as SGLang would report it for this request (usage.ts); -1 with usageNull. */
   promptTokens = 0;
+  /** A backend call of this request (or a cached entry) came without usage: report usage null. */
+  usageNull = false;
+  /** Per item, the tokens it adds to usage (usage.ts), read from score-cache hits; -1 = unknown. */
+  itemTokens: Int32Array = new Int32Array(16);
+  /** Query tokens stored with score-cache hits (multi-item usage); -1 = none seen. */
+  cachedQueryTokens = -1;
   cacheHits = 0;
   tokenizeMs = 0;
   queueMs = 0;
@@ -122,6 +134,7 @@ export class ScoreJob {
   reserve(n: number): void {
     if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
     if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
+    if (this.idHash.length < 4 * (n + 1)) this.idHash = growI32(this.idHash, 4 * (n + 1));
     if (this.escaped.length < n + 1) {
       const next = new Uint8Array(grow(n + 1));
       next.set(this.escaped);
@@ -134,6 +147,7 @@ export class ScoreJob {
       this.bLen = growI32(this.bLen, n);
       this.rowStart = growI32(this.rowStart, n);
       this.rowEnd = growI32(this.rowEnd, n);
+      this.itemTokens = growI32(this.itemTokens, n);
       this.itemEdge = growI32(this.itemEdge, n);
       const state = new Uint8Array(this.aOff.length);
       state.set(this.itemState);
@@ -205,8 +219,11 @@ export class ScoreJob {
     this.cacheOut.fill(null);
     this.cacheHit.fill(0);
     this.promptTokens = 0;
+    this.usageNull = false;
+    this.cachedQueryTokens = -1;
     this.cacheHits = 0;
     this.tokenizeMs = this.queueMs = this.backendMs = 0;
+    if (this.relay !== null) bufferPool.release(this.relay.body);
     this.relay = null;
     this.asIs = false;
     this.rawRequest = null;

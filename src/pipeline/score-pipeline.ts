@@ -1,14 +1,16 @@
 import type { BackendSet } from '../backend/backend-set.js';
 import { BackendUnavailable } from '../backend/errors.js';
-import type { ScoringMode } from '../backend/server-info.js';
+import type { BackendInfo, ScoringMode } from '../backend/server-info.js';
 import type { ScoreCache } from '../cache/score-cache.js';
 import { DeadlineExceededInFlight } from '../control/shaper-errors.js';
 import type { TrafficShaper } from '../control/traffic-shaper.js';
 import { CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
 import { batchBase, itemCost } from './batch.js';
-import { type CacheContext, computeKeys, identifyIds, lookupScores, modelLanes, storeScores } from './cache-stage.js';
+import type { KeyedHash } from '../mem/keyed-hash.js';
+import { type CacheContext, backendContext, computeKeys, identify, lookupScores, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
+import { requestUsage } from './usage.js';
 import { type PackObserver, sendBatch } from './dispatch-stage.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
@@ -30,6 +32,8 @@ export interface PipelineDeps {
   metrics: ScorecarMetrics;
   cache: ScoreCache;
   shaper: TrafficShaper;
+  /** Keyed hashing for cache identity (score-cache keys, token-cache keys). */
+  hasher: KeyedHash;
 }
 
 const DEFAULT_PACK_TOKENS = 8192;
@@ -47,7 +51,7 @@ export class ScorePipeline {
   private readonly queueSlot: number;
   private readonly packObserver: PackObserver;
   readonly coalescer: Coalescer;
-  private cacheContext: { modelPath: string; weightVersion: string; mode: ScoringMode; ctx: CacheContext } | null = null;
+  private cacheContext: { modelPath: string; weightVersion: string; mode: ScoringMode; emulator: boolean; ctx: CacheContext } | null = null;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -74,13 +78,17 @@ export class ScorePipeline {
     return this.deps.backends.pick()?.info?.modelPath ?? 'unknown';
   }
 
-  /** The cache key lanes of the serving model, recomputed only when the backend's model changes. */
-  private context(modelPath: string, weightVersion: string, mode: ScoringMode): CacheContext {
+  get hasher(): KeyedHash {
+    return this.deps.hasher;
+  }
+
+  /** The cache key lanes of the serving backend, recomputed only when its identity changes. */
+  private context(info: BackendInfo): CacheContext {
     const c = this.cacheContext;
-    if (c !== null && c.modelPath === modelPath && c.weightVersion === weightVersion && c.mode === mode) return c.ctx;
-    const [modelA, modelB] = modelLanes(modelPath, weightVersion, mode);
-    const ctx = { modelA, modelB, templateA: 0, templateB: 0 };
-    this.cacheContext = { modelPath, weightVersion, mode, ctx };
+    const { modelPath, weightVersion, mode, emulator } = info;
+    if (c !== null && c.modelPath === modelPath && c.weightVersion === weightVersion && c.mode === mode && c.emulator === emulator) return c.ctx;
+    const ctx = backendContext(this.deps.hasher, modelPath, weightVersion, mode, emulator);
+    this.cacheContext = { modelPath, weightVersion, mode, emulator, ctx };
     return ctx;
   }
 
@@ -94,20 +102,26 @@ export class ScorePipeline {
     const backend = backends.pick();
     if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
     const info = backend.info;
+    // Rows computed while the backend's identity changed are not cached under either identity.
+    const epoch = backends.identityEpoch;
     if (job.asIs || (job.kind === 'text' && backend.tokenizer !== 'match')) {
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
-      const reply = await backend.post('/v1/score', request, job.scope);
-      job.held.push(reply.body);
-      job.relay = reply;
+      // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
+      // bytes are written (the job releases it on reset if nobody took it).
+      job.relay = await backend.post('/v1/score', request, job.scope);
       return;
     }
     const mis = info.mode === 'mis';
-    if (job.kind === 'ids') identifyIds(job);
     job.selectAll();
+    // Text needs its identity for the token caches too; ids only for the score cache.
+    if (job.kind === 'text' || (job.kind === 'ids' && cache.kind !== 'off')) identify(job, this.deps.hasher);
     if (cache.kind !== 'off' && job.n > 0) {
-      computeKeys(job, this.context(info.modelPath, info.weightVersion, info.mode), mis);
+      computeKeys(job, this.context(info), mis, this.deps.hasher);
       await lookupScores(job, cache);
-      if (job.nActive === 0) return;
+      if (job.nActive === 0) {
+        job.promptTokens = requestUsage(job, mis);
+        return;
+      }
     }
 
     if (job.kind === 'ids') resolveIds(job);
@@ -145,6 +159,7 @@ export class ScorePipeline {
       metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
     }
     if (performance.now() > job.deadlineAt) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
-    if (cache.kind !== 'off') storeScores(job, cache);
+    job.promptTokens = requestUsage(job, mis);
+    if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache, mis);
   }
 }

@@ -49,10 +49,10 @@ export function resolveIds(job: ScoreJob): void {
 export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
   const started = performance.now();
   const { prefixCache, itemCache, oracle } = deps;
-  const h = job.textHash;
+  const h = job.idHash;
   const state = job.itemState;
   const itemFirst = job.itemFirst && !mis;
-  let query = prefixCache.get(h[0] as number, h[1] as number, job.queryEnd - job.queryStart);
+  let query = prefixCache.get(h, 0, job.queryEnd - job.queryStart);
 
   const act = job.active;
   const m = job.nActive;
@@ -61,7 +61,7 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
   for (let k = 0; k < m; k++) {
     const i = act[k] as number;
     const bytes = (job.itemSpans[2 * i + 1] as number) - (job.itemSpans[2 * i] as number);
-    const entry = itemCache.get(h[2 * i + 2] as number, h[2 * i + 3] as number, bytes);
+    const entry = itemCache.get(h, 4 * (i + 1), bytes);
     if (entry === undefined) {
       state[i] = MISS;
       work++;
@@ -201,7 +201,7 @@ function absorb(
   itemFirst: boolean,
 ): CachedTokens {
   const packed = r.packed;
-  const h = job.textHash;
+  const h = job.idHash;
   const state = job.itemState;
   let k = 0;
   let e = 0;
@@ -213,7 +213,7 @@ function absorb(
     const left = deps.oracle.left(r.edges[e++] as string);
     const right = deps.oracle.right(r.edges[e++] as string);
     const cache = t === 0 ? deps.prefixCache : deps.itemCache;
-    return cache.set(h[2 * t] as number, h[2 * t + 1] as number, bytes, packed.slice(off, off + len), left, right);
+    return cache.set(h, 4 * t, bytes, packed.slice(off, off + len), left, right);
   };
   if (query === undefined) {
     query = cacheOp(0, job.queryEnd - job.queryStart);

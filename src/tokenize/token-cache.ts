@@ -7,15 +7,22 @@ export interface CachedTokens {
   /** JoinOracle ids of the text's end and start edges (-1: not computed). */
   left: number;
   right: number;
-  /** Extra key bits: the remaining hash bits and the byte length, checked on every hit. */
-  check: number;
+  /** The whole 128-bit key and the byte length, all checked on every hit. */
+  k0: number;
+  k1: number;
+  k2: number;
+  k3: number;
+  byteLength: number;
 }
 
-const ENTRY_OVERHEAD = 96;
+const ENTRY_OVERHEAD = 112;
 
 /**
- * text -> token ids, keyed by a 64-bit hash of the bytes the client sent and bounded by bytes.
- * A hit costs a Map lookup and no allocation; the ids are shared, never copied.
+ * text -> token ids, keyed by a keyed 128-bit hash of the bytes the client sent (four int32
+ * lanes at hash[at .. at + 4), from mem/keyed-hash.ts) and bounded by bytes. The map is indexed
+ * by 53 of those bits (a number key: a hit allocates nothing) and a hit must match all 128 and
+ * the byte length, so two texts never share an entry unless their keyed hashes are equal. The
+ * ids are shared, never copied.
  */
 export class TokenCache {
   private readonly lru: LRUCache<number, CachedTokens>;
@@ -29,13 +36,9 @@ export class TokenCache {
     });
   }
 
-  static check(h2: number, byteLength: number): number {
-    return ((h2 & 0x7ff) ^ Math.imul(byteLength, 0x9e3779b1)) | 0;
-  }
-
-  get(h1: number, h2: number, byteLength: number): CachedTokens | undefined {
-    const e = this.lru.get(numberKey(h1, h2));
-    if (e !== undefined && e.check === TokenCache.check(h2, byteLength)) {
+  get(hash: Int32Array, at: number, byteLength: number): CachedTokens | undefined {
+    const e = this.lru.get(numberKey(hash[at] as number, hash[at + 1] as number));
+    if (e !== undefined && e.k0 === hash[at] && e.k1 === hash[at + 1] && e.k2 === hash[at + 2] && e.k3 === hash[at + 3] && e.byteLength === byteLength) {
       this.hits++;
       return e;
     }
@@ -43,9 +46,18 @@ export class TokenCache {
     return undefined;
   }
 
-  set(h1: number, h2: number, byteLength: number, ids: Int32Array, left: number, right: number): CachedTokens {
-    const entry: CachedTokens = { ids, left, right, check: TokenCache.check(h2, byteLength) };
-    this.lru.set(numberKey(h1, h2), entry);
+  set(hash: Int32Array, at: number, byteLength: number, ids: Int32Array, left: number, right: number): CachedTokens {
+    const entry: CachedTokens = {
+      ids,
+      left,
+      right,
+      k0: hash[at] as number,
+      k1: hash[at + 1] as number,
+      k2: hash[at + 2] as number,
+      k3: hash[at + 3] as number,
+      byteLength,
+    };
+    this.lru.set(numberKey(entry.k0, entry.k1), entry);
     return entry;
   }
 

@@ -35,7 +35,8 @@ describe('reading SGLang score replies without parsing numbers', () => {
   it('accepts SGLang A-era replies with usage null, and NaN rows as null', () => {
     const reply = Buffer.from('{"scores":[[null,0.5]],"model":"m","usage":null,"object":"scoring"}');
     const j = job(1, 2);
-    expect(readScoreReply(reply, reply.length, batch(j, 0, 1))).toBe(0);
+    // -1: no usage reported, so scorecar answers usage null too.
+    expect(readScoreReply(reply, reply.length, batch(j, 0, 1))).toBe(-1);
   });
 
   it('throws BadGateway on anything that is not the expected shape', () => {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_BYTES, type ScoreCache, type ScoreCacheOptions, createScoreCache } from '../../src/cache/score-cache.js';
+import { KeyedHash } from '../../src/mem/keyed-hash.js';
 import { hashedKey, packKeys, scoreRow, storeAll } from './keys.js';
 import { RedisServer } from './redis-server.js';
 
@@ -52,6 +53,36 @@ async function commandCalls(): Promise<Record<string, number>> {
 }
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+describe('redis score cache: value MACs', () => {
+  it('serves only values whose MAC over key and value verifies; tampered or foreign ones are dropped and counted', async () => {
+    const hasher = await KeyedHash.create(Buffer.from('deployment secret one, 32 bytes.'));
+    const other = await KeyedHash.create(Buffer.from('deployment secret two, 32 bytes.'));
+    const a = await connect(server.url, { hasher });
+    const b = await connect(server.url, { hasher });
+    const foreign = await connect(server.url, { hasher: other, keyPrefix: 'sc2:' });
+    const { keys, rows } = batch(range(0, 4));
+    await a.setMany(keys, storeAll(4), 4, rows);
+    // A replica with the same secret verifies and hits.
+    expect(await lookup(b, keys)).toEqual(rows.map(String));
+    // Tamper with one stored value (same length, one byte changed), and swap two others.
+    const redisKeys = range(0, 4).map((i) => Buffer.concat([Buffer.from('sc2:'), Buffer.from(keys.subarray(16 * i, 16 * i + 16))]));
+    const v0 = (await admin.getBuffer(redisKeys[0] as Buffer)) as Buffer;
+    v0[0] = (v0[0] as number) ^ 1;
+    await admin.set(redisKeys[0] as Buffer, v0);
+    const v1 = (await admin.getBuffer(redisKeys[1] as Buffer)) as Buffer;
+    const v2 = (await admin.getBuffer(redisKeys[2] as Buffer)) as Buffer;
+    await admin.set(redisKeys[1] as Buffer, v2);
+    await admin.set(redisKeys[2] as Buffer, v1);
+    expect(await lookup(b, keys)).toEqual([null, null, null, String(rows[3])]);
+    expect(b.stats().rejected).toBe(3);
+    // A replica with another secret cannot read (or plant) entries.
+    expect(await lookup(foreign, keys)).toEqual([null, null, null, null]);
+    expect(foreign.stats().rejected).toBe(4);
+    await foreign.setMany(keys, storeAll(4), 4, rows.map(() => Buffer.from('[0.999]')));
+    expect(await lookup(b, keys)).toEqual([null, null, null, null]);
+  });
+});
 
 describe('redis score cache', () => {
   it('shares rows between replicas: what one stores, another hits', async () => {

@@ -23,6 +23,9 @@ describe('serve configuration', () => {
     expect(() => parseServeConfig(['--emulate', '--max-items', 'many'], {})).toThrow(/--max-items: expected an integer/);
     expect(() => parseServeConfig(['--backend', 'nope'], {})).toThrow(ConfigError);
     expect(() => parseServeConfig(['--emulate', '--no-such-flag'], {})).toThrow(ConfigError);
+    // The emulator never joins a real pool: its scores would be served under the real model's identity.
+    expect(() => parseServeConfig(['--emulate', '--backend', 'http://127.0.0.1:30000'], {})).toThrow(/--emulate cannot be combined with --backend/);
+    expect(() => parseServeConfig(['--emulate', '--cache-key-secret', 'short'], {})).toThrow(/--cache-key-secret: must be at least 16/);
     expect(parseServeConfig(['--backend', 'http://a:1,http://b:2'], {}).backend).toEqual(['http://a:1', 'http://b:2']);
   });
 

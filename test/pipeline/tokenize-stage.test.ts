@@ -7,6 +7,10 @@ import { JoinOracle } from '../../src/tokenize/join-oracle.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { OP_ALONE, RESULT_HEADER, RESULT_STRIDE, type EncodeTask, type EncodeResult } from '../../src/tokenize/protocol.js';
 import { TokenCache } from '../../src/tokenize/token-cache.js';
+import { identify } from '../../src/pipeline/cache-stage.js';
+import { KeyedHash } from '../../src/mem/keyed-hash.js';
+
+const hasher = await KeyedHash.create(Buffer.from('a test secret for the tokenize stage'));
 import { loadTokenizerFiles } from '../../src/tokenize/tokenizer-file.js';
 
 /**
@@ -63,6 +67,7 @@ async function resolve(body: object, mis: boolean): Promise<ScoreJob> {
   expect(scanScoreBody(raw, raw.length, job)).toBe(true);
   job.kind = 'text';
   job.selectAll();
+  identify(job, hasher);
   await resolveText(job, deps, mis);
   return job;
 }

@@ -30,13 +30,14 @@ export class ScoreCore {
     const model = msg.model ? msg.model : DEFAULT_MODEL;
     const relay = job.relay;
     if (relay === null) {
-      writeScoreResponse(w, job.n > 0 ? readJobScores(job) : 0, nLabels, model, job.promptTokens);
+      writeScoreResponse(w, job.n > 0 ? readJobScores(job) : 0, nLabels, model, Math.max(0, job.promptTokens));
       return;
     }
     // The backend tokenizes differently, so it was sent the request as text: its JSON answer is
     // translated here (rare, so JSON.parse is fine).
     const body = relay.body.subarray(0, relay.length);
-    if (relay.status !== 200) throw new UpstreamError(relay.status, body, relay.contentType);
+    // A copy: the error outlives the job, whose reset returns the pooled reply buffer.
+    if (relay.status !== 200) throw new UpstreamError(relay.status, Buffer.from(body), relay.contentType);
     const v = JSON.parse(body.toString('utf8')) as { scores?: unknown; usage?: { prompt_tokens?: unknown } };
     const tokens = typeof v.usage?.prompt_tokens === 'number' ? v.usage.prompt_tokens : 0;
     writeScoreResponse(w, readJsonScores(v.scores, nLabels), nLabels, model, tokens);

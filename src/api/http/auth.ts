@@ -1,9 +1,26 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { RouteClass } from './route-class.js';
+
+/**
+ * What a passed-through request may do: whether it is let in at all, and whether scorecar has
+ * authenticated it and so may put its own backend key on the forwarded call.
+ */
+export interface PassthroughAccess {
+  allowed: boolean;
+  /** The client showed the key this route needs: the backend key may be lent. */
+  authenticated: boolean;
+}
+
+const DENY: PassthroughAccess = { allowed: false, authenticated: false };
+const ANONYMOUS: PassthroughAccess = { allowed: true, authenticated: false };
+const AUTHENTICATED: PassthroughAccess = { allowed: true, authenticated: true };
 
 /**
  * Bearer-key checks like SGLang's: the scheme is case-insensitive, the key compared in constant
- * time. /health and /metrics stay open so probes and scrapers need no key, as in SGLang.
+ * time. /health, /ready and /metrics stay open so probes and scrapers need no key, as in SGLang.
+ * The admin key (--admin-api-key) defaults to the API key, as SGLang's admin routes fall back to
+ * its api_key when no admin_api_key is set.
  */
 export class Auth {
   private readonly apiKey: Buffer | null;
@@ -23,13 +40,31 @@ export class Auth {
     return given.length === key.length && timingSafeEqual(given, key);
   }
 
+  private static open(path: string): boolean {
+    return path.startsWith('/health') || path.startsWith('/ready') || path.startsWith('/metrics');
+  }
+
+  /** scorecar's own routes (scoring, its /health and /metrics). */
   allows(req: IncomingMessage, path: string): boolean {
     if (this.apiKey === null || req.method === 'OPTIONS') return true;
-    if (path.startsWith('/health') || path.startsWith('/metrics')) return true;
+    if (Auth.open(path)) return true;
     return Auth.matches(req, this.apiKey);
   }
 
+  /** scorecar's /scorecar/ admin routes. */
   allowsAdmin(req: IncomingMessage): boolean {
     return this.adminKey === null || Auth.matches(req, this.adminKey);
+  }
+
+  /**
+   * A passed-through route of class `cls`: normal routes need the API key, SGLang's admin routes
+   * the admin key; without the key configured the request goes on anonymously (the client's own
+   * Authorization is forwarded, the backend key never added). Open routes are always anonymous.
+   */
+  passthrough(req: IncomingMessage, cls: RouteClass): PassthroughAccess {
+    if (cls === 'open' || req.method === 'OPTIONS') return ANONYMOUS;
+    const key = cls === 'admin' ? this.adminKey : this.apiKey;
+    if (key === null) return ANONYMOUS;
+    return Auth.matches(req, key) ? AUTHENTICATED : DENY;
   }
 }

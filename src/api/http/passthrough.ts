@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendSet } from '../../backend/backend-set.js';
 import { isConnectFailure } from '../../backend/errors.js';
 import { sendError } from './reply.js';
+import type { RouteClass } from './route-class.js';
 
 /** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -29,19 +30,48 @@ function forwardHeaders(src: IncomingHttpHeaders | Record<string, string | strin
   return out;
 }
 
+export interface PassthroughLimits {
+  /** Passed-through calls one backend may have in flight (open streams included); beyond, 503. */
+  maxInflight: number;
+}
+
 /**
  * Every route scorecar does not accelerate goes to a backend unchanged: method, path, query,
  * headers (minus hop-by-hop ones), body, status and response body. Responses stream through as
  * they arrive, so SSE events reach the client before the upstream has finished, and a client
  * that goes away aborts the upstream call.
+ *
+ * Calls go through the backend's passthrough pool, never the scoring pool, so long streams and
+ * clients that do not read cannot take scoring's connections; that pool has its own connection
+ * cap and header/idle timeouts, and in-flight calls beyond `maxInflight` are refused at once.
+ *
+ * Authorization: a client scorecar authenticated for this route (`authenticated`) gets the
+ * backend key (the backend admin key on SGLang's admin routes, where one is set); any other
+ * client's Authorization header is forwarded as it came, and the backend key is never added.
  */
-export function passthrough(req: IncomingMessage, res: ServerResponse, backends: BackendSet): void {
+export function passthrough(
+  req: IncomingMessage,
+  res: ServerResponse,
+  backends: BackendSet,
+  cls: RouteClass,
+  authenticated: boolean,
+  limits: PassthroughLimits,
+): void {
   const backend = backends.pick() ?? backends.backends.find((b) => b.healthy) ?? null;
   if (backend === null) {
     req.resume();
     sendError(res, 503, 'Service unavailable: no healthy SGLang backend (scorecar)', 'ServiceUnavailableError', { 'retry-after': '1' });
     return;
   }
+  if (backend.passthroughInflight >= limits.maxInflight) {
+    req.resume();
+    res.setHeader('connection', 'close');
+    sendError(res, 503, `Service unavailable: ${limits.maxInflight} passed-through calls already in flight (scorecar --passthrough-max-inflight)`, 'ServiceUnavailableError', {
+      'retry-after': '1',
+    });
+    return;
+  }
+  backend.passthroughInflight++;
   const abort = new AbortController();
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort();
@@ -50,12 +80,14 @@ export function passthrough(req: IncomingMessage, res: ServerResponse, backends:
   req.once('aborted', () => abort.abort());
 
   const headers = forwardHeaders(req.headers);
-  const key = backend.apiKeyHeader;
-  if (key !== null) headers.authorization = key;
+  if (authenticated) {
+    const key = backend.passthroughAuthorization(cls === 'admin');
+    if (key !== null) headers.authorization = key;
+  }
   const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
 
-  backend.pool
+  backend.passthroughPool
     .stream(
       {
         path: req.url ?? '/',
@@ -63,9 +95,6 @@ export function passthrough(req: IncomingMessage, res: ServerResponse, backends:
         headers,
         body: hasBody ? req : null,
         signal: abort.signal,
-        // Streams can be long-lived (SSE); only the client's going away ends them early.
-        headersTimeout: 0,
-        bodyTimeout: 0,
       },
       ({ statusCode, headers: upstream }) => {
         const out: OutgoingHttpHeaders = forwardHeaders(upstream as Record<string, string | string[] | undefined>);
@@ -85,10 +114,20 @@ export function passthrough(req: IncomingMessage, res: ServerResponse, backends:
         if (isConnectFailure(e)) {
           backend.healthy = false;
           sendError(res, 503, `Service unavailable: ${String((e as Error)?.message)} (scorecar)`, 'ServiceUnavailableError', { 'retry-after': '1' });
+        } else if (isTimeout(e)) {
+          sendError(res, 504, `Gateway timeout: ${String((e as Error)?.message)} (scorecar passthrough)`, 'GatewayTimeoutError');
         } else sendError(res, 502, `Bad gateway: ${String((e as Error)?.message ?? e)} (scorecar)`, 'BadGatewayError');
       } else {
         res.destroy();
       }
     })
-    .finally(() => res.off('close', onClose));
+    .finally(() => {
+      backend.passthroughInflight--;
+      res.off('close', onClose);
+    });
+}
+
+function isTimeout(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
@@ -27,6 +28,7 @@ const SCORES_OPEN = lit('{"scores":[');
 const AFTER_ROWS = lit('],"pooled_hidden_states":null,"token_logprobs":null,"model":"');
 const DEFAULT_MODEL = lit('default');
 const USAGE_OPEN = lit('","usage":{"prompt_tokens":');
+const USAGE_NULL = lit('","usage":null,"object":"scoring"}');
 const TOTAL = lit(',"total_tokens":');
 const USAGE_CLOSE = lit(
   ',"completion_tokens":0,"prompt_tokens_details":null,"reasoning_tokens":0,"completion_tokens_details":null},"object":"scoring"}',
@@ -43,6 +45,11 @@ function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
   w.raw(AFTER_ROWS);
   if (job.modelStart >= 0) w.bytes(job.body, job.modelStart, job.modelEnd);
   else w.raw(DEFAULT_MODEL);
+  if (job.promptTokens < 0) {
+    // The backend reports no usage for this request: neither does scorecar.
+    w.raw(USAGE_NULL);
+    return;
+  }
   w.raw(USAGE_OPEN);
   w.int(job.promptTokens);
   w.raw(TOTAL);
@@ -117,11 +124,22 @@ export class ScoreRoute extends ScoringRoute {
     }
     if (job.relay) {
       const r = job.relay;
-      sendBody(res, r.status, r.body.subarray(0, r.length), r.contentType, {
-        'x-scorecar-relayed': job.asIs ? 'as-is' : 'tokenizer-mismatch',
-        // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
-        'x-scorecar-cache-hits': '0',
-      });
+      // The route owns the pooled reply buffer from here: it goes back to the pool only once the
+      // socket has written it (or the response is gone), never while a slow reader still waits.
+      job.relay = null;
+      const sent = sendBody(
+        res,
+        r.status,
+        r.body.subarray(0, r.length),
+        r.contentType,
+        {
+          'x-scorecar-relayed': job.asIs ? 'as-is' : 'tokenizer-mismatch',
+          // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
+          'x-scorecar-cache-hits': '0',
+        },
+        () => bufferPool.release(r.body),
+      );
+      if (!sent) bufferPool.release(r.body);
       return r.status;
     }
     this.meter.items(job.n);

@@ -5,7 +5,8 @@ import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { UNAUTHORIZED_JSON } from '../../sglang/errors.js';
 import type { Auth } from './auth.js';
 import { BodyTooLarge, readPooledBody } from './body.js';
-import { passthrough } from './passthrough.js';
+import { type PassthroughLimits, passthrough } from './passthrough.js';
+import { classifyRoute } from './route-class.js';
 import { sendBody, sendError } from './reply.js';
 import type { RankRoute } from './rank-route.js';
 import type { RerankRoute } from './rerank-route.js';
@@ -27,6 +28,7 @@ export interface HttpApiDeps {
   metrics: ScorecarMetrics;
   admin: AdminHandlers;
   maxBodyBytes: number;
+  passthroughLimits: PassthroughLimits;
   log(msg: string): void;
 }
 
@@ -56,7 +58,23 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    // Admin routes answer to the admin key (which defaults to the API key); the rest to the API key.
+    const method = req.method;
+    const own =
+      path.startsWith('/scorecar/') ||
+      (method === 'POST' && (path === '/v1/score' || path === '/rank')) ||
+      (method === 'GET' && (path === '/health' || path === '/metrics'));
+    if (!own) {
+      // Every other route goes to a backend; the backend key is lent only to clients that
+      // showed the key the route needs (route-class.ts).
+      const cls = classifyRoute(path);
+      const access = auth.passthrough(req, cls);
+      if (!access.allowed) {
+        req.resume();
+        return sendBody(res, 401, UNAUTHORIZED_JSON);
+      }
+      return passthrough(req, res, backends, cls, access.authenticated, deps.passthroughLimits);
+    }
+    // scorecar's admin routes answer to the admin key (which defaults to the API key); the rest to the API key.
     if (path.startsWith('/scorecar/') ? !auth.allowsAdmin(req) : !auth.allows(req, path)) {
       req.resume();
       return sendBody(res, 401, UNAUTHORIZED_JSON);
@@ -98,7 +116,6 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       if (path === '/scorecar/cache/flush' && req.method === 'POST') return sendBody(res, 200, JSON.stringify(admin.flushCaches()));
       return sendBody(res, 404, '{"detail":"Not Found"}');
     }
-    passthrough(req, res, backends);
   });
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 80_000;

@@ -3,10 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { type ScoreRequestMsg, pb } from '../../../src/api/grpc/messages.js';
 import { prepareScoreJob } from '../../../src/api/grpc/score-request.js';
 import { scanScoreBody } from '../../../src/api/http/score-scanner.js';
-import { identifyIds } from '../../../src/pipeline/cache-stage.js';
+import { identify } from '../../../src/pipeline/cache-stage.js';
+import { KeyedHash } from '../../../src/mem/keyed-hash.js';
 import { ScoreError } from '../../../src/pipeline/errors.js';
 import { ScoreJob } from '../../../src/pipeline/score-job.js';
 import { GrpcRequestError } from '../../../src/api/grpc/status.js';
+
+const hasher = await KeyedHash.create(Buffer.from('a test secret, 32 bytes or so...'));
 
 const LIMITS = { maxItems: 50, vocabSize: 151643, deadlineMs: null, priority: 'online' as const };
 
@@ -87,7 +90,7 @@ describe('prepareScoreJob', () => {
           const raw = Buffer.from(JSON.stringify({ query, items, label_token_ids: [9693, 2152], apply_softmax: softmax }));
           const h = new ScoreJob();
           expect(scanScoreBody(raw, raw.length, h)).toBe(true);
-          for (const job of [a, b, h]) identifyIds(job);
+          for (const job of [a, b, h]) identify(job, hasher);
           for (const job of [a, b]) {
             expect(job.kind).toBe('ids');
             expect(job.n).toBe(items.length);
@@ -95,7 +98,7 @@ describe('prepareScoreJob', () => {
             items.forEach((x, i) => expect(ids(job, job.aOff[i] as number, job.aLen[i] as number)).toEqual(x));
             expect(Array.from(job.labels.subarray(0, job.nLabels))).toEqual([9693, 2152]);
             expect(job.applySoftmax).toBe(softmax);
-            expect(Array.from(job.textHash.subarray(0, 2 * items.length + 2))).toEqual(Array.from(h.textHash.subarray(0, 2 * items.length + 2)));
+            expect(Array.from(job.idHash.subarray(0, 4 * items.length + 4))).toEqual(Array.from(h.idHash.subarray(0, 4 * items.length + 4)));
           }
         },
       ),

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../../src/pipeline/batch.js';
+import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
+import { ScoreJob } from '../../src/pipeline/score-job.js';
+
+/** An ids job with the given query, one one-id item, and a forced query hash. */
+function idsJob(query: number[], hash: [number, number]): ScoreJob {
+  const j = new ScoreJob();
+  j.kind = 'ids';
+  j.reserve(1);
+  j.qRef = Int32Array.from(query);
+  j.qOff = 0;
+  j.qLen = query.length;
+  j.textHash[0] = hash[0];
+  j.textHash[1] = hash[1];
+  j.pushLabel(9693);
+  j.nLabels = 1;
+  j.n = 1;
+  j.aRef[0] = Int32Array.of(7);
+  j.aOff[0] = 0;
+  j.aLen[0] = 1;
+  j.selectAll();
+  return j;
+}
+
+describe('coalescing', () => {
+  it('compares the query ids themselves: a hash collision does not make two queries share a pack', async () => {
+    const sent: Array<Int32Array[]> = [];
+    const c = new Coalescer(20, (batches: readonly Batch[]) => {
+      for (const b of batches) sent.push(Array.from({ length: b.count }, (_, s) => (b.jobs[s] as ScoreJob).qRef.slice(0, (b.jobs[s] as ScoreJob).qLen)));
+      return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+    });
+    const a = idsJob([1, 2, 3], [42, 43]);
+    const b = idsJob([9, 9, 9], [42, 43]); // same hash and length, other ids
+    const a2 = idsJob([1, 2, 3], [42, 43]);
+    expect(Coalescer.key(a, 'mis')).toBe(Coalescer.key(b, 'mis'));
+    await Promise.all([c.dispatch(a, 'mis', 1000, 2), c.dispatch(b, 'mis', 1000, 2), c.dispatch(a2, 'mis', 1000, 2)]);
+    // b went alone; a and a2 (equal ids) shared one pack.
+    expect(sent.map((pack) => pack.map((q) => Array.from(q)))).toEqual([[[9, 9, 9]], [[1, 2, 3], [1, 2, 3]]]);
+  });
+
+  it('sameQuery looks at every id and at whole-prompt mode', () => {
+    expect(sameQuery(idsJob([1, 2], [0, 0]), idsJob([1, 2], [5, 5]))).toBe(true);
+    expect(sameQuery(idsJob([1, 2], [0, 0]), idsJob([1, 3], [0, 0]))).toBe(false);
+    expect(sameQuery(idsJob([1, 2], [0, 0]), idsJob([1], [0, 0]))).toBe(false);
+    const w = idsJob([1, 2], [0, 0]);
+    w.wholePrompts = true;
+    expect(sameQuery(w, idsJob([1, 2], [0, 0]))).toBe(false);
+  });
+});
