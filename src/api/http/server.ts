@@ -62,6 +62,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     const own =
       path.startsWith('/scorecar/') ||
       (method === 'POST' && (path === '/v1/score' || path === '/rank')) ||
+      (method === 'POST' && deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank')) ||
       (method === 'GET' && (path === '/health' || path === '/metrics'));
     if (!own) {
       // Every other route goes to a backend; the backend key is lent only to clients that
