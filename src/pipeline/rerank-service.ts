@@ -100,7 +100,7 @@ export class RerankService {
         owners.push(i);
       }
     }
-    const prefixKey = `${t.name}@${t.version}\u0000${input.query}`;
+    const prefixKey = JSON.stringify([t.name, t.version, input.query]);
     let prefixLen = this.prefixLens.get(prefixKey);
     if (prefixLen === undefined) texts.push(t.prefix(input.query));
     if (texts.length > 0) {
@@ -145,8 +145,17 @@ export class RerankService {
         continue;
       }
       const body = ids.subarray(before.length, ids.length - after.length);
-      const plan = planWindows(body.length, cap, input.maxChunksPerDoc, defaultOverlap(cap));
+      // Never plan past the request's window budget: one more than it is enough to refuse.
+      const budget = this.deps.maxChunksPerRequest - units.length + 1;
+      const plan = planWindows(body.length, cap, Math.min(input.maxChunksPerDoc, budget), defaultOverlap(cap));
       if ((plan.ends[plan.ends.length - 1] as number) < body.length) truncated++;
+      if (units.length + plan.starts.length > this.deps.maxChunksPerRequest) {
+        throw new ScoreError(
+          400,
+          `too many chunks: the documents need more than ${this.deps.maxChunksPerRequest} windows (scorecar --max-rerank-chunks); lower max_chunks_per_doc or send fewer documents`,
+          'BadRequestError',
+        );
+      }
       for (let w = 0; w < plan.starts.length; w++) {
         const win = body.subarray(plan.starts[w] as number, plan.ends[w] as number);
         units.push({ id: '', ids: Array.from(win) });
@@ -154,16 +163,10 @@ export class RerankService {
         promptTokens += prefixLen + before.length + win.length + after.length;
       }
       chunks[i] = plan.starts.length;
-      if (units.length > this.deps.maxChunksPerRequest) {
-        throw new ScoreError(
-          400,
-          `too many chunks: the documents need more than ${this.deps.maxChunksPerRequest} windows (scorecar --max-rerank-chunks); lower max_chunks_per_doc or send fewer documents`,
-          'BadRequestError',
-        );
-      }
     }
 
-    const scored = await this.deps.rank.score({ query: input.query, items: units, template: t }, units.length, job);
+    // The cap also bounds documents scored as text (the template's split did not hold for them).
+    const scored = await this.deps.rank.score({ query: input.query, items: units, template: t, maxTokensPerItem: cap }, units.length, job);
     const scores = new Float64Array(n).fill(-Infinity);
     const cached = new Uint8Array(n).fill(1);
     for (let u = 0; u < units.length; u++) {

@@ -106,9 +106,22 @@ export class ScorePipeline {
     const epoch = backends.identityEpoch;
     if (job.asIs || (job.kind === 'text' && backend.tokenizer !== 'match')) {
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
-      // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
-      // bytes are written (the job releases it on reset if nobody took it).
-      job.relay = await backend.post('/v1/score', request, job.scope);
+      // Relayed requests take their share of the backend's budget like any other: their tokens
+      // are unknown, so a bound from their size stands in (a token is at least a byte of text,
+      // and an id takes at least two bytes of JSON).
+      const ticket = await shaper.admit(Math.ceil(request.length / 2), job.deadlineAt, job.priority, job.scope);
+      job.queueMs = ticket.queuedMs;
+      let ok = false;
+      const started = performance.now();
+      try {
+        // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
+        // bytes are written (the job releases it on reset if nobody took it).
+        job.relay = await backend.post('/v1/score', request, job.scope);
+        ok = true;
+      } finally {
+        job.backendMs = performance.now() - started;
+        shaper.release(ticket, ok ? job.backendMs : undefined);
+      }
       return;
     }
     const mis = info.mode === 'mis';

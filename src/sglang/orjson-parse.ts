@@ -327,7 +327,7 @@ export function toJs(v: PyValue | undefined): unknown {
   if (v === undefined || v === null || typeof v !== 'object') return typeof v === 'bigint' ? Number(v) : v;
   if (v instanceof PyFloat) return v.value;
   if (Array.isArray(v)) return v.map(toJs);
-  const o: Record<string, unknown> = {};
-  for (const [k, x] of v) o[k] = toJs(x);
+  const o = Object.create(null) as Record<string, unknown>;
+  for (const [k, x] of v) Object.defineProperty(o, k, { value: toJs(x), enumerable: true, writable: true, configurable: true });
   return o;
 }

@@ -48,17 +48,54 @@ export function pyStrRepr(s: string): string {
   return out + quote;
 }
 
-export function pyRepr(v: PyValue | undefined): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'string') return pyStrRepr(v);
-  if (v instanceof PyFloat) return pyFloatRepr(v.value);
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  const parts: string[] = [];
-  for (const [k, x] of v) parts.push(`${pyStrRepr(k)}: ${pyRepr(x)}`);
-  return `{${parts.join(', ')}}`;
+/** Thrown inside a bounded repr when its budget is spent; the caller keeps what was written. */
+class ReprFull extends Error {}
+
+/**
+ * repr() of a value, cut after about `budget` characters (a hostile body's inputs can hold
+ * millions): the work and the memory stop with the output, not after it.
+ */
+export function pyRepr(v: PyValue | undefined, budget = Infinity): string {
+  const out: string[] = [];
+  let size = 0;
+  const put = (s: string): void => {
+    out.push(s);
+    size += s.length;
+    if (size > budget) throw new ReprFull();
+  };
+  const walk = (x: PyValue | undefined): void => {
+    if (x === null || x === undefined) return put('None');
+    if (x === true) return put('True');
+    if (x === false) return put('False');
+    if (typeof x === 'number' || typeof x === 'bigint') return put(String(x));
+    if (typeof x === 'string') return put(pyStrRepr(x.length > budget ? x.slice(0, budget + 1) : x));
+    if (x instanceof PyFloat) return put(pyFloatRepr(x.value));
+    if (Array.isArray(x)) {
+      put('[');
+      for (let i = 0; i < x.length; i++) {
+        if (i > 0) put(', ');
+        walk(x[i]);
+      }
+      return put(']');
+    }
+    put('{');
+    let first = true;
+    for (const [k, y] of x) {
+      if (!first) put(', ');
+      first = false;
+      put(pyStrRepr(k));
+      put(': ');
+      walk(y);
+    }
+    put('}');
+  };
+  try {
+    walk(v);
+  } catch (e) {
+    if (!(e instanceof ReprFull)) throw e;
+  }
+  const s = out.join('');
+  return s.length > budget ? s.slice(0, budget) : s;
 }
 
 /** A tuple's repr: ('body',) keeps its trailing comma. */

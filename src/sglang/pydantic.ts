@@ -133,9 +133,9 @@ export function union<T>(
 }
 
 /** One error as Python prints the dict FastAPI holds (key order: type, loc, msg, input, ctx). */
-export function errorRepr(e: PydanticError): string {
+export function errorRepr(e: PydanticError, budget = Infinity): string {
   const ctx = e.ctx === undefined ? '' : `, 'ctx': ${e.ctx}`;
-  return `{'type': ${pyStrRepr(e.type)}, 'loc': ${pyTupleRepr(e.loc)}, 'msg': ${pyStrRepr(e.msg)}, 'input': ${pyRepr(e.input)}${ctx}}`;
+  return `{'type': ${pyStrRepr(e.type)}, 'loc': ${pyTupleRepr(e.loc)}, 'msg': ${pyStrRepr(e.msg)}, 'input': ${pyRepr(e.input, budget)}${ctx}}`;
 }
 
 export { pyRepr };

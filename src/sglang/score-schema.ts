@@ -200,8 +200,13 @@ export function scoreSemantics(
   if (itemCount === 0) return EMPTY;
   if (nLabels === 0) return { kind: 'error', message: MSG_LABELS_NONEMPTY };
   for (let i = 0; i < nLabels; i++) if ((labels[i] as number) < 0) return { kind: 'error', message: MSG_LABELS_NONNEGATIVE };
-  for (let i = 1; i < nLabels; i++) {
-    for (let j = 0; j < i; j++) if (labels[i] === labels[j]) return { kind: 'error', message: MSG_LABELS_DUPLICATE };
+  // A Set, not pairs: a client may send millions of labels. Values are exact per type (bigint
+  // only above 2^53), so the Set compares them exactly.
+  const seen = new Set<number | bigint>();
+  for (let i = 0; i < nLabels; i++) {
+    const v = labels[i] as number | bigint;
+    if (seen.has(v)) return { kind: 'error', message: MSG_LABELS_DUPLICATE };
+    seen.add(v);
   }
   for (let i = 0; i < nLabels; i++) {
     const id = labels[i] as number | bigint;

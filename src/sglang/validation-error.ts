@@ -23,8 +23,7 @@ function cap(s: string): string {
   return s.length <= MAX_MESSAGE_CHARS ? s : s.slice(0, MAX_MESSAGE_CHARS) + '... (cut by scorecar)';
 }
 
-function compose(reprs: string[], endpointContext: string): string {
-  const n = reprs.length;
+function compose(reprs: string[], endpointContext: string, n = reprs.length): string {
   let head = `${n} validation error${n === 1 ? '' : 's'}:\n`;
   let size = head.length;
   for (const r of reprs) {
@@ -38,7 +37,17 @@ function compose(reprs: string[], endpointContext: string): string {
 }
 
 export function validationMessage(errors: PydanticError[], endpointContext: string): string {
-  return compose(errors.map(errorRepr), endpointContext);
+  // Each error's repr is bounded by what is left of the message, so a huge input costs no more
+  // than the message it can appear in.
+  const reprs: string[] = [];
+  let left = MAX_MESSAGE_CHARS;
+  for (const e of errors) {
+    if (left <= 0) break;
+    const r = errorRepr(e, left);
+    reprs.push(r);
+    left -= r.length;
+  }
+  return compose(reprs, endpointContext, errors.length);
 }
 
 /** FastAPI's json_invalid error for a body orjson refused (fastapi/routing.py:488-501). */

@@ -88,7 +88,11 @@ export class ScoreRoute extends ScoringRoute {
     if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     if (!scanScoreBody(body, length, job)) {
       const slow = parseScoreBodySlow(body, length, job, this.opts.endpointContext(), this.opts.vocabSize);
-      if (!slow.ok) throw new ScoreError(400, slow.message, slow.type);
+      if (!slow.ok) {
+        // FastAPI runs SGLang's content-type dependency after parsing and before validating.
+        if (slow.parsed && !isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
+        throw new ScoreError(400, slow.message, slow.type);
+      }
     }
     if (!isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     // The client's own bytes, for a backend whose tokenizer differs (the slow path rebuilt job.body).
@@ -97,6 +101,9 @@ export class ScoreRoute extends ScoringRoute {
     // A text query with token-id items is scored by SGLang as text (str() of each id list).
     if (job.queryKind === 'text' && job.itemsKind === 'ids') job.asIs = true;
     if (job.asIs) {
+      if (job.n > this.opts.maxItems) {
+        throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
+      }
       applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
       await this.pipeline.run(job);
     }

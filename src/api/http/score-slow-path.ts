@@ -2,9 +2,13 @@ import { setIdInputs, setLabels, setTextInputs } from '../../pipeline/job-inputs
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
 import { TooManyValues } from '../../sglang/orjson-parse.js';
-import { type Int, needsBackendAsIs, scoreSemantics, validateScoreRequest } from '../../sglang/score-schema.js';
+import { type Int, needsBackendAsIs, parseScoreJson, scoreSemantics, validateScoreBody } from '../../sglang/score-schema.js';
 
-export type SlowPathResult = { ok: true } | { ok: false; message: string; type: string };
+/**
+ * `parsed` false: the body did not parse (FastAPI reports that before SGLang's content-type
+ * dependency runs); true: it parsed and failed later (the content-type error comes first).
+ */
+export type SlowPathResult = { ok: true } | { ok: false; message: string; type: string; parsed: boolean };
 
 function inInt32(v: Int): boolean {
   return v >= -2147483648 && v <= 2147483647;
@@ -31,16 +35,20 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, e
   job.reset();
   let r;
   try {
-    r = validateScoreRequest(raw.subarray(0, length), endpointContext, SLOW_PATH_MAX_VALUES);
+    const p = parseScoreJson(raw.subarray(0, length), endpointContext, SLOW_PATH_MAX_VALUES);
+    // An empty body is not parsed at all: FastAPI reports it missing at model validation.
+    if (!p.ok) return { ok: false, message: p.message, type: TYPE_VALIDATION, parsed: length === 0 };
+    r = validateScoreBody(p.value, endpointContext);
   } catch (e) {
     if (!(e instanceof TooManyValues)) throw e;
     return {
       ok: false,
       message: `Request body has more than ${SLOW_PATH_MAX_VALUES} JSON values in a form scorecar must parse whole (lax or invalid); send canonical JSON (ints, true/false, no duplicate keys) or fewer values`,
       type: TYPE_BAD_REQUEST,
+      parsed: false,
     };
   }
-  if (!r.ok) return { ok: false, message: r.message, type: TYPE_VALIDATION };
+  if (!r.ok) return { ok: false, message: r.message, type: TYPE_VALIDATION, parsed: true };
   const f = r.value;
   const items = f.items;
   const flatLabels = f.labels !== null && !(f.labels.length > 0 && Array.isArray(f.labels[0])) ? (f.labels as Int[]) : null;
@@ -57,11 +65,11 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, e
   if (flatLabels !== null && flatLabels.some((v) => !inInt32(v))) {
     const itemCount = items === null ? 0 : typeof items === 'string' ? (items.length > 0 ? 1 : 0) : items.length;
     const sem = scoreSemantics(true, flatLabels, flatLabels.length, items !== null, itemCount, 'text', 'text', labelVocabSize);
-    if (sem.kind === 'error') return { ok: false, message: sem.message, type: TYPE_BAD_REQUEST };
+    if (sem.kind === 'error') return { ok: false, message: sem.message, type: TYPE_BAD_REQUEST, parsed: true };
   }
   const outOfRange = (ids: Int[]): boolean => ids.some((v) => !inInt32(v));
   if ((Array.isArray(f.query) && outOfRange(f.query)) || (Array.isArray(items) && items.some((it) => Array.isArray(it) && outOfRange(it)))) {
-    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_BAD_REQUEST };
+    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_BAD_REQUEST, parsed: true };
   }
   const textItems = typeof items === 'string' ? (items.length > 0 ? [items] : []) : Array.isArray(items) && typeof items[0] === 'string' ? (items as string[]) : null;
   if (textItems !== null || typeof f.query === 'string') {
