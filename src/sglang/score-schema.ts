@@ -130,15 +130,21 @@ function parseItems(v: unknown, errors: PydanticError[]): string | string[] | nu
   return undefined;
 }
 
-/** Python-ish repr, close enough to read like SGLang's pydantic error lists. */
-function pyRepr(v: unknown): string {
+/**
+ * Python-ish repr, close enough to read like SGLang's pydantic error lists. Lists nested deeper
+ * than a few levels print as [...]: the input is the client's, and its depth must not become
+ * this function's recursion depth.
+ */
+function pyRepr(v: unknown, depth = 0): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (typeof v === 'string') return `'${v.length > 60 ? v.slice(0, 60) + '...' : v}'`;
   if (typeof v === 'number') return String(v);
   if (Array.isArray(v)) {
-    const head = v.slice(0, 8).map(pyRepr).join(', ');
+    if (depth >= 4) return '[...]';
+    let head = '';
+    for (let i = 0; i < v.length && i < 8; i++) head += (i > 0 ? ', ' : '') + pyRepr(v[i], depth + 1);
     return `[${head}${v.length > 8 ? ', ...' : ''}]`;
   }
   return '{...}';

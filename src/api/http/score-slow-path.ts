@@ -1,3 +1,5 @@
+import { prescanJson, prescanLimitsFor } from '../../mem/json-prescan.js';
+import { prescanRefusal } from '../limits.js';
 import { setIdInputs, setLabels, setTextInputs } from '../../pipeline/job-inputs.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import { TYPE_VALIDATION } from '../../sglang/errors.js';
@@ -16,8 +18,12 @@ function inInt32(v: number): boolean {
  * job as the fast scanner would, for the bodies the scanner hands over: lax pydantic forms,
  * duplicate keys, and errors (which get SGLang's exact kind of message).
  */
-export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob): SlowPathResult {
+export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, maxItems = Number.POSITIVE_INFINITY): SlowPathResult {
   job.reset();
+  // JSON.parse builds the whole body as JS values: bound what it may build first.
+  const limits = prescanLimitsFor(maxItems);
+  const refusal = prescanRefusal(prescanJson(raw, length, limits), maxItems, limits.maxDepth);
+  if (refusal !== null) return { ok: false, message: refusal.message, type: refusal.type };
   let value: unknown;
   try {
     value = JSON.parse(fatalUtf8.decode(raw.subarray(0, length)));
