@@ -130,11 +130,18 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
   const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log });
   cleanups.push(() => scoreCache.close());
   const shaper = new TrafficShaper({
+    // Goodput under overload (README "Limits"): of the latency objective, half may be spent
+    // waiting for admission and half at the backend, whose in-flight budget adapts to keep its
+    // latency there. What cannot start within the wait bound is refused 429 at once.
     budget: cfg.shaperAdaptive
-      ? new AimdBudget({ initialTokens: cfg.shaperBudgetTokens, maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144), ...(cfg.shaperTargetMs ? { targetLatencyMs: cfg.shaperTargetMs } : {}) })
+      ? new AimdBudget({
+          initialTokens: cfg.shaperBudgetTokens,
+          maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144),
+          targetLatencyMs: cfg.shaperTargetMs ?? cfg.sloMs / 2,
+        })
       : cfg.shaperBudgetTokens,
     maxQueuedRequests: cfg.shaperMaxQueue,
-    maxQueueMs: cfg.maxQueueMs,
+    maxQueueMs: cfg.maxQueueMs ?? cfg.sloMs / 2,
   });
   const depth = new DepthController({
     signal: cfg.depthSignal,

@@ -31,10 +31,11 @@ export const SERVE_OPTIONS = {
   'score-cache-mb': { type: 'int', default: 256, min: 1, help: 'bytes of the in-memory score cache, MiB' },
   'coalesce-window-ms': { type: 'number', default: 2, min: 0, help: 'window in which same-query requests share a backend call (0: off)' },
   'shaper-budget-tokens': { type: 'int', default: 131072, min: 1, help: 'in-flight prompt tokens the traffic shaper admits (static budget)' },
-  'shaper-adaptive': { type: 'bool', default: false, help: 'adapt the in-flight budget to the latency measured at the backend' },
-  'shaper-target-ms': { type: 'number', default: null, min: 1, help: 'backend latency the adaptive budget aims at (default: 2 x the lowest seen)' },
+  'slo-ms': { type: 'number', default: 500, min: 1, help: 'latency objective assumed for scoring requests; the queue-time bound and the adaptive budget target derive from it' },
+  'shaper-adaptive': { type: 'bool', default: true, help: 'adapt the in-flight budget to the latency measured at the backend (--no-shaper-adaptive: static budget)' },
+  'shaper-target-ms': { type: 'number', default: null, min: 1, help: 'backend latency the adaptive budget aims at (default: --slo-ms / 2)' },
   'shaper-max-queue': { type: 'int', default: 1024, min: 1, help: 'requests that may wait for admission' },
-  'max-queue-ms': { type: 'number', default: 250, min: 1, help: 'longest a request waits for admission before 429 (default: half the 500 ms SLO assumed)' },
+  'max-queue-ms': { type: 'number', default: null, min: 1, help: 'longest a request waits for admission before 429 (default: --slo-ms / 2)' },
   'max-tokenize-bytes': { type: 'int', default: 32 * 1024 * 1024, min: 1024, help: 'text bytes one request may make the tokenizer read, worst case (single-item: query x items + items)' },
   'tokenizer-max-queue': { type: 'int', default: 256, min: 1, help: 'tokenizer tasks that may wait for a worker (beyond: 429)' },
   'headers-timeout-ms': { type: 'int', default: 10000, min: 100, help: 'time a client has to send a request head (beyond: 408)' },
@@ -83,7 +84,8 @@ export interface ServeConfig {
   shaperAdaptive: boolean;
   shaperTargetMs: number | null;
   shaperMaxQueue: number;
-  maxQueueMs: number;
+  sloMs: number;
+  maxQueueMs: number | null;
   maxTokenizeBytes: number;
   tokenizerMaxQueue: number;
   headersTimeoutMs: number;
