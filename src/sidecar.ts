@@ -99,7 +99,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
 }
 
 function listenError(what: string, flag: string, port: number, host: string, e: unknown): StartupError {
-  const code = (e as { code?: string })?.code;
+  const code = (e as { code?: string })?.code ?? (/EADDRINUSE/.test(String((e as Error)?.message)) ? 'EADDRINUSE' : undefined);
   const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not allowed' : `cannot be bound (${(e as Error)?.message ?? String(e)})`;
   return new StartupError(`${what} port ${port} on ${host} ${why} (scorecar ${flag}; 0 picks a free port)`);
 }

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type UntypedServiceImplementation, logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -86,9 +86,11 @@ export class GrpcApi {
   listen(host: string, port: number): Promise<number> {
     this.refreshHealth();
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    return new Promise((resolve, reject) => {
+    // grpc-js would also log a failed bind on its own; the caller reports it, in one line.
+    setLogVerbosity(logVerbosity.NONE);
+    return new Promise<number>((resolve, reject) => {
       this.server.bindAsync(addr, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    });
+    }).finally(() => setLogVerbosity(logVerbosity.ERROR));
   }
 
   /** Reports NOT_SERVING and stops taking calls; resolves once the calls in flight have ended. */
