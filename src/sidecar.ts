@@ -136,6 +136,8 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     budget: cfg.shaperAdaptive
       ? new AimdBudget({
           initialTokens: cfg.shaperBudgetTokens,
+          // A budget set below the usual floor stays the floor: it was asked for.
+          minTokens: Math.min(4096, cfg.shaperBudgetTokens),
           maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144),
           targetLatencyMs: cfg.shaperTargetMs ?? cfg.sloMs / 2,
         })
