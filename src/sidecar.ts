@@ -4,7 +4,7 @@ import { GrpcApi } from './api/grpc/server.js';
 import { Auth } from './api/http/auth.js';
 import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
-import { createHttpApi } from './api/http/server.js';
+import { type HttpApi, createHttpApi } from './api/http/server.js';
 import { BackendSet } from './backend/backend-set.js';
 import { RerankRoute } from './api/http/rerank-route.js';
 import { RerankService } from './pipeline/rerank-service.js';
@@ -43,6 +43,13 @@ export interface RunningSidecar {
   shaper: TrafficShaper;
   depth: DepthController;
   rank: RankService;
+  http: HttpApi;
+  /**
+   * Graceful shutdown's first half: /health and gRPC health report not serving, new requests are
+   * refused (HTTP 503, gRPC UNAVAILABLE), and requests in flight run to their answers. Resolves
+   * true once none is left, false when timeoutMs passes first. close() ends the rest.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -53,21 +60,64 @@ const MiB = 1024 * 1024;
  * merge entries) is dropped on return: held for the process's life it made every full GC trace
  * it, a ~20 ms pause on the event loop. Only the tokenizer workers keep a tokenizer.
  */
-function tokenizerFacts(path: string): { sha256: string; rules: BoundaryRules; baseVocab: number } {
+function tokenizerFacts(path: string): { sha256: string; rules: BoundaryRules; baseVocab: number; fullLength: number } {
   const files = loadTokenizerFiles(path);
   const vocab = (files.tokenizerJson.model as { vocab?: object } | undefined)?.vocab ?? {};
-  return { sha256: files.sha256, rules: BoundaryRules.fromTokenizerJson(files.tokenizerJson), baseVocab: Object.keys(vocab).length };
+  const baseVocab = Object.keys(vocab).length;
+  // len(tokenizer): the base vocabulary plus added tokens (<|im_start|> is 151644 in Qwen3).
+  let fullLength = baseVocab;
+  const added = files.tokenizerJson.added_tokens;
+  if (Array.isArray(added)) {
+    for (const t of added as Array<{ id?: unknown }>) if (typeof t.id === 'number' && t.id + 1 > fullLength) fullLength = t.id + 1;
+  }
+  return { sha256: files.sha256, rules: BoundaryRules.fromTokenizerJson(files.tokenizerJson), baseVocab, fullLength };
 }
 
-/** Wires scorecar together: tokenizer workers and caches, backends, pipeline, HTTP front. */
+/** scorecar could not start (a port in use, a tokenizer that does not load): one line for the operator. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/**
+ * Wires scorecar together: tokenizer workers and caches, backends, pipeline, HTTP front. When
+ * any step fails, whatever was started before it (workers, timers, Redis, backend health
+ * checks, listeners) is closed before the error is thrown, so a failed start leaves nothing
+ * running.
+ */
 export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void = () => {}): Promise<RunningSidecar> {
+  const cleanups: Array<() => unknown> = [];
+  try {
+    return await wire(cfg, log, cleanups);
+  } catch (e) {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // Closing what a failed start opened: the original error is the one to report.
+      }
+    }
+    throw e;
+  }
+}
+
+function listenError(what: string, flag: string, port: number, host: string, e: unknown): StartupError {
+  const code = (e as { code?: string })?.code ?? (/EADDRINUSE/.test(String((e as Error)?.message)) ? 'EADDRINUSE' : undefined);
+  const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not allowed' : `cannot be bound (${(e as Error)?.message ?? String(e)})`;
+  return new StartupError(`${what} port ${port} on ${host} ${why} (scorecar ${flag}; 0 picks a free port)`);
+}
+
+async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Array<() => unknown>): Promise<RunningSidecar> {
   const tokenizerPath = cfg.tokenizerPath ?? defaultTokenizerPath();
   const tokenizer = tokenizerFacts(tokenizerPath);
   const rules = tokenizer.rules;
   const vocabSize = cfg.vocabSize ?? tokenizer.baseVocab;
   if (!rules.supported) log('tokenizer pipeline not analysable: item token cache only used where texts are tokenized alone (MIS)');
 
-  const pool = new TokenizerPool({ threads: cfg.tokenizerThreads, tokenizerPath });
+  const pool = new TokenizerPool({ threads: cfg.tokenizerThreads, tokenizerPath, maxQueue: cfg.tokenizerMaxQueue });
+  cleanups.push(() => pool.close());
   await pool.ready();
   const prefixCache = new TokenCache(cfg.prefixCacheMb * MiB);
   const itemCache = new TokenCache(cfg.itemCacheMb * MiB);
@@ -84,11 +134,22 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   const oracle = new JoinOracle(rules);
   const hasher = await KeyedHash.create(cacheKeySecret(cfg.cacheKeySecret, log));
   const scoreCache = createScoreCache(cfg.scoreCache, { ttlSeconds: cfg.scoreCacheTtlS, maxBytes: cfg.scoreCacheMb * MiB, log, hasher });
+  cleanups.push(() => scoreCache.close());
   const shaper = new TrafficShaper({
+    // Goodput under overload (README "Limits"): of the latency objective, half may be spent
+    // waiting for admission and half at the backend, whose in-flight budget adapts to keep its
+    // latency there. What cannot start within the wait bound is refused 429 at once.
     budget: cfg.shaperAdaptive
-      ? new AimdBudget({ initialTokens: cfg.shaperBudgetTokens, maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144), ...(cfg.shaperTargetMs ? { targetLatencyMs: cfg.shaperTargetMs } : {}) })
+      ? new AimdBudget({
+          initialTokens: cfg.shaperBudgetTokens,
+          // A budget set below the usual floor stays the floor: it was asked for.
+          minTokens: Math.min(4096, cfg.shaperBudgetTokens),
+          maxTokens: Math.max(cfg.shaperBudgetTokens * 4, 262144),
+          targetLatencyMs: cfg.shaperTargetMs ?? cfg.sloMs / 2,
+        })
       : cfg.shaperBudgetTokens,
     maxQueuedRequests: cfg.shaperMaxQueue,
+    maxQueueMs: cfg.maxQueueMs ?? cfg.sloMs / 2,
   });
   const depth = new DepthController({
     signal: cfg.depthSignal,
@@ -99,6 +160,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
   });
   const depthTimer = setInterval(() => depth.tick(performance.now()), 1000);
   depthTimer.unref();
+  cleanups.push(() => clearInterval(depthTimer));
 
   const localTokenize = async (text: string): Promise<Int32Array> => {
     const r = await pool.encode({ type: 'encode', texts: [text], ops: Int32Array.of(OP_ALONE, 0, 0), wantEdges: false });
@@ -153,6 +215,7 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     depth: () => ({ depth: depth.depth, measuredMs: depth.measuredMs, error: depth.error, p: depth.pTerm, i: depth.iTerm, d: depth.dTerm }),
     coalesced: () => pipeline.coalescer.merged,
   });
+  cleanups.push(() => metrics.stop());
   const pipeline: ScorePipeline = new ScorePipeline(
     {
       tokenize: { pool, prefixCache, itemCache, oracle },
@@ -163,7 +226,13 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
       shaper,
       hasher,
     },
-    { maxPackTokens: cfg.maxPackTokens, maxCallTokens: cfg.maxCallTokens, coalesceWindowMs: cfg.coalesceWindowMs },
+    {
+      maxPackTokens: cfg.maxPackTokens,
+      maxCallTokens: cfg.maxCallTokens,
+      coalesceWindowMs: cfg.coalesceWindowMs,
+      inputVocab: cfg.vocabSize ?? tokenizer.fullLength,
+      maxTokenizeBytes: cfg.maxTokenizeBytes,
+    },
   );
   const urgency = { deadlineMs: cfg.defaultDeadlineMs, priority: cfg.defaultPriority };
   const score = new ScoreRoute(pipeline, metrics, {
@@ -195,11 +264,13 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
       apiKey: cfg.apiKey,
       depthSignal: cfg.depthSignal,
       serving: () => backends.pick() !== null,
+      maxStreams: cfg.grpcMaxStreams,
+      maxStreamInFlight: cfg.grpcStreamMaxInflight,
       ...urgency,
     },
   );
   grpcApi = grpc;
-  const server = createHttpApi({
+  const http = createHttpApi({
     auth: new Auth(cfg.apiKey, cfg.adminApiKey),
     score,
     rank: rankRoute,
@@ -208,6 +279,8 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     metrics,
     maxBodyBytes: cfg.maxBodyBytes,
     passthroughLimits: { maxInflight: cfg.passthroughMaxInflight },
+    headersTimeoutMs: cfg.headersTimeoutMs,
+    requestTimeoutMs: cfg.requestTimeoutMs,
     log,
     admin: {
       stats: () => ({
@@ -236,19 +309,23 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     },
   });
 
+  const server = http.server;
+  cleanups.push(() => shaper.close());
+  cleanups.push(() => backends.stop());
   await backends.start();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(listenError('HTTP', '--port', cfg.port, cfg.host, e)));
     server.listen(cfg.port, cfg.host, () => resolve());
   });
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   let grpcPort: number;
   try {
     grpcPort = await grpc.listen(cfg.host, cfg.grpcPort);
   } catch (e) {
-    server.close();
-    throw new Error(`gRPC port ${cfg.grpcPort}: ${(e as Error).message} (scorecar --grpc-port; 0 picks a free port)`);
+    grpc.server.forceShutdown();
+    throw listenError('gRPC', '--grpc-port', cfg.grpcPort, cfg.host, e);
   }
   const grpcAddress = host.includes(':') ? `[${host}]:${grpcPort}` : `${host}:${grpcPort}`;
   log(`gRPC Scorer API on ${grpcAddress} (scorecar.v1.Scorer, grpc.health.v1.Health, reflection)`);
@@ -267,6 +344,14 @@ export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void 
     shaper,
     depth,
     rank,
+    http,
+    async drain(timeoutMs: number) {
+      // New work is refused from here on; what is in flight (queued in the shaper included) finishes.
+      http.startDraining();
+      const grpcDone = grpc.drain(timeoutMs);
+      const [httpIdle, grpcIdle] = await Promise.all([http.idle(timeoutMs), grpcDone]);
+      return httpIdle && grpcIdle;
+    },
     async close() {
       clearInterval(depthTimer);
       await grpc.close();

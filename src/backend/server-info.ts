@@ -11,6 +11,11 @@ export interface BackendInfo {
   misFlavor: 'enable_mis' | 'delimiter' | null;
   maxReqInputLen: number;
   contextLength: number;
+  /**
+   * Rows of the model's embedding table when the backend reports them (/model_info vocab_size;
+   * real SGLang 0.5.23 does not, the emulator does). Input ids at or above it are refused.
+   */
+  vocabSize: number | null;
   modelPath: string;
   weightVersion: string;
   version: string;
@@ -77,6 +82,7 @@ export function parseBackendInfo(serverInfo: Record<string, unknown>, modelInfo:
     misFlavor,
     maxReqInputLen: num(serverInfo.max_req_input_len, contextLength - 6),
     contextLength,
+    vocabSize: typeof modelInfo?.vocab_size === 'number' && Number.isInteger(modelInfo.vocab_size) && modelInfo.vocab_size > 0 ? modelInfo.vocab_size : null,
     modelPath: String(modelInfo?.model_path ?? serverInfo.model_path ?? 'unknown'),
     weightVersion: String(modelInfo?.weight_version ?? serverInfo.weight_version ?? 'default'),
     version: String(serverInfo.version ?? 'unknown'),

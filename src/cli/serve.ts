@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { usage } from '../config/options.js';
 import { SERVE_OPTIONS, parseServeConfig } from '../config/serve-config.js';
-import { startSidecar } from '../sidecar.js';
+import { StartupError, startSidecar } from '../sidecar.js';
 
 function log(msg: string): void {
   console.log(`scorecar: ${msg}`);
@@ -31,34 +31,70 @@ async function startEmulatorProcess(port: number, profile: string, mis: boolean)
   return { child, url };
 }
 
-/** `scorecar serve`: the sidecar, optionally with an embedded emulator as its backend. */
+/** Stops the embedded emulator and waits (briefly) for it to go. */
+function stopEmulator(emulator: { child: ChildProcess } | null): Promise<void> {
+  const child = emulator?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * `scorecar serve`: the sidecar, optionally with an embedded emulator as its backend.
+ *
+ * Lifecycle: a start that fails (a port in use, say) prints one line, closes everything it had
+ * started and returns 1. The first SIGTERM or SIGINT drains: /health answers 503, new requests
+ * are refused, those in flight finish (for at most --drain-timeout-ms), then everything closes
+ * and it returns 0. A second signal exits at once (status 1). A promise rejection nobody handled
+ * is logged and counted, never the end of the process.
+ */
 export async function runServe(argv: string[]): Promise<number> {
   const cfg = parseServeConfig(argv);
   if (cfg.help) {
     console.log(usage('serve', SERVE_OPTIONS));
     return 0;
   }
+  process.on('unhandledRejection', (e: unknown) => {
+    log(`unhandled promise rejection (kept running): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  });
   let emulator: { child: ChildProcess; url: string } | null = null;
-  if (cfg.emulate) {
-    emulator = await startEmulatorProcess(cfg.emulatorPort, cfg.emulatorProfile, cfg.emulatorMis);
-    cfg.backend = [...cfg.backend, emulator.url];
-  }
   let sidecar;
   try {
+    if (cfg.emulate) {
+      emulator = await startEmulatorProcess(cfg.emulatorPort, cfg.emulatorProfile, cfg.emulatorMis);
+      cfg.backend = [...cfg.backend, emulator.url];
+    }
     sidecar = await startSidecar(cfg, log);
   } catch (e) {
-    emulator?.child.kill('SIGTERM');
-    throw e;
+    await stopEmulator(emulator);
+    console.error(`scorecar: cannot start: ${e instanceof StartupError ? e.message : e instanceof Error ? e.message : String(e)}`);
+    return 1;
   }
   log(`SGLang-compatible HTTP API on ${sidecar.url} (POST /v1/score accelerated; other routes pass through)`);
   log(`backends: ${cfg.backend.join(', ')}${emulator ? ' (emulator: simulated SGLang)' : ''}`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  log('shutting down');
+  const again = (s: NodeJS.Signals): void => {
+    log(`${s} again: exiting now`);
+    emulator?.child.kill('SIGKILL');
+    process.exit(1);
+  };
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  log(`${signal}: draining (new requests refused; up to ${cfg.drainTimeoutMs} ms for those in flight)`);
+  const drained = await sidecar.drain(cfg.drainTimeoutMs);
+  log(drained ? 'drained; shutting down' : `drain timeout (${cfg.drainTimeoutMs} ms) passed with requests in flight; shutting down`);
   await sidecar.close();
-  emulator?.child.kill('SIGTERM');
+  await stopEmulator(emulator);
+  process.off('SIGINT', again);
+  process.off('SIGTERM', again);
   return 0;
 }

@@ -32,15 +32,24 @@ export const SERVE_OPTIONS = {
   'backend-timeout-ms': { type: 'int', default: 60000, min: 1, help: 'budget of one backend scoring call' },
   'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
   'identity-interval-ms': { type: 'int', default: 10000, min: 10, help: 'longest time between re-reads of a backend identity (model, weight version, mode, limits); also re-read on every new connection' },
-  'vocab-size': { type: 'int', default: null, min: 1, help: 'label-id vocabulary bound (default: the tokenizer base vocabulary)' },
+  'vocab-size': { type: 'int', default: null, min: 1, help: "vocabulary bound: label ids (default: the tokenizer's base vocabulary) and input ids when the backend's /model_info has no vocab_size (default: len(tokenizer) with added tokens)" },
   'score-cache': { type: 'string', default: 'memory', help: 'score cache: memory, off, redis://HOST:PORT[/DB] or valkey://HOST:PORT' },
   'score-cache-ttl-s': { type: 'int', default: 900, min: 1, help: 'score-cache entry lifetime, seconds' },
   'score-cache-mb': { type: 'int', default: 256, min: 1, help: 'bytes of the in-memory score cache, MiB' },
   'coalesce-window-ms': { type: 'number', default: 2, min: 0, help: 'window in which same-query requests share a backend call (0: off)' },
   'shaper-budget-tokens': { type: 'int', default: 131072, min: 1, help: 'in-flight prompt tokens the traffic shaper admits (static budget)' },
-  'shaper-adaptive': { type: 'bool', default: false, help: 'adapt the in-flight budget to the latency measured at the backend' },
-  'shaper-target-ms': { type: 'number', default: null, min: 1, help: 'backend latency the adaptive budget aims at (default: 2 x the lowest seen)' },
+  'slo-ms': { type: 'number', default: 500, min: 1, help: 'latency objective assumed for scoring requests; the queue-time bound and the adaptive budget target derive from it' },
+  'shaper-adaptive': { type: 'bool', default: true, help: 'adapt the in-flight budget to the latency measured at the backend (--no-shaper-adaptive: static budget)' },
+  'shaper-target-ms': { type: 'number', default: null, min: 1, help: 'backend latency the adaptive budget aims at (default: --slo-ms / 2)' },
   'shaper-max-queue': { type: 'int', default: 1024, min: 1, help: 'requests that may wait for admission' },
+  'max-queue-ms': { type: 'number', default: null, min: 1, help: 'longest a request waits for admission before 429 (default: --slo-ms / 2)' },
+  'max-tokenize-bytes': { type: 'int', default: 32 * 1024 * 1024, min: 1024, help: 'text bytes one request may make the tokenizer read, worst case (single-item: query x items + items)' },
+  'tokenizer-max-queue': { type: 'int', default: 256, min: 1, help: 'tokenizer tasks that may wait for a worker (beyond: 429)' },
+  'headers-timeout-ms': { type: 'int', default: 10000, min: 100, help: 'time a client has to send a request head (beyond: 408)' },
+  'request-timeout-ms': { type: 'int', default: 30000, min: 100, help: 'time a client has to send a whole request, head and body (beyond: 408)' },
+  'drain-timeout-ms': { type: 'int', default: 10000, min: 0, help: 'on SIGTERM, how long requests in flight may take to finish before exit' },
+  'grpc-max-streams': { type: 'int', default: 256, min: 1, help: 'concurrent gRPC ScoreStream calls (beyond: RESOURCE_EXHAUSTED)' },
+  'grpc-stream-max-inflight': { type: 'int', default: 128, min: 1, help: 'requests one ScoreStream may have in flight (beyond: RESOURCE_EXHAUSTED for that request)' },
   'default-deadline-ms': { type: 'number', default: null, min: 1, help: 'deadline for requests that send none (default: none)' },
   'default-priority': { type: 'string', default: 'online', choices: ['online', 'nearline'], help: 'priority class of requests that send none' },
   'depth-min': { type: 'int', default: 50, min: 1, help: 'lowest ranking depth the controller sets' },
@@ -92,6 +101,15 @@ export interface ServeConfig {
   shaperAdaptive: boolean;
   shaperTargetMs: number | null;
   shaperMaxQueue: number;
+  sloMs: number;
+  maxQueueMs: number | null;
+  maxTokenizeBytes: number;
+  tokenizerMaxQueue: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  drainTimeoutMs: number;
+  grpcMaxStreams: number;
+  grpcStreamMaxInflight: number;
   defaultDeadlineMs: number | null;
   defaultPriority: 'online' | 'nearline';
   depthMin: number;

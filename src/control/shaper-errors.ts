@@ -4,9 +4,10 @@ import type { Priority } from './priority.js';
  * Why the shaper refused work before dispatch:
  * - 'deadline': it could not (or can no longer) be served before its deadline;
  * - 'queue-full': the bounded queue had no room (or an online arrival displaced it);
+ * - 'queue-time': it would wait (or has waited) longer than the queue-time bound (--max-queue-ms);
  * - 'closed': the shaper was closed while the request waited.
  */
-export type RefusalReason = 'deadline' | 'queue-full' | 'closed';
+export type RefusalReason = 'deadline' | 'queue-full' | 'queue-time' | 'closed';
 
 /**
  * Work refused before it reached a backend. The GPU spent nothing on it, so the client may retry:
@@ -24,7 +25,9 @@ export class ShaperRefused extends Error {
         ? 'the request cannot be scored before its deadline'
         : reason === 'queue-full'
           ? 'the scoring queue is full'
-          : 'the scoring queue is closed',
+          : reason === 'queue-time'
+            ? 'the request would wait longer than the queue-time bound'
+            : 'the scoring queue is closed',
     );
     this.name = 'ShaperRefused';
   }

@@ -12,6 +12,12 @@ export interface TrafficShaperOptions {
   maxQueuedRequests?: number;
   /** Queued tokens across both classes (default unbounded: deadlines bound the wait). */
   maxQueuedTokens?: number;
+  /**
+   * Longest a request may wait for admission, whatever its deadline (default unbounded). Work
+   * whose estimated wait is longer is refused at arrival; queued work is refused when it
+   * reaches the bound. It keeps accepted work near the SLO under overload (goodput).
+   */
+  maxQueueMs?: number;
   /** EWMA weight of each backend latency sample in the wait/service estimate (default 0.2). */
   latencySmoothing?: number;
   clock?: ControlClock;
@@ -62,6 +68,8 @@ class Waiter implements AdmissionTicket, Cancellable {
   timer: TimerHandle | null = null;
   /** Past this time an admission could not finish by the deadline (deadline - expected service). */
   latestStartAt = Infinity;
+  /** latestStartAt is the queue-time bound rather than the deadline. */
+  queueBound = false;
 
   constructor(
     readonly shaper: TrafficShaper,
@@ -148,6 +156,7 @@ export class TrafficShaper {
   private readonly clock: ControlClock;
   private readonly maxQueuedRequests: number;
   private readonly maxQueuedTokens: number;
+  private readonly maxQueueMs: number;
   private readonly smoothing: number;
   private readonly online = new ClassQueue();
   private readonly nearline = new ClassQueue();
@@ -158,7 +167,7 @@ export class TrafficShaper {
 
   private nAdmitted = 0;
   private nCancelled = 0;
-  private readonly nRefused: Record<RefusalReason, number> = { deadline: 0, 'queue-full': 0, closed: 0 };
+  private readonly nRefused: Record<RefusalReason, number> = { deadline: 0, 'queue-full': 0, 'queue-time': 0, closed: 0 };
   private waitSumMs = 0;
   private waitMaxMs = 0;
 
@@ -168,6 +177,8 @@ export class TrafficShaper {
     this.clock = o.clock ?? systemClock;
     this.maxQueuedRequests = o.maxQueuedRequests ?? 1024;
     this.maxQueuedTokens = o.maxQueuedTokens ?? Infinity;
+    this.maxQueueMs = o.maxQueueMs ?? Infinity;
+    if (!(this.maxQueueMs > 0)) throw new RangeError('maxQueueMs must be > 0');
     this.smoothing = o.latencySmoothing ?? 0.2;
     if (!(this.maxQueuedRequests >= 0)) throw new RangeError('maxQueuedRequests must be >= 0');
     if (!(this.maxQueuedTokens >= 0)) throw new RangeError('maxQueuedTokens must be >= 0');
@@ -186,6 +197,30 @@ export class TrafficShaper {
       const w = new Waiter(this, tokens, priority, deadlineAt, now, resolve, reject, scope);
       this.arrive(w, now);
     });
+  }
+
+  /**
+   * The cheap admission before any tokenizing, from an estimate of the tokens: throws the
+   * ShaperRefused that admit() would give at arrival (closed, deadline, queue full), so work
+   * that cannot be served is refused before the tokenizer spends anything on it. Counted like
+   * admit()'s refusals. Passing it admits nothing; admit() decides again with the exact count.
+   */
+  precheck(tokens: number, deadlineAt: number, priority: Priority): void {
+    const now = this.clock.now();
+    let reason: RefusalReason | null = null;
+    if (this.closed) reason = 'closed';
+    else {
+      const ahead = priority === 'online' ? this.online.liveTokens : this.online.liveTokens + this.nearline.liveTokens;
+      const queueAhead = priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
+      const immediate = queueAhead === 0 && this.fits(tokens);
+      const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + tokens, this.limiter.budget);
+      if (now >= deadlineAt || now + wait + this.serviceMs() > deadlineAt) reason = 'deadline';
+      else if (wait > this.maxQueueMs) reason = 'queue-time';
+      else if (!immediate && queueAhead + 1 > this.maxQueuedRequests) reason = 'queue-full';
+    }
+    if (reason === null) return;
+    this.nRefused[reason]++;
+    throw new ShaperRefused(reason, this.retryAfterS(), priority);
   }
 
   /** Returns a ticket's tokens. latencyMs (the backend call's) feeds the estimates; omit it for failed calls. */
@@ -268,7 +303,7 @@ export class TrafficShaper {
       w.timer = this.clock.setTimer(early, onWaiterDue, w);
       return;
     }
-    this.refuseQueued(w, 'deadline');
+    this.refuseQueued(w, w.queueBound ? 'queue-time' : 'deadline');
     // A blocked head leaving may let smaller or lower-class work through.
     this.pump();
   }
@@ -286,6 +321,7 @@ export class TrafficShaper {
     const immediate = queueAhead === 0 && this.fits(w.tokens);
     const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.limiter.budget);
     if (now + wait + service > w.deadlineAt || now >= w.deadlineAt) return this.refuseNew(w, 'deadline');
+    if (wait > this.maxQueueMs) return this.refuseNew(w, 'queue-time');
     if (immediate) return this.admitNow(w, now);
     if (!this.makeRoom(w)) return this.refuseNew(w, 'queue-full');
 
@@ -294,6 +330,10 @@ export class TrafficShaper {
     cq.live++;
     cq.liveTokens += w.tokens;
     w.latestStartAt = w.deadlineAt - service;
+    if (now + this.maxQueueMs < w.latestStartAt) {
+      w.latestStartAt = now + this.maxQueueMs;
+      w.queueBound = true;
+    }
     if (Number.isFinite(w.latestStartAt)) w.timer = this.clock.setTimer(w.latestStartAt - now, onWaiterDue, w);
     w.scope?.add(w);
   }
@@ -325,7 +365,7 @@ export class TrafficShaper {
       if (w === undefined) return;
       if (now >= w.latestStartAt) {
         // Its timer is due (or late): refuse rather than admit work that would miss.
-        this.refuseQueued(w, 'deadline');
+        this.refuseQueued(w, w.queueBound ? 'queue-time' : 'deadline');
         continue;
       }
       if (!this.fits(w.tokens)) return;

@@ -75,6 +75,9 @@ export function modelInfo(ctx: EmulatorContext): Record<string, unknown> {
     has_audio_understanding: false,
     model_type: 'qwen3',
     architectures: ['Qwen3ForCausalLM'],
+    // The embedding table's size (config.json vocab_size). Real SGLang 0.5.23's /model_info does
+    // not report it; scorecar reads it when present to range-check input ids (README "Limits").
+    vocab_size: ctx.options.embeddingRows,
   };
 }
 

@@ -25,6 +25,8 @@ export interface EmulatorOptions {
   maxBodyBytes: number;
   /** SGLang's tokenizer.vocab_size: the base vocabulary, without added tokens. */
   vocabSize: number;
+  /** Rows of the model's embedding table (Qwen3 config.json vocab_size: 151936). */
+  embeddingRows: number;
   /** tokenizer.model_max_length, what /tokenize reports as max_model_len. */
   tokenizerMaxLength: number;
   version: string;
@@ -47,6 +49,7 @@ export const DEFAULT_EMULATOR_OPTIONS: EmulatorOptions = {
   tokenizerThreads: 1,
   maxBodyBytes: 256 * 1024 * 1024,
   vocabSize: 151643,
+  embeddingRows: 151936,
   tokenizerMaxLength: 131072,
   version: '0.5.23-scorecar-emulator',
 };

@@ -183,7 +183,7 @@ export async function tokenizeRank(job: ScoreJob, input: RankInput, deps: RankTo
   if (texts.length > 0) {
     const ops = new Int32Array(texts.length * 3);
     texts.forEach((_, k) => ((ops[3 * k] = OP_ALONE), (ops[3 * k + 1] = k)));
-    const r = await deps.pool.encode({ type: 'encode', texts, ops, wantEdges: false });
+    const r = await deps.pool.encode({ type: 'encode', texts, ops, wantEdges: false }, job.scope, job.deadlineAt);
     owners.forEach((owner, k) => {
       const off = r.packed[RESULT_HEADER + RESULT_STRIDE * k] as number;
       store(owner, r.packed.slice(off, off + (r.packed[RESULT_HEADER + RESULT_STRIDE * k + 1] as number)));

@@ -129,9 +129,12 @@ export class ScoreJob {
   };
   /** Buffers to hand back to their pools when the job ends. */
   readonly held: Buffer[] = [];
+  /** The most items reserved since the last reset: reset() clears only that far. */
+  private used = 0;
 
   /** Makes room for n items, keeping what is already recorded. */
   reserve(n: number): void {
+    if (n > this.used) this.used = n;
     if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
     if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
     if (this.idHash.length < 4 * (n + 1)) this.idHash = growI32(this.idHash, 4 * (n + 1));
@@ -210,14 +213,22 @@ export class ScoreJob {
     this.modelStart = this.modelEnd = -1;
     this.qRef = EMPTY_IDS;
     this.qOff = this.qLen = 0;
-    // Drop references to shared cache arrays and backend buffers so they can be collected.
-    this.aRef.fill(EMPTY_IDS);
-    this.bRef.fill(EMPTY_IDS);
-    this.rowBuf.fill(EMPTY);
+    // Drop references to shared cache arrays and backend buffers so they can be collected
+    // (only as far as this request used them: a reset costs its own size, not the job's).
+    const used = this.used;
+    this.aRef.fill(EMPTY_IDS, 0, used);
+    this.bRef.fill(EMPTY_IDS, 0, used);
+    this.rowBuf.fill(EMPTY, 0, used);
+    this.cacheOut.fill(null, 0, used);
+    this.cacheHit.fill(0, 0, used);
+    this.used = 0;
     this.wholePrompts = false;
     this.nActive = 0;
-    this.cacheOut.fill(null);
-    this.cacheHit.fill(0);
+    if (this.arena.length > ARENA_KEEP) {
+      // One huge request's ids are not kept for the next one.
+      int32Pool.release(this.arena);
+      this.arena = int32Pool.acquire(1024);
+    }
     this.promptTokens = 0;
     this.usageNull = false;
     this.cachedQueryTokens = -1;
@@ -235,6 +246,11 @@ export class ScoreJob {
     this.scope.reset();
     for (const b of this.held) bufferPool.release(b);
     this.held.length = 0;
+  }
+
+  /** Whether the job's per-item arrays are small enough to keep pooled (see ScoreJobPool). */
+  get poolable(): boolean {
+    return this.aOff.length <= POOL_ITEMS && this.labels.length <= 1024;
   }
 
   cachedRow(i: number): boolean {
@@ -261,8 +277,18 @@ function grow(n: number): number {
 
 const EMPTY = Buffer.alloc(0);
 export const EMPTY_IDS = new Int32Array(0);
+/** Ids a pooled job's arena may keep between requests (256 KiB). */
+const ARENA_KEEP = 65536;
+/** Items a pooled job may have room for (about 100 KiB of per-item arrays). */
+const POOL_ITEMS = 1024;
+/** Jobs one pool keeps: with the two bounds above, at most about 22 MiB per pool. */
+const POOL_JOBS = 64;
 
-/** A free list of jobs. */
+/**
+ * A free list of jobs, bounded in bytes: it keeps at most POOL_JOBS jobs, none with room for
+ * more than POOL_ITEMS items or an arena over ARENA_KEEP ids. A job that grew past those for one
+ * huge request is dropped (the GC takes it) rather than kept inflated for every later one.
+ */
 export class ScoreJobPool {
   private readonly free: ScoreJob[] = [];
 
@@ -272,6 +298,10 @@ export class ScoreJobPool {
 
   release(job: ScoreJob): void {
     job.reset();
-    if (this.free.length < 256) this.free.push(job);
+    if (this.free.length < POOL_JOBS && job.poolable) this.free.push(job);
+  }
+
+  get size(): number {
+    return this.free.length;
   }
 }

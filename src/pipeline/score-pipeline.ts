@@ -2,7 +2,12 @@ import type { BackendSet } from '../backend/backend-set.js';
 import { BackendUnavailable } from '../backend/errors.js';
 import type { BackendInfo, ScoringMode } from '../backend/server-info.js';
 import type { ScoreCache } from '../cache/score-cache.js';
-import { DeadlineExceededInFlight } from '../control/shaper-errors.js';
+import { DeadlineExceededInFlight, ShaperRefused } from '../control/shaper-errors.js';
+import { TokenizeExpired, TokenizerBusy } from '../tokenize/pool.js';
+import { TYPE_BAD_REQUEST } from '../sglang/errors.js';
+import { tooLongMessage } from '../sglang/score-schema.js';
+import { ScoreError } from './errors.js';
+import type { RankInput } from './rank-input.js';
 import type { TrafficShaper } from '../control/traffic-shaper.js';
 import { CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
@@ -23,6 +28,17 @@ export interface PipelineOptions {
   maxCallTokens: number;
   /** Cross-request coalescing window, milliseconds (0: off). */
   coalesceWindowMs: number;
+  /**
+   * Input ids must lie in [0, inputVocab) unless the backend reports its embedding table's size
+   * (/model_info vocab_size), which then wins: --vocab-size, else len(tokenizer).
+   */
+  inputVocab: number;
+  /**
+   * Most bytes one request may hand the tokenizer, counted before tokenizing as the worst case:
+   * single-item mode tokenizes query + item per item (query bytes x items + item bytes), MIS
+   * each text once.
+   */
+  maxTokenizeBytes: number;
 }
 
 export interface PipelineDeps {
@@ -105,6 +121,7 @@ export class ScorePipeline {
     // Rows computed while the backend's identity changed are not cached under either identity.
     const epoch = backends.identityEpoch;
     if (job.asIs || (job.kind === 'text' && backend.tokenizer !== 'match')) {
+      if (job.asIs) checkArenaIds(job, info.vocabSize ?? this.opts.inputVocab);
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
       // Relayed requests take their share of the backend's budget like any other: their tokens
       // are unknown, so a bound from their size stands in (a token is at least a byte of text,
@@ -125,6 +142,8 @@ export class ScorePipeline {
       return;
     }
     const mis = info.mode === 'mis';
+    if (job.kind !== 'text') checkIdRange(job, info.vocabSize ?? this.opts.inputVocab);
+    if (job.kind === 'text') checkTokenizeWork(job, mis, this.opts.maxTokenizeBytes);
     job.selectAll();
     // Text needs its identity for the token caches too; ids only for the score cache.
     if (job.kind === 'text' || (job.kind === 'ids' && cache.kind !== 'off')) identify(job, this.deps.hasher);
@@ -137,15 +156,34 @@ export class ScorePipeline {
       }
     }
 
+    // The cheap admission, before any tokenizing: a full queue or a deadline that cannot be met
+    // (estimating tokens from bytes) is refused now instead of after the workers' effort.
+    if (job.kind !== 'ids') shaper.precheck(estimateTokens(job), job.deadlineAt, job.priority);
     if (job.kind === 'ids') resolveIds(job);
     else {
-      if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
-      else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
+      try {
+        if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
+        else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
+      } catch (e) {
+        if (e instanceof TokenizerBusy) throw new ShaperRefused('queue-full', 1, job.priority);
+        if (e instanceof TokenizeExpired) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
+        throw e;
+      }
       metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
     }
 
     let itemTokens = 0;
-    for (let k = 0; k < job.nActive; k++) itemTokens += itemCost(job, job.active[k] as number, mis);
+    let longest = 0;
+    for (let k = 0; k < job.nActive; k++) {
+      const c = itemCost(job, job.active[k] as number, mis);
+      itemTokens += c;
+      if (c > longest) longest = c;
+    }
+    // One prompt (query + one item) over the backend's limit fails this request alone, with
+    // SGLang's message, before it can share a pack with coalesced neighbours. A request whose
+    // prompts each fit is split however large its whole (a documented difference from SGLang).
+    const tooLong = job.nActive > 0 ? tooLongMessage(batchBase(job, mis) + longest, info.contextLength, info.maxReqInputLen) : null;
+    if (tooLong !== null) throw new ScoreError(400, tooLong, TYPE_BAD_REQUEST);
     const ticket = await shaper.admit(batchBase(job, mis) + itemTokens, job.deadlineAt, job.priority, job.scope);
     job.queueMs = ticket.queuedMs;
     metrics.stage.observe(this.queueSlot, ticket.queuedMs / 1000);
@@ -175,4 +213,85 @@ export class ScorePipeline {
     job.promptTokens = requestUsage(job, mis);
     if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache, mis);
   }
+}
+
+/** Refuses input ids outside [0, vocab) before any backend call (SGLang 0.5.23 does not check). */
+function checkIdRange(job: ScoreJob, vocab: number): void {
+  if (job.kind === 'ids') {
+    const a = job.arena;
+    for (let i = 0; i < job.arenaUsed; i++) {
+      const v = a[i] as number;
+      if (v < 0 || v >= vocab) throw idOutOfRange(v, vocab);
+    }
+    return;
+  }
+  const input = job.rankInput as RankInput | null;
+  if (input === null) return;
+  if (typeof input.query !== 'string') checkIds(input.query, vocab);
+  for (let k = 0; k < input.items.length; k++) {
+    const ids = input.items[k]?.ids;
+    if (ids !== undefined) checkIds(ids, vocab);
+  }
+}
+
+/** Every id a job holds in its arena (a request sent as is keeps its ids there for this). */
+function checkArenaIds(job: ScoreJob, vocab: number): void {
+  const a = job.arena;
+  for (let i = 0; i < job.arenaUsed; i++) {
+    const v = a[i] as number;
+    if (v < 0 || v >= vocab) throw idOutOfRange(v, vocab);
+  }
+}
+
+function checkIds(ids: readonly number[], vocab: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i] as number;
+    if (v < 0 || v >= vocab) throw idOutOfRange(v, vocab);
+  }
+}
+
+function idOutOfRange(v: number, vocab: number): ScoreError {
+  return new ScoreError(
+    400,
+    `Input token id ${v} is out of range [0, ${vocab}) of the model's embedding table (scorecar checks input ids; SGLang does not)`,
+    TYPE_BAD_REQUEST,
+  );
+}
+
+/** Bytes of text one request may make the tokenizer read, worst case, checked before tokenizing. */
+function checkTokenizeWork(job: ScoreJob, mis: boolean, limit: number): void {
+  const q = job.queryEnd - job.queryStart;
+  let items = 0;
+  for (let i = 0; i < job.n; i++) items += (job.itemSpans[2 * i + 1] as number) - (job.itemSpans[2 * i] as number);
+  const work = mis ? q + items : q * job.n + items;
+  if (work > limit) {
+    throw new ScoreError(
+      413,
+      `Tokenizing work too large: ${work} bytes (${mis ? 'query + items' : 'query bytes x items + item bytes, single-item mode'}) > ${limit} (scorecar --max-tokenize-bytes)`,
+      TYPE_BAD_REQUEST,
+    );
+  }
+}
+
+/**
+ * Prompt tokens a job will probably cost, from byte counts (about four bytes a token for
+ * English text): enough for the cheap admission; the exact count is admitted after tokenizing.
+ */
+function estimateTokens(job: ScoreJob): number {
+  let bytes = 0;
+  const input = job.rankInput;
+  if (job.kind === 'tokens' && input !== null) {
+    const q = typeof input.query === 'string' ? input.query.length : 4 * input.query.length;
+    for (let k = 0; k < job.nActive; k++) {
+      const it = input.items[job.active[k] as number];
+      bytes += q + (it?.text?.length ?? (it?.ids !== undefined ? 4 * it.ids.length : 256));
+    }
+  } else {
+    const q = job.queryEnd - job.queryStart;
+    for (let k = 0; k < job.nActive; k++) {
+      const i = job.active[k] as number;
+      bytes += q + (job.itemSpans[2 * i + 1] as number) - (job.itemSpans[2 * i] as number);
+    }
+  }
+  return Math.ceil(bytes / 4);
 }

@@ -188,7 +188,7 @@ function runTask(job: ScoreJob, deps: TokenizeDeps, mis: boolean, needQuery: boo
     }
     k++;
   }
-  return deps.pool.encode({ type: 'encode', bytes: buf, spans, ops, wantEdges: true });
+  return deps.pool.encode({ type: 'encode', bytes: buf, spans, ops, wantEdges: true }, job.scope, job.deadlineAt);
 }
 
 /** Takes a worker result into the job and the caches; returns the query's entry. */

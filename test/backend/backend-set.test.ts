@@ -11,6 +11,7 @@ const info = (over: Partial<BackendInfo>): BackendInfo => ({
   modelPath: 'Qwen/Qwen3-0.6B',
   weightVersion: 'default',
   scoreEndpointContext: null,
+  vocabSize: null,
   version: 'x',
   patches: null,
   emulator: false,

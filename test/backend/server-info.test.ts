@@ -19,3 +19,13 @@ describe('backend protocol detection from /server_info', () => {
     expect(i.emulator).toBe(true);
   });
 });
+
+describe('the embedding-table size from /model_info', () => {
+  it('is read when the backend reports vocab_size, and null otherwise (real SGLang 0.5.23)', () => {
+    expect(parseBackendInfo({}, { model_path: 'm', vocab_size: 151936 }).vocabSize).toBe(151936);
+    expect(parseBackendInfo({}, { model_path: 'm' }).vocabSize).toBeNull();
+    expect(parseBackendInfo({}, null).vocabSize).toBeNull();
+    expect(parseBackendInfo({}, { vocab_size: 'big' }).vocabSize).toBeNull();
+    expect(parseBackendInfo({}, { vocab_size: -3 }).vocabSize).toBeNull();
+  });
+});

@@ -177,7 +177,7 @@ describe('TrafficShaper under random arrivals, releases, cancellations and time'
           const count = (o: Req['outcome']): number => reqs.filter((r) => r.outcome === o).length;
           expect(s.admitted).toBe(count('admitted'));
           expect(s.cancelled).toBe(count('cancelled'));
-          expect(s.refused.deadline + s.refused['queue-full'] + s.refused.closed).toBe(count('refused'));
+          expect(s.refused.deadline + s.refused['queue-full'] + s.refused['queue-time'] + s.refused.closed).toBe(count('refused'));
         },
       ),
       { numRuns: 300, seed: Number(process.env.SHAPER_PROPERTY_SEED ?? 424242) },

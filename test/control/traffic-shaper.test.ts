@@ -367,3 +367,45 @@ async function nextTicket(t: { ticket: AdmissionTicket | null }): Promise<Admiss
   await flush();
   return t.ticket;
 }
+
+describe('the queue-time bound and the cheap admission', () => {
+  it('refuses at arrival what would wait longer than maxQueueMs, and a queued request at the bound', async () => {
+    const { TrafficShaper } = await import('../../src/control/traffic-shaper.js');
+    const { ShaperRefused } = await import('../../src/control/shaper-errors.js');
+    let now = 0;
+    const timers: Array<{ at: number; f: (a: unknown) => void; a: unknown }> = [];
+    const clock = {
+      now: () => now,
+      setTimer: (ms: number, f: (a: unknown) => void, a: unknown) => {
+        const t = { at: now + ms, f, a };
+        timers.push(t);
+        return t;
+      },
+      clearTimer: (t: unknown) => {
+        const i = timers.indexOf(t as (typeof timers)[number]);
+        if (i >= 0) timers.splice(i, 1);
+      },
+    };
+    const s = new TrafficShaper({ budget: 100, maxQueueMs: 250, clock: clock as never });
+    // One call measured at 100 ms: the backend finishes about one budget per 100 ms.
+    const first = await s.admit(100, Infinity, 'online');
+    now = 100;
+    s.release(first, 100);
+    const busy = await s.admit(100, Infinity, 'online');
+    // 200 tokens ahead of it: ~200 ms of waiting, under the bound: queued.
+    const queued = s.admit(100, Infinity, 'online');
+    const queued2 = s.admit(100, Infinity, 'online');
+    // 300 tokens ahead: ~300 ms > 250 ms: refused at arrival, without waiting.
+    await expect(s.admit(100, Infinity, 'online')).rejects.toMatchObject({ reason: 'queue-time' });
+    expect(() => s.precheck(100, Infinity, 'online')).toThrow(ShaperRefused);
+    expect(s.stats().refused['queue-time']).toBe(2);
+    // The queued ones reach their bound: refused then.
+    now = 100 + 251;
+    for (const t of timers.splice(0)) t.f(t.a);
+    await expect(queued).rejects.toMatchObject({ reason: 'queue-time' });
+    await expect(queued2).rejects.toMatchObject({ reason: 'queue-time' });
+    s.release(busy, 100);
+    expect(() => s.precheck(100, Infinity, 'online')).not.toThrow();
+    expect(() => s.precheck(100, now - 1, 'online')).toThrow(ShaperRefused);
+  });
+});

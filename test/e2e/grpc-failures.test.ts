@@ -20,7 +20,7 @@ beforeAll(async () => {
   procs.push(emulator);
   scorecar = await startScorecarWithGrpc(
     [emulator.url],
-    ['--shaper-budget-tokens', '4', '--coalesce-window-ms', '0', '--score-cache', 'off', '--api-key', KEY, '--health-interval-ms', '100', '--max-items', '20'],
+    ['--shaper-budget-tokens', '4', '--no-shaper-adaptive', '--max-queue-ms', '1e9', '--coalesce-window-ms', '0', '--score-cache', 'off', '--api-key', KEY, '--health-interval-ms', '100', '--max-items', '20'],
   );
   procs.push(scorecar);
   client = new ScorerClient(scorecar.grpc, { apiKey: KEY });

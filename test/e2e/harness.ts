@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
@@ -12,8 +13,15 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export async function spawnCli(args: string[], ready: RegExp, timeoutMs = 60_000): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A preload for spawned processes that records every promise rejection nobody handled, as a
+ * line the tests look for: scorecar must never leave one (an unhandled rejection can end Node).
+ */
+export const REJECTION_HOOK = fileURLToPath(new URL('../support/rejection-hook.mjs', import.meta.url));
+export const REJECTION_MARK = 'UNHANDLED_REJECTION_RECORDED';
+
+export async function spawnCli(args: string[], ready: RegExp, timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', REJECTION_HOOK, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${ready}: ${out}`)), timeoutMs);
@@ -55,6 +63,13 @@ export function startScorecar(backends: string[], args: string[] = []): Promise<
   const b = backends.flatMap((u) => ['--backend', u]);
   // --grpc-port 0: several scorecars may run at once, so none may hold the default gRPC port.
   return spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--tokenizer-threads', '2', ...b, ...args], /HTTP API on (http:\/\/\S+)/);
+}
+
+/** Resident set size of a process, bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
 }
 
 /** A scorecar whose gRPC address (host:port, logged before the HTTP line) is known too. */

@@ -1,3 +1,5 @@
+// Static, deadline-driven shaping is what these tests exercise: the adaptive budget and the
+// queue-time bound (the defaults) are turned off where a tiny budget is set.
 import { request as httpRequest } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QWEN3_YES_NO } from '../../src/tokenize/prompt-template.js';
@@ -48,7 +50,7 @@ describe('traffic shaper', () => {
     const emulator = await startEmulator(['--cost', 'stepLaunchUs=150000']);
     procs.push(emulator);
     // A 4-token budget lets one request in at a time: 30 of them would take 4.5 s.
-    const scorecar = await startScorecar([emulator.url], ['--shaper-budget-tokens', '4', '--coalesce-window-ms', '0', '--score-cache', 'off']);
+    const scorecar = await startScorecar([emulator.url], ['--shaper-budget-tokens', '4', '--no-shaper-adaptive', '--max-queue-ms', '1e9', '--coalesce-window-ms', '0', '--score-cache', 'off']);
     procs.push(scorecar);
     const sends = Array.from({ length: 30 }, (_, r) =>
       postJson(scorecar.url, '/v1/score', { query: [1, 2], items: [[r, r + 1]], label_token_ids: [9693] }, { 'x-scorecar-deadline-ms': '400' }),
@@ -83,7 +85,7 @@ describe('traffic shaper', () => {
   it('serves online before nearline when both wait', async () => {
     const emulator = await startEmulator(['--cost', 'stepLaunchUs=100000']);
     procs.push(emulator);
-    const scorecar = await startScorecar([emulator.url], ['--shaper-budget-tokens', '8', '--coalesce-window-ms', '0', '--score-cache', 'off']);
+    const scorecar = await startScorecar([emulator.url], ['--shaper-budget-tokens', '8', '--no-shaper-adaptive', '--max-queue-ms', '1e9', '--coalesce-window-ms', '0', '--score-cache', 'off']);
     procs.push(scorecar);
     const order: string[] = [];
     const send = (label: string, priority: string): Promise<void> =>

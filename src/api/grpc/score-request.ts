@@ -6,6 +6,7 @@ import { scoreSemantics } from '../../sglang/score-schema.js';
 import { type RequestDefaults, applyUrgency } from '../request-options.js';
 import type { ScoreRequestMsg } from './messages.js';
 import { GrpcRequestError } from './status.js';
+import { tooManyItems } from '../limits.js';
 import { priorityName, requestDeadlineMs } from './urgency.js';
 
 export interface ScoreRequestLimits extends RequestDefaults {
@@ -46,7 +47,7 @@ export function prepareScoreJob(msg: ScoreRequestMsg, job: ScoreJob, limits: Sco
     return false;
   }
   applyUrgency(job, requestDeadlineMs(msg.deadlineMs ?? 0, callMs), priorityName(msg.priority), limits, started);
-  if (n > limits.maxItems) throw new ScoreError(400, `Too many items: ${n} > ${limits.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
+  if (n > limits.maxItems) throw tooManyItems(limits.maxItems, n);
   job.kind = sem.kind;
   const applySoftmax = msg.applySoftmax === true;
   const itemFirst = msg.itemFirst === true;

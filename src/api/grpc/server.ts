@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type UntypedServiceImplementation, logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -23,6 +23,9 @@ export interface GrpcApiOptions extends RequestDefaults {
   depthSignal: 'latency' | 'queue-delay';
   /** Whether some backend can score now: drives grpc.health.v1. */
   serving(): boolean;
+  /** Concurrent ScoreStream calls, and requests in flight on one (beyond: RESOURCE_EXHAUSTED). */
+  maxStreams: number;
+  maxStreamInFlight: number;
 }
 
 export interface GrpcApiDeps {
@@ -43,6 +46,8 @@ export class GrpcApi {
   readonly server: Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   private serving: boolean | null = null;
+  /** Set once the server is shutting down: settles when the calls in flight have ended. */
+  private shutdown: Promise<void> | null = null;
 
   constructor(
     deps: GrpcApiDeps,
@@ -51,6 +56,8 @@ export class GrpcApi {
     this.server = new Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': -1,
+      // HTTP/2 streams (calls) one connection may have open at once.
+      'grpc.max_concurrent_streams': Math.max(100, opts.maxStreams),
     });
     const auth = new GrpcAuth(opts.apiKey);
     const defaults: RequestDefaults = { deadlineMs: opts.deadlineMs, priority: opts.priority };
@@ -58,7 +65,7 @@ export class GrpcApi {
     const impl: UntypedServiceImplementation = {
       Score: new ScoreCall(core, deps.metrics, auth).handle,
       Rank: new RankCall(deps.rank, deps.metrics, deps.depth, auth, { ...defaults, maxItems: opts.maxItems, depthSignal: opts.depthSignal }).handle,
-      ScoreStream: new StreamCall(core, deps.metrics, auth).handle,
+      ScoreStream: new StreamCall(core, deps.metrics, auth, { maxStreams: opts.maxStreams, maxInFlight: opts.maxStreamInFlight }).handle,
     };
     this.server.addService(scorerServerDefinition, impl);
     this.health.addToServer(this.server);
@@ -79,22 +86,34 @@ export class GrpcApi {
   listen(host: string, port: number): Promise<number> {
     this.refreshHealth();
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    return new Promise((resolve, reject) => {
+    // grpc-js would also log a failed bind on its own; the caller reports it, in one line.
+    setLogVerbosity(logVerbosity.NONE);
+    return new Promise<number>((resolve, reject) => {
       this.server.bindAsync(addr, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    });
+    }).finally(() => setLogVerbosity(logVerbosity.ERROR));
+  }
+
+  /** Reports NOT_SERVING and stops taking calls; resolves once the calls in flight have ended. */
+  private beginShutdown(): Promise<void> {
+    if (this.shutdown === null) {
+      this.serving = false;
+      this.health.setStatus('', 'NOT_SERVING');
+      this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      this.shutdown = new Promise((resolve) => this.server.tryShutdown(() => resolve()));
+    }
+    return this.shutdown;
+  }
+
+  /** Graceful: no new calls; true once those in flight have ended, false if timeoutMs passes first. */
+  drain(timeoutMs: number): Promise<boolean> {
+    const done = this.beginShutdown().then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    return Promise.race([done, late]).finally(() => clearTimeout(timer));
   }
 
   /** Reports NOT_SERVING, lets calls in progress finish for a moment, then cuts the rest off. */
-  close(): Promise<void> {
-    this.serving = false;
-    this.health.setStatus('', 'NOT_SERVING');
-    this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
-    return new Promise((resolve) => {
-      const force = setTimeout(() => this.server.forceShutdown(), SHUTDOWN_GRACE_MS);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+  async close(): Promise<void> {
+    if (!(await this.drain(SHUTDOWN_GRACE_MS))) this.server.forceShutdown();
   }
 }

@@ -12,11 +12,16 @@ import { callRemainingMs } from './urgency.js';
 
 type Stream = ServerDuplexStream<ScoreStreamRequestMsg | MalformedMessage, Buffer>;
 
-/**
- * Requests one stream may have in flight (being scored, or answered but not yet taken by the
- * transport). Beyond it the stream stops reading, and HTTP/2 flow control holds the client back.
- */
-const MAX_IN_FLIGHT = 1024;
+export interface StreamLimits {
+  /** ScoreStream calls open at once; one more is ended RESOURCE_EXHAUSTED at once. */
+  maxStreams: number;
+  /**
+   * Requests one stream may have in flight (being scored, or answered but not yet taken by the
+   * transport). At the limit the stream stops reading (HTTP/2 flow control holds the client
+   * back); a request that arrives anyway is answered RESOURCE_EXHAUSTED, and the stream goes on.
+   */
+  maxInFlight: number;
+}
 
 /** One open ScoreStream: its requests in flight and whether the client has finished sending. */
 class StreamState {
@@ -42,11 +47,13 @@ export class StreamCall {
   private readonly pool = new ScoreJobPool();
   private readonly writer = new ProtoWriter(16384);
   private readonly meter: RouteMeter;
+  private open = 0;
 
   constructor(
     private readonly core: ScoreCore,
     metrics: ScorecarMetrics,
     private readonly auth: GrpcAuth,
+    private readonly limits: StreamLimits,
   ) {
     this.meter = new RouteMeter(metrics, 'grpc.ScoreStream');
   }
@@ -56,7 +63,26 @@ export class StreamCall {
       call.emit('error', serviceError(failureStatus(new Unauthenticated()) as GrpcFailure));
       return;
     }
+    if (this.open >= this.limits.maxStreams) {
+      call.emit(
+        'error',
+        serviceError({ code: Status.RESOURCE_EXHAUSTED, details: `too many ScoreStream calls open (${this.limits.maxStreams}; scorecar --grpc-max-streams)`, retryAfterS: 1 }),
+      );
+      return;
+    }
+    this.open++;
     const s = new StreamState(call);
+    // Counted out once, however the call ends.
+    let counted = true;
+    const leave = (): void => {
+      if (counted) {
+        counted = false;
+        this.open--;
+      }
+    };
+    call.once('close', leave);
+    call.once('finish', leave);
+    call.once('cancelled', leave);
     call.on('data', (m: ScoreStreamRequestMsg | MalformedMessage) => this.onRequest(s, m));
     call.on('end', () => {
       s.halfClosed = true;
@@ -78,9 +104,20 @@ export class StreamCall {
       s.call.emit('error', serviceError({ code: Status.INVALID_ARGUMENT, details: m.message, retryAfterS: null }));
       return;
     }
+    const max = this.limits.maxInFlight;
+    if (s.jobs.size >= max) {
+      // Over the limit despite the pause: answered at once, without scoring.
+      const w = this.writer;
+      w.reset();
+      w.uint32(1, m.id ?? 0);
+      writeScoreError(w, 3, Status.RESOURCE_EXHAUSTED, `too many requests in flight on this stream (${max}; scorecar --grpc-stream-max-inflight)`, 1);
+      s.call.write(w.take());
+      this.meter.done(Status.RESOURCE_EXHAUSTED, performance.now());
+      return;
+    }
     const job = this.pool.acquire();
     s.jobs.add(job);
-    if (s.load >= MAX_IN_FLIGHT) s.call.pause();
+    if (s.load >= max) s.call.pause();
     void this.score(s, m, job);
   }
 
@@ -126,7 +163,7 @@ export class StreamCall {
   }
 
   private maybeResume(s: StreamState): void {
-    if (!s.gone && s.call.isPaused() && s.load < MAX_IN_FLIGHT / 2) s.call.resume();
+    if (!s.gone && s.call.isPaused() && s.load < this.limits.maxInFlight / 2) s.call.resume();
   }
 
   private maybeFinish(s: StreamState): void {

@@ -7,9 +7,15 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The most a body buffer is sized from Content-Length before any byte has arrived. */
+const FIRST_BUFFER_MAX = 64 * 1024;
+
 /**
- * Reads a request body into one pooled buffer (sized from content-length when given), so a
- * 40 KB token-id body costs one copy and no concatenation. The caller releases the buffer.
+ * Reads a request body into one pooled buffer, so a 40 KB token-id body costs one copy and no
+ * concatenation. A declared Content-Length over the limit is refused before anything is read;
+ * otherwise it only sizes the first buffer up to 64 KiB, and the buffer grows (doubling) with
+ * the bytes that really arrive: a client that declares 60 MB and sends 10 costs 64 KiB. The
+ * caller releases the buffer.
  */
 export function readPooledBody(req: IncomingMessage, limit: number): Promise<{ buf: Buffer; length: number }> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -18,7 +24,7 @@ export function readPooledBody(req: IncomingMessage, limit: number): Promise<{ b
     return Promise.reject(new BodyTooLarge(limit));
   }
   return new Promise((resolve, reject) => {
-    let buf = bufferPool.acquire(Number.isFinite(declared) && declared > 0 ? declared : 16384);
+    let buf = bufferPool.acquire(Number.isFinite(declared) && declared > 0 ? Math.min(declared, FIRST_BUFFER_MAX) : 16384);
     let length = 0;
     let failed = false;
     req.on('data', (chunk: Buffer) => {
@@ -41,11 +47,16 @@ export function readPooledBody(req: IncomingMessage, limit: number): Promise<{ b
     req.on('end', () => {
       if (!failed) resolve({ buf, length });
     });
-    req.on('error', (e) => {
+    const fail = (e: Error): void => {
       if (failed) return;
       failed = true;
       bufferPool.release(buf);
       reject(e);
+    };
+    req.on('error', fail);
+    // A client that goes (or is cut off by the request timeout) before the end: nothing to answer.
+    req.on('close', () => {
+      if (!req.complete) fail(new Error('the client closed the connection before the body ended'));
     });
   });
 }

@@ -9,6 +9,8 @@ import { TYPE_VALIDATION } from '../../sglang/errors.js';
 import { jsonInvalidMessage } from '../../sglang/score-schema.js';
 import { ScoreError } from '../../pipeline/errors.js';
 import { parseRankRequest } from '../rank-request.js';
+import { prescanJson, prescanLimitsFor } from '../../mem/json-prescan.js';
+import { prescanRefusal } from '../limits.js';
 import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
 import { ScoringRoute } from './scoring-route.js';
 
@@ -36,6 +38,10 @@ export class RankRoute extends ScoringRoute {
 
   protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
     if (!isSglangJsonContentType(req.headers['content-type'])) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
+    // Counted and bounded before JSON.parse builds anything (items, nesting, values).
+    const limits = prescanLimitsFor(this.opts.maxItems);
+    const refusal = prescanRefusal(prescanJson(body, length, limits), this.opts.maxItems, limits.maxDepth);
+    if (refusal !== null) throw refusal;
     let value: unknown;
     try {
       value = JSON.parse(fatalUtf8.decode(body.subarray(0, length)));

@@ -12,7 +12,8 @@ import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } fr
 import { scoreSemantics } from '../../sglang/score-schema.js';
 import { sendBody } from './reply.js';
 import { ScoringRoute } from './scoring-route.js';
-import { scanScoreBody } from './score-scanner.js';
+import { scanOut, scanScoreBody } from './score-scanner.js';
+import { tooManyItems } from '../limits.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
 
 export interface ScoreRouteOptions extends RequestDefaults {
@@ -86,8 +87,9 @@ export class ScoreRoute extends ScoringRoute {
   ): Promise<number> {
     const ct = req.headers['content-type'];
     if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
-    if (!scanScoreBody(body, length, job)) {
-      const slow = parseScoreBodySlow(body, length, job, this.opts.endpointContext(), this.opts.vocabSize);
+    if (!scanScoreBody(body, length, job, this.opts.maxItems)) {
+      if (scanOut.tooManyItems) throw tooManyItems(this.opts.maxItems);
+      const slow = parseScoreBodySlow(body, length, job, this.opts.endpointContext(), this.opts.vocabSize, this.opts.maxItems);
       if (!slow.ok) {
         // FastAPI runs SGLang's content-type dependency after parsing and before validating.
         if (slow.parsed && !isSglangJsonContentType(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
@@ -124,9 +126,7 @@ export class ScoreRoute extends ScoringRoute {
     else {
       job.kind = sem.kind;
       applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
-      if (job.n > this.opts.maxItems) {
-        throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
-      }
+      if (job.n > this.opts.maxItems) throw tooManyItems(this.opts.maxItems, job.n);
       await this.pipeline.run(job);
     }
     if (job.relay) {
@@ -166,6 +166,8 @@ export class ScoreRoute extends ScoringRoute {
     });
     // The buffer is reused only once the socket has taken the bytes.
     res.end(out, () => {
+      // A writer grown past 1 MiB for one large answer gives its buffer back rather than keep it.
+      if (w.buf.length > 1 << 20) w.release();
       if (this.writers.length < 64) this.writers.push(w);
       else w.release();
     });

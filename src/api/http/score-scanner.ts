@@ -57,6 +57,9 @@ function isSlowKey(b: Buffer, ks: number, ke: number): boolean {
   return false;
 }
 
+/** Set by scanScoreBody: it stopped at item maxItems + 1 (the body is refused, not parsed). */
+export const scanOut = { tooManyItems: false };
+
 const F_QUERY = 1;
 const F_ITEMS = 2;
 const F_LABELS = 4;
@@ -114,7 +117,7 @@ function idsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
   }
 }
 
-function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
+function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number, maxItems: number): number {
   if (b[p] === QUOTE) {
     // A lone string is one item (or none when empty).
     job.reserve(1);
@@ -138,6 +141,11 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
   job.itemsKind = text ? 'text' : 'ids';
   let n = 0;
   for (;;) {
+    // Counted as they are met: item maxItems + 1 stops the scan before it costs anything.
+    if (n === maxItems) {
+      scanOut.tooManyItems = true;
+      return -1;
+    }
     job.reserve(n + 1);
     if (text) {
       if (b[p] !== QUOTE) return -1;
@@ -161,10 +169,12 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
 }
 
 /**
- * Fills `job` from body[0, end). Returns false when the body needs the slow path; the job may
+ * Fills `job` from body[0, end). Returns false when the body needs the slow path, or when it
+ * holds more than maxItems items (scanOut.tooManyItems: refuse it, do not parse it); the job may
  * then hold partial state and must be reset.
  */
-export function scanScoreBody(b: Buffer, end: number, job: ScoreJob): boolean {
+export function scanScoreBody(b: Buffer, end: number, job: ScoreJob, maxItems = Number.POSITIVE_INFINITY): boolean {
+  scanOut.tooManyItems = false;
   job.body = b;
   job.bodyLength = end;
   // orjson refuses a body with any invalid UTF-8 (even inside a string); so does the slow path.
@@ -199,7 +209,7 @@ export function scanScoreBody(b: Buffer, end: number, job: ScoreJob): boolean {
       if (seen & F_ITEMS) return false;
       seen |= F_ITEMS;
       if (b[p] === 0x6e) p = scanNull(b, p, end);
-      else p = itemsAt(job, b, p, end);
+      else p = itemsAt(job, b, p, end, maxItems);
     } else if (bytesEqual(b, ks, k, K_LABELS)) {
       if (seen & F_LABELS) return false;
       seen |= F_LABELS;

@@ -1,3 +1,5 @@
+import { prescanJson, prescanLimitsFor } from '../../mem/json-prescan.js';
+import { prescanRefusal } from '../limits.js';
 import { setIdInputs, setLabels, setTextInputs } from '../../pipeline/job-inputs.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
@@ -31,8 +33,20 @@ function toNumbers(ids: Int[]): number[] {
  */
 export const SLOW_PATH_MAX_VALUES = 2_000_000;
 
-export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, endpointContext: string, labelVocabSize: number): SlowPathResult {
+export function parseScoreBodySlow(
+  raw: Buffer,
+  length: number,
+  job: ScoreJob,
+  endpointContext: string,
+  labelVocabSize: number,
+  maxItems = Number.POSITIVE_INFINITY,
+): SlowPathResult {
   job.reset();
+  // A byte pass first: a body with more than maxItems items (or values for them) is refused
+  // before anything is built. Depth is left to the parser, whose limit and message are orjson's.
+  const limits = { ...prescanLimitsFor(maxItems), maxDepth: Number.MAX_SAFE_INTEGER };
+  const refusal = prescanRefusal(prescanJson(raw, length, limits), maxItems, limits.maxDepth);
+  if (refusal !== null) return { ok: false, message: refusal.message, type: refusal.type, parsed: false };
   let r;
   try {
     const p = parseScoreJson(raw.subarray(0, length), endpointContext, SLOW_PATH_MAX_VALUES);
@@ -52,9 +66,17 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, e
   const f = r.value;
   const items = f.items;
   const flatLabels = f.labels !== null && !(f.labels.length > 0 && Array.isArray(f.labels[0])) ? (f.labels as Int[]) : null;
+  const outOfRange = (ids: Int[]): boolean => ids.some((v) => !inInt32(v));
+  if ((Array.isArray(f.query) && outOfRange(f.query)) || (Array.isArray(items) && items.some((it) => Array.isArray(it) && outOfRange(it)))) {
+    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_BAD_REQUEST, parsed: true };
+  }
   if (needsBackendAsIs(f)) {
+    // Sent as is, but its ids still go through scorecar's range check (the pipeline reads them
+    // from the arena): SGLang does not check input ids, and one outside its table kills it.
     job.asIs = true;
     setTextInputs(job, null, [], f.model);
+    if (Array.isArray(f.query)) for (const v of f.query) job.pushId(Number(v));
+    if (Array.isArray(items)) for (const it of items) if (Array.isArray(it)) for (const v of it) job.pushId(Number(v));
     job.itemsPresent = items !== null;
     job.n = items === null ? 0 : typeof items === 'string' ? (items.length > 0 ? 1 : 0) : items.length;
     job.itemsKind = job.n === 0 ? 'empty' : 'ids';
@@ -67,10 +89,7 @@ export function parseScoreBodySlow(raw: Buffer, length: number, job: ScoreJob, e
     const sem = scoreSemantics(true, flatLabels, flatLabels.length, items !== null, itemCount, 'text', 'text', labelVocabSize);
     if (sem.kind === 'error') return { ok: false, message: sem.message, type: TYPE_BAD_REQUEST, parsed: true };
   }
-  const outOfRange = (ids: Int[]): boolean => ids.some((v) => !inInt32(v));
-  if ((Array.isArray(f.query) && outOfRange(f.query)) || (Array.isArray(items) && items.some((it) => Array.isArray(it) && outOfRange(it)))) {
-    return { ok: false, message: 'Token ids must be 32-bit integers (scorecar)', type: TYPE_BAD_REQUEST, parsed: true };
-  }
+
   const textItems = typeof items === 'string' ? (items.length > 0 ? [items] : []) : Array.isArray(items) && typeof items[0] === 'string' ? (items as string[]) : null;
   if (textItems !== null || typeof f.query === 'string') {
     setTextInputs(job, typeof f.query === 'string' ? f.query : null, textItems ?? [], f.model);

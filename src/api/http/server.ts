@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { BackendSet } from '../../backend/backend-set.js';
 import { mergeBackendMetrics } from '../../metrics/merge-exposition.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
-import { UNAUTHORIZED_JSON } from '../../sglang/errors.js';
+import { UNAUTHORIZED_JSON, errorEnvelopeJson } from '../../sglang/errors.js';
 import type { Auth } from './auth.js';
 import { BodyTooLarge, readPooledBody } from './body.js';
 import { type PassthroughLimits, passthrough } from './passthrough.js';
@@ -29,8 +29,24 @@ export interface HttpApiDeps {
   admin: AdminHandlers;
   maxBodyBytes: number;
   passthroughLimits: PassthroughLimits;
+  /** Time a client has to send a request head / a whole request before 408 (README "Limits"). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   log(msg: string): void;
 }
+
+/** The HTTP front as the process's lifecycle sees it: requests in progress, and draining. */
+export interface HttpApi {
+  server: Server;
+  /** Requests received and not yet answered (or abandoned by their client). */
+  readonly inFlight: number;
+  /** From now on /health answers 503 and new requests get 503 with Connection: close. */
+  startDraining(): void;
+  /** Resolves once no request is in flight (true), or when timeoutMs passes first (false). */
+  idle(timeoutMs: number): Promise<boolean>;
+}
+
+const DRAINING_JSON = errorEnvelopeJson('Service unavailable: scorecar is shutting down (draining)', 'ServiceUnavailableError', 503);
 
 async function backendMetrics(backends: BackendSet): Promise<string> {
   const texts = await Promise.all(
@@ -52,12 +68,37 @@ async function backendMetrics(backends: BackendSet): Promise<string> {
  * are scorecar's (with the backends' metrics appended), /scorecar/* is admin, and every other
  * path is passed through to a backend unchanged.
  */
-export function createHttpApi(deps: HttpApiDeps): Server {
+export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const { auth, score, backends, metrics } = deps;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | null = null;
+  // Bound once: counts a request out when its response ends or its client goes.
+  const done = function (this: ServerResponse): void {
+    inFlight--;
+    if (inFlight === 0 && onIdle !== null) onIdle();
+  };
+  const server = createServer(
+    {
+      headersTimeout: deps.headersTimeoutMs,
+      requestTimeout: deps.requestTimeoutMs,
+      // How often node checks the two timeouts above (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1000, deps.headersTimeoutMs),
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if (draining) {
+      req.resume();
+      if (path === '/health') {
+        res.writeHead(503, { 'content-length': 0, 'retry-after': '1', 'x-scorecar-state': 'draining', connection: 'close' });
+        return res.end();
+      }
+      return sendBody(res, 503, DRAINING_JSON, 'application/json', { 'retry-after': '1', connection: 'close' });
+    }
+    inFlight++;
+    res.once('close', done);
     const method = req.method;
     const own =
       path.startsWith('/scorecar/') ||
@@ -104,8 +145,9 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     }
     if (path === '/metrics' && req.method === 'GET') {
       req.resume();
-      void Promise.all([metrics.registry.metrics(), backendMetrics(backends)]).then(([own, theirs]) =>
-        sendBody(res, 200, own + theirs, metrics.registry.contentType),
+      Promise.all([metrics.registry.metrics(), backendMetrics(backends)]).then(
+        ([own, theirs]) => sendBody(res, 200, own + theirs, metrics.registry.contentType),
+        (e: unknown) => sendBody(res, 500, `# scorecar could not collect its metrics: ${String((e as Error)?.message ?? e)}\n`, 'text/plain'),
       );
       return;
     }
@@ -117,12 +159,41 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       if (path === '/scorecar/cache/flush' && req.method === 'POST') return sendBody(res, 200, JSON.stringify(admin.flushCaches()));
       return sendBody(res, 404, '{"detail":"Not Found"}');
     }
-  });
+    },
+  );
   server.keepAliveTimeout = 75_000;
-  server.headersTimeout = 80_000;
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (err: Error & { code?: string }, socket) => {
+    // A head or request that outlived its timeout is answered 408; malformed heads 400.
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    }
+    socket.destroy();
     deps.log(`client error: ${err.message}`);
   });
-  return server;
+  return {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    startDraining() {
+      draining = true;
+      // Idle keep-alive connections would otherwise hold close() open; busy ones end after their answer.
+      server.closeIdleConnections();
+    },
+    idle(timeoutMs: number) {
+      if (inFlight === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          onIdle = null;
+          resolve(false);
+        }, timeoutMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          onIdle = null;
+          resolve(true);
+        };
+      });
+    },
+  };
 }
