@@ -212,7 +212,7 @@ def main() -> int:
     started = time.time()
 
     plan: list[tuple[int, dict]] = []
-    for n in map(int, args.items.split(",")):
+    for n in [int(x) for x in args.items.split(",") if x]:
         for L in map(int, args.lengths.split(",")):
             plan.append((1, build_cell(tok, rng, n, L)))
     for n in map(int, args.conc_items.split(",")):

@@ -9,7 +9,7 @@ import {
   validateScoreBody,
 } from '../sglang/score-schema.js';
 import type { EmulatorContext } from './context.js';
-import { causalPairs, packPairs } from './cost-model.js';
+import { causalPairs, exactPrefixPacks, packPairs } from './cost-model.js';
 import type { PrefillTicket } from './scheduler.js';
 import { HASH_INIT, hashIds, scoreRow } from './model.js';
 import { applyFault } from './fault-response.js';
@@ -134,6 +134,7 @@ export async function handleScore(
     for (const n of itemLens) packed += n;
     const tooLong = tooLongMessage(packed, contextLen, ctx.maxReqInputLen);
     if (tooLong) return reply(badRequest(tooLong, TYPE_BAD_REQUEST));
+    await ctx.chargeFrontEnd(1, packed);
     await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)], abortOnClose(res));
     if (res.destroyed) return;
     const qh = hashIds(HASH_INIT, p.query);
@@ -156,6 +157,22 @@ export async function handleScore(
       lens.push(n);
       pairs.push(causalPairs(n));
       p.promptTokens += n;
+    }
+    // patches/' fast path: a token-id request with apply_softmax and the query first runs as
+    // exact-prefix packs (query once, no delimiters); scores and usage stay single-item's.
+    if (ctx.options.patched && sem.kind === 'ids' && f.applySoftmax && !f.itemFirst) {
+      const packs = exactPrefixPacks(p.query.length, p.items.map((a) => a.length), ctx.maxReqInputLen);
+      lens.length = 0;
+      pairs.length = 0;
+      let packedTokens = 0;
+      for (const pk of packs) {
+        lens.push(pk.tokens);
+        pairs.push(pk.pairs);
+        packedTokens += pk.tokens;
+      }
+      await ctx.chargeFrontEnd(packs.length, packedTokens);
+    } else {
+      await ctx.chargeFrontEnd(lens.length, p.promptTokens);
     }
     await ctx.scheduler.run(lens, pairs, abortOnClose(res));
     if (res.destroyed) return;
