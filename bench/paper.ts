@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startEmulator, startScorecar, type Child } from './calibrate/processes.js';
 import { TABLE7, type Table7Case } from './calibrate/table7.js';
 import { PROFILE_SHAPES, profileCost } from '../src/emulator/profiles.js';
-import { causalPairs } from '../src/emulator/cost-model.js';
+import { causalPairs, frontEndCostUs } from '../src/emulator/cost-model.js';
 import { parseBenchArgs } from './cli.js';
 import { renderJson } from './report/json.js';
 import { renderSvg } from './report/svg.js';
@@ -17,8 +17,11 @@ import { runBench } from './run.js';
  *   direct-as-ids    SGLang fed token ids
  *   scorecar cold    text through scorecar, its token caches flushed before every step
  *   scorecar warm    text through scorecar after every item has been seen once
- * plus scorecar / direct-as-text and scorecar's own CPU per 1,000 items. The whole run is bounded
- * to ten minutes: twelve SLO searches of about 40 s each.
+ *   scorecar → MIS   scorecar warm, in front of the emulator in multi-item mode (--mis)
+ *   scorecar → patched  scorecar warm, in front of the emulator as a patched SGLang (exact-prefix
+ *                    packs, patches/)
+ * plus scorecar / direct-as-text, scorecar / direct-as-ids (the gain scorecar itself adds) and
+ * scorecar's own CPU per 1,000 items. Eighteen SLO searches of about 40 s each.
  */
 const OUT = '.bench-out';
 const SEARCH_SECONDS = 40;
@@ -29,13 +32,20 @@ interface Column {
   kind: 'text' | 'ids';
   /** warm: every item sent once first; cold: scorecar's token caches flushed before every step. */
   caches: 'warm' | 'cold' | null;
+  /** The emulator's mode: stock single-item, multi-item scoring, or patched (exact prefix). */
+  emulator: EmulatorMode;
 }
 
+type EmulatorMode = 'single' | 'mis' | 'patched';
+const EMULATOR_ARGS: Record<EmulatorMode, string[]> = { single: [], mis: ['--mis'], patched: ['--patched'] };
+
 const COLUMNS: Column[] = [
-  { name: 'direct-as-text', via: 'direct', kind: 'text', caches: null },
-  { name: 'direct-as-ids', via: 'direct', kind: 'ids', caches: null },
-  { name: 'scorecar-cold', via: 'scorecar', kind: 'text', caches: 'cold' },
-  { name: 'scorecar-warm', via: 'scorecar', kind: 'text', caches: 'warm' },
+  { name: 'direct-as-text', via: 'direct', kind: 'text', caches: null, emulator: 'single' },
+  { name: 'direct-as-ids', via: 'direct', kind: 'ids', caches: null, emulator: 'single' },
+  { name: 'scorecar-cold', via: 'scorecar', kind: 'text', caches: 'cold', emulator: 'single' },
+  { name: 'scorecar-warm', via: 'scorecar', kind: 'text', caches: 'warm', emulator: 'single' },
+  { name: 'scorecar-warm-mis', via: 'scorecar', kind: 'text', caches: 'warm', emulator: 'mis' },
+  { name: 'scorecar-warm-patched', via: 'scorecar', kind: 'text', caches: 'warm', emulator: 'patched' },
 ];
 
 interface Cell {
@@ -61,7 +71,10 @@ function expectedItemsPerSecond(c: Table7Case, col: Column): number {
   const len = MEAN_PROMPT[c.corpus] as number;
   const seqs = cost.chunkedPrefillSize / len;
   const stepUs = cost.stepLaunchUs + cost.chunkedPrefillSize * cost.perTokenUs + seqs * causalPairs(len) * cost.attnUs + seqs * cost.perSeqUs;
-  return (seqs / stepUs) * 1e6;
+  const gpu = (seqs / stepUs) * 1e6;
+  // SGLang's serial front end caps id requests too (10 items per request).
+  const front = (10 / frontEndCostUs(cost, col.emulator === 'single' ? 10 : 1, 10 * len)) * 1e6;
+  return Math.min(col.emulator === 'single' ? gpu : 2 * gpu, front);
 }
 
 async function measure(c: Table7Case, col: Column, emulatorUrl: string, scorecar: Child | null): Promise<Cell> {
@@ -106,34 +119,37 @@ async function main(): Promise<void> {
     '',
     '# Table 7, reproduced against the emulator (SIMULATED: a cost model of one H100, not a GPU)',
     '',
-    'items/s at p95 <= 500 ms, 10-item requests, Poisson arrivals; emulator in single-item mode, as SGLang 0.4.6 was.',
-    'scorecar runs with its score cache off (this table is about tokens and transport; caching is measured separately).',
+    'items/s at p95 <= 500 ms, 10-item requests, Poisson arrivals; emulator in single-item mode, as SGLang 0.4.6 was, except',
+    'the last two columns: scorecar (warm) in front of the emulator in multi-item mode (`--mis`) and as a patched SGLang',
+    '(`--patched`: exact-prefix packs, patches/). The cost model charges SGLang\'s serial front end for id requests too',
+    '(bench/results/sglang-serial-cost.md). scorecar runs with its score cache off (caching is measured separately).',
     '',
-    '| setup | Table 7 | direct-as-text | direct-as-ids | scorecar cold (new items) | scorecar warm | scorecar warm / direct-as-text | scorecar CPU ms per 1k items (cold / warm) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| setup | Table 7 | direct-as-text | direct-as-ids | scorecar cold (new items) | scorecar warm | warm / direct-as-text | warm / direct-as-ids | scorecar → MIS | scorecar → patched | scorecar CPU ms per 1k items (cold / warm) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const c of TABLE7) {
     process.stderr.write(`\n${c.label}\n`);
-    const emu = await startEmulator(['--profile', c.profile]);
     const cells: Cell[] = [];
-    try {
-      for (const col of COLUMNS) {
-        process.stderr.write(`  ${col.name}\n`);
-        // A fresh scorecar per scorecar column, so "cold" really starts empty.
+    for (const col of COLUMNS) {
+      process.stderr.write(`  ${col.name}\n`);
+      // A fresh emulator and scorecar per column: "cold" really starts empty, no column inherits a queue.
+      const emu = await startEmulator(['--profile', c.profile, ...EMULATOR_ARGS[col.emulator]]);
+      try {
         const sc = col.via === 'scorecar' ? await startScorecar(emu.url, ['--score-cache', 'off']) : null;
         try {
           cells.push(await measure(c, col, emu.url, sc));
         } finally {
           await sc?.stop();
         }
+      } finally {
+        await emu.stop();
       }
-    } finally {
-      await emu.stop();
     }
-    const [text, ids, cold, warm] = cells as [Cell, Cell, Cell, Cell];
-    const ratio = warm.itemsPerSecond !== null && text.itemsPerSecond ? warm.itemsPerSecond / text.itemsPerSecond : null;
+    const [text, ids, cold, warm, mis, patched] = cells as [Cell, Cell, Cell, Cell, Cell, Cell];
+    const ratio = (a: Cell, b: Cell): string =>
+      a.itemsPerSecond !== null && b.itemsPerSecond ? (a.itemsPerSecond / b.itemsPerSecond).toFixed(2) + 'x' : '—';
     lines.push(
-      `| ${c.label} | ${c.itemsPerSecond} | ${fmt(text.itemsPerSecond)} | ${fmt(ids.itemsPerSecond)} | ${fmt(cold.itemsPerSecond)} (${cold.newItemShare === null ? '—' : (cold.newItemShare * 100).toFixed(0) + '%'}) | ${fmt(warm.itemsPerSecond)} | ${ratio === null ? '—' : ratio.toFixed(2) + 'x'} | ${fmt(cold.cpuMsPer1kItems, 1)} / ${fmt(warm.cpuMsPer1kItems, 1)} |`,
+      `| ${c.label} | ${c.itemsPerSecond} | ${fmt(text.itemsPerSecond)} | ${fmt(ids.itemsPerSecond)} | ${fmt(cold.itemsPerSecond)} (${cold.newItemShare === null ? '—' : (cold.newItemShare * 100).toFixed(0) + '%'}) | ${fmt(warm.itemsPerSecond)} | ${ratio(warm, text)} | ${ratio(warm, ids)} | ${fmt(mis.itemsPerSecond)} | ${fmt(patched.itemsPerSecond)} | ${fmt(cold.cpuMsPer1kItems, 1)} / ${fmt(warm.cpuMsPer1kItems, 1)} |`,
     );
     // One report per setup with a line per column, for the SVG people read.
     const merged: BenchReport = { ...text.report, name: `Table 7: ${c.label} (simulated)`, targets: cells.map((x) => x.report.targets[0] as TargetReport) };

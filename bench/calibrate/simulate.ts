@@ -1,13 +1,14 @@
 import { VirtualClock } from '../../src/control/virtual-clock.js';
 import { virtualTime } from '../../src/emulator/clock.js';
-import { type CostParams, causalPairs, tokenizeCostUs } from '../../src/emulator/cost-model.js';
+import { type CostParams, causalPairs, frontEndCostUs, tokenizeCostUs } from '../../src/emulator/cost-model.js';
 import { PrefillScheduler, SerialResource } from '../../src/emulator/scheduler.js';
 import { Rng } from '../rng.js';
 
 /**
  * The emulator's direct text path (/v1/score, single-item mode), run on a virtual clock with the
- * same scheduler and tokenizer resource the server uses: request overhead, then SGLang's serial
- * tokenizer for each whole prompt, then continuous-batching prefill. Used to fit the cost model;
+ * same scheduler and front-end resource the server uses: request overhead, then SGLang's serial
+ * front end (its per-request work and the tokenizer for each whole prompt), then
+ * continuous-batching prefill. Used to fit the cost model;
  * bench:calibrate then checks the real emulator over HTTP.
  */
 export interface SimWorkload {
@@ -36,12 +37,15 @@ export function simulateAt(cost: CostParams, w: SimWorkload, rps: number, second
   while (t < endMs) {
     t += (-Math.log(1 - rng.next()) / rps) * 1000;
     const lens = w.requests[k++ % w.requests.length] as ReadonlyArray<number>;
+    let tokens = 0;
+    for (const n of lens) tokens += n;
+    const frontUs = frontEndCostUs(cost, lens.length, tokens) + tokenizeCostUs(cost, lens);
     const arrival = t;
     const measured = arrival >= warmupSeconds * 1000;
     if (measured) measuredCount++;
     vc.setTimer(arrival, () => {
       clock.after(cost.requestOverheadUs / 1000, () => {
-        tokenizer.acquire(tokenizeCostUs(cost, lens), () => {
+        tokenizer.acquire(frontUs, () => {
           scheduler.submit(lens, lens.map(causalPairs), () => {
             if (measured) latencies.push(clock.now() - arrival);
           });

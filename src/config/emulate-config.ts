@@ -11,7 +11,7 @@ export const EMULATE_OPTIONS = {
   'mis-delimiter': { type: 'int', default: null, min: 0, help: 'multi-item scoring, the older flag (reports multi_item_scoring_delimiter)' },
   profile: { type: 'string', default: 'zero', help: `cost-model profile (${PROFILE_NAMES.join(', ')})` },
   cost: { type: 'list', default: [], help: 'override a cost parameter: name=value (e.g. stepLaunchUs=4000)' },
-  patched: { type: 'bool', default: false, help: 'advertise scorecar_patches like a patched SGLang' },
+  patched: { type: 'bool', default: false, help: 'act as a patched SGLang (patches/): advertise scorecar_patches and prefill token-id, apply_softmax, query-first requests as exact-prefix packs' },
   'api-key': { type: 'string', default: null, help: 'Bearer key required from clients' },
   'context-length': { type: 'int', default: DEFAULT_EMULATOR_OPTIONS.contextLength, min: 16, help: 'model context length' },
   'max-total-tokens': { type: 'int', default: DEFAULT_EMULATOR_OPTIONS.maxTotalTokens, min: 16, help: 'KV pool size (bounds max_req_input_len)' },

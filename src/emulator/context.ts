@@ -3,6 +3,7 @@ import { BoundaryRules } from '../tokenize/boundary.js';
 import { JoinOracle } from '../tokenize/join-oracle.js';
 import type { TokenizerPool } from '../tokenize/pool.js';
 import { loadTokenizerFiles } from '../tokenize/tokenizer-file.js';
+import { frontEndCostUs } from './cost-model.js';
 import { FaultInjector } from './faults.js';
 import { HASH_INIT } from './model.js';
 import { EmulatorMetrics } from './metrics.js';
@@ -22,6 +23,13 @@ export interface RecordedResponse {
 export class EmulatorContext {
   readonly scheduler: PrefillScheduler;
   readonly decodeResource = new SerialResource();
+  /**
+   * SGLang's front end (uvicorn, FastAPI and the TokenizerManager on one asyncio thread): a single
+   * serial resource that every /v1/score request's own work and every text's tokenization occupy.
+   */
+  readonly frontEnd = new SerialResource();
+  /** Modelled front-end time charged so far (without tokenization), in µs. */
+  frontEndUs = 0;
   readonly tokenizer: EmulatedTokenizer;
   readonly faults: FaultInjector;
   readonly metrics: EmulatorMetrics;
@@ -49,12 +57,19 @@ export class EmulatorContext {
     const cost = options.mis.kind === 'off' ? options.cost : { ...options.cost, chunkedPrefillSize: -1 };
     this.scheduler = new PrefillScheduler(cost);
     const rules = BoundaryRules.fromTokenizerJson(loadTokenizerFiles().tokenizerJson);
-    this.tokenizer = new EmulatedTokenizer(pool, options.cost, new JoinOracle(rules));
+    this.tokenizer = new EmulatedTokenizer(pool, options.cost, new JoinOracle(rules), this.frontEnd);
     this.faults = new FaultInjector();
     this.faults.update(options.faults);
     this.metrics = new EmulatorMetrics(options.servedModelName, this.scheduler);
     this.maxReqInputLen = maxReqInputLen(options);
     this.hashInit = options.weightVersion === 'default' ? HASH_INIT : (HASH_INIT ^ createHash('sha256').update(options.weightVersion).digest().readInt32LE(0)) | 0;
+  }
+
+  /** Occupies the front end for one request handing `sequences` sequences of `tokens` in all to the scheduler. */
+  chargeFrontEnd(sequences: number, tokens: number): Promise<void> {
+    const us = frontEndCostUs(this.options.cost, sequences, tokens);
+    this.frontEndUs += us;
+    return this.frontEnd.use(us);
   }
 
   record(method: string, path: string, status: number, body: Buffer): void {

@@ -6,8 +6,17 @@
  *
  * where attention_pairs counts (query token, key token) pairs the attention kernels touch: a
  * causal prompt of n tokens touches n(n+1)/2, and a multi-item pack touches the shared prefix
- * once plus each item against the prefix and itself. Text prompts also pay SGLang's tokenizer,
- * a single serial resource, before they reach the scheduler.
+ * once plus each item against the prefix and itself.
+ *
+ * Before a request reaches the scheduler it passes SGLang's front end: uvicorn, FastAPI and the
+ * TokenizerManager share one asyncio thread in one process, a single serial resource. Every
+ * /v1/score request occupies it for
+ *
+ *   frontEndPerRequestUs + frontEndPerSeqUs * sequences + frontEndPerTokenUs * prompt_tokens
+ *
+ * (sequences: what the tokenizer manager sends to the scheduler and collects, one per item in
+ * single-item mode, one per pack in multi-item or exact-prefix mode), ids and text alike; text
+ * prompts then also pay the tokenizer (tokenizeCostUs) on the same resource.
  *
  * These are modelled costs of a simulated GPU, never measurements of a real one.
  */
@@ -20,8 +29,14 @@ export interface CostParams {
   maxPrefillTokens: number;
   /** Chunk size for long prompts (SGLang --chunked-prefill-size); -1 disables chunking. */
   chunkedPrefillSize: number;
-  /** HTTP, tokenizer-manager and detokenizer work per request, off the GPU. */
+  /** Latency added per request outside the serial front end (detokenizer, IPC hops); not a resource. */
   requestOverheadUs: number;
+  /** SGLang's serial front end per /v1/score request, ids or text (bench/results/sglang-serial-cost.md). */
+  frontEndPerRequestUs: number;
+  /** Front-end cost per sequence handed to the scheduler (an item, or a whole pack). */
+  frontEndPerSeqUs: number;
+  /** Front-end cost per prompt token the request carries. */
+  frontEndPerTokenUs: number;
   /** SGLang's tokenizer: fixed cost per text and cost per produced token. */
   tokenizePerTextUs: number;
   tokenizePerTokenUs: number;
@@ -39,6 +54,9 @@ export const ZERO_COST: CostParams = {
   maxPrefillTokens: 16384,
   chunkedPrefillSize: 8192,
   requestOverheadUs: 0,
+  frontEndPerRequestUs: 0,
+  frontEndPerSeqUs: 0,
+  frontEndPerTokenUs: 0,
   tokenizePerTextUs: 0,
   tokenizePerTokenUs: 0,
   batchTokenize: false,
@@ -78,6 +96,11 @@ export function tokenizeCostUs(p: CostParams, textTokens: ArrayLike<number>): nu
   return p.batchTokenize ? serial / batchTokenizeSpeedup(n) : serial;
 }
 
+/** Serial front-end time of one request that hands `sequences` sequences of `tokens` in all to the scheduler. */
+export function frontEndCostUs(p: CostParams, sequences: number, tokens: number): number {
+  return p.frontEndPerRequestUs + p.frontEndPerSeqUs * sequences + p.frontEndPerTokenUs * tokens;
+}
+
 export function stepCostUs(p: CostParams, tokens: number, attentionPairs: number, sequences: number): number {
   return p.stepLaunchUs + p.perTokenUs * tokens + p.attnUs * attentionPairs + p.perSeqUs * sequences;
 }
@@ -87,12 +110,47 @@ export function causalPairs(n: number): number {
   return (n * (n + 1)) / 2;
 }
 
-/** Attention pairs of a multi-item pack: the prefix once, each item against prefix and itself. */
-export function packPairs(prefix: number, items: ArrayLike<number>): number {
+/**
+ * Attention pairs of a shared-prefix pack: the prefix once, each item against prefix and itself.
+ * A multi-item (MIS) pack carries a delimiter with each item; an exact-prefix pack (patches/)
+ * carries none.
+ */
+export function packPairs(prefix: number, items: ArrayLike<number>, delimiters = true): number {
   let pairs = causalPairs(prefix);
+  const extra = delimiters ? 1 : 0; // the delimiter travels with its item
   for (let i = 0; i < items.length; i++) {
-    const n = (items[i] as number) + 1; // the delimiter travels with its item
+    const n = (items[i] as number) + extra;
     pairs += n * prefix + causalPairs(n);
   }
   return pairs;
+}
+
+/** One exact-prefix pack: its tokens (prefix + items) and attention pairs. */
+export interface Pack {
+  tokens: number;
+  pairs: number;
+}
+
+/**
+ * Groups items behind one prefix into exact-prefix packs (patches/' fast path), in order, each
+ * at most maxTokens long (the prefix counts once per pack). An item that does not fit even
+ * alone with the prefix gets a pack of its own; the caller has refused such prompts already.
+ */
+export function exactPrefixPacks(prefix: number, items: ArrayLike<number>, maxTokens: number): Pack[] {
+  const packs: Pack[] = [];
+  let lens: number[] = [];
+  let tokens = prefix;
+  const flush = (): void => {
+    packs.push({ tokens, pairs: packPairs(prefix, lens, false) });
+    lens = [];
+    tokens = prefix;
+  };
+  for (let i = 0; i < items.length; i++) {
+    const n = items[i] as number;
+    if (lens.length > 0 && tokens + n > maxTokens) flush();
+    lens.push(n);
+    tokens += n;
+  }
+  if (lens.length > 0) flush();
+  return packs;
 }

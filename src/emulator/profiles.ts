@@ -3,13 +3,19 @@ import { type GpuShape, H100_SXM, type ModelShape, PRUNED_375M, QWEN3_0_6B, nonE
 
 /**
  * Cost-model profiles. A GPU profile derives every cost from the model's and the GPU's shape,
- * with exactly two constants fitted to the paper's Table 7 and shared by all profiles:
+ * from SGLang's front-end costs measured on a real SGLang server, and from exactly two constants
+ * fitted to the paper's Table 7 and shared by all profiles:
  *
  *  - gpuEfficiency: the share of peak BF16 throughput the prefill GEMMs and attention reach;
- *  - tokenizeUsPerToken: SGLang's tokenizer-manager cost per produced token on the serving host.
+ *  - tokenizeUsPerToken: SGLang's tokenizer cost per produced token on the serving host.
  *
- * Fixed, documented assumptions (not fitted): 100 us of Python overhead per tokenized text, 1 ms
- * of HTTP/IPC overhead per request (latency only), the GPU's kernel-launch cost, and SGLang's
+ * The front end's other costs (per request, per sequence, per token for every request; per text
+ * for text prompts) were measured on this project's CPU VM (MEASURED_FRONT_END) and are scaled to
+ * the serving host by hostScale(): the ratio of the fitted tokenizer cost per token to the one
+ * measured in the same run, so ids and text are scaled by one and the same host speed.
+ *
+ * Fixed, documented assumptions (not fitted): 1 ms of latency per request outside the serial
+ * front end (detokenizer and IPC hops; latency only), the GPU's kernel-launch cost, and SGLang's
  * default prefill budgets. bench/README.md has the derivation, the fit and its residuals.
  */
 export interface FittedConstants {
@@ -20,10 +26,29 @@ export interface FittedConstants {
 /** Fitted by `npm run bench:fit` (bench/calibrate/fit.ts) against Table 7; see bench/README.md. */
 export const FITTED: FittedConstants = {
   gpuEfficiency: 0.3691,
-  tokenizeUsPerToken: 2.4,
+  tokenizeUsPerToken: 1.6875,
 };
 
-export const TOKENIZE_US_PER_TEXT = 100;
+/**
+ * SGLang 0.5.23's serial front end (uvicorn + FastAPI + TokenizerManager, one asyncio thread),
+ * measured as that process's CPU time per /v1/score request on the CPU server at concurrency 4
+ * (bench/sglang_serial_cost.py; bench/results/sglang-serial-cost.md), fitted a + b·items +
+ * c·tokens. Ids: the per-request, per-item and per-token terms. Text adds a per-text and a
+ * per-token tokenizer cost (the text fit minus the ids fit).
+ */
+export const MEASURED_FRONT_END = {
+  perRequestUs: 2127,
+  perSeqUs: 174.0,
+  perTokenUs: 0.076,
+  tokenizePerTextUs: 131.7,
+  tokenizePerTokenUs: 2.16,
+} as const;
+
+/** Serving host's front-end time per unit of this VM's: fitted tokenizer cost / measured one. */
+export function hostScale(k: FittedConstants = FITTED): number {
+  return k.tokenizeUsPerToken / MEASURED_FRONT_END.tokenizePerTokenUs;
+}
+
 export const REQUEST_OVERHEAD_US = 1000;
 
 /** Derives a model's cost parameters on a GPU from shapes and the two shared constants. */
@@ -34,6 +59,7 @@ export function deriveCost(m: ModelShape, gpu: GpuShape = H100_SXM, k: FittedCon
   const weightsBytes = 2 * totalParams(m); // BF16, read once per forward step
   const kvBytesPerToken = 2 * 2 * m.layers * m.kvHeads * m.headDim; // K and V, BF16, written per token
   const launchUs = m.layers * gpu.kernelsPerLayer * gpu.kernelLaunchUs;
+  const host = hostScale(k);
   return {
     stepLaunchUs: launchUs + bytesUs(weightsBytes),
     perTokenUs: us(2 * nonEmbeddingParams(m)) + bytesUs(kvBytesPerToken),
@@ -44,7 +70,10 @@ export function deriveCost(m: ModelShape, gpu: GpuShape = H100_SXM, k: FittedCon
     maxPrefillTokens: 16384,
     chunkedPrefillSize: 8192,
     requestOverheadUs: REQUEST_OVERHEAD_US,
-    tokenizePerTextUs: TOKENIZE_US_PER_TEXT,
+    frontEndPerRequestUs: MEASURED_FRONT_END.perRequestUs * host,
+    frontEndPerSeqUs: MEASURED_FRONT_END.perSeqUs * host,
+    frontEndPerTokenUs: MEASURED_FRONT_END.perTokenUs * host,
+    tokenizePerTextUs: MEASURED_FRONT_END.tokenizePerTextUs * host,
     tokenizePerTokenUs: k.tokenizeUsPerToken,
     batchTokenize: false,
     // A decode step reads the weights once and launches every layer's kernels.

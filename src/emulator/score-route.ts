@@ -23,7 +23,7 @@ import {
 } from '../sglang/score-schema.js';
 import { DEFAULT_SCORE_ENDPOINT_CONTEXT, validationMessage, MISSING_BODY_ERROR } from '../sglang/validation-error.js';
 import type { EmulatorContext } from './context.js';
-import { causalPairs, packPairs } from './cost-model.js';
+import { causalPairs, exactPrefixPacks, packPairs } from './cost-model.js';
 import type { PrefillTicket } from './scheduler.js';
 import { hashIds, scoreRow, tokenLogprob } from './model.js';
 import { applyFault } from './fault-response.js';
@@ -194,6 +194,7 @@ export async function handleScore(
     for (const len of itemLens) packed += len;
     const tooLong = tooLongMessage(packed, contextLen, ctx.maxReqInputLen);
     if (tooLong) return reply(badRequest(tooLong, TYPE_BAD_REQUEST));
+    await ctx.chargeFrontEnd(1, packed);
     await ctx.scheduler.run([packed], [packPairs(p.query.length, itemLens)], abortOnClose(res));
     if (res.destroyed) return;
     const qh = hashIds(ctx.hashInit, p.query);
@@ -212,6 +213,22 @@ export async function handleScore(
       lens.push(len);
       pairs.push(causalPairs(len));
       p.promptTokens += len;
+    }
+    // patches/' fast path: a token-id request with apply_softmax and the query first runs as
+    // exact-prefix packs (query once, no delimiters); scores and usage stay single-item's.
+    if (ctx.options.patched && sem.kind === 'ids' && f.applySoftmax && !f.itemFirst) {
+      const packs = exactPrefixPacks(p.query.length, p.items.map((a) => a.length), ctx.maxReqInputLen);
+      lens.length = 0;
+      pairs.length = 0;
+      let packedTokens = 0;
+      for (const pk of packs) {
+        lens.push(pk.tokens);
+        pairs.push(pk.pairs);
+        packedTokens += pk.tokens;
+      }
+      await ctx.chargeFrontEnd(packs.length, packedTokens);
+    } else {
+      await ctx.chargeFrontEnd(lens.length, p.promptTokens);
     }
     await ctx.scheduler.run(lens, pairs, abortOnClose(res));
     if (res.destroyed) return;

@@ -80,6 +80,7 @@ function routes(): Map<string, Route> {
         dropped_connections: ctx.droppedConnections,
         scheduler: ctx.scheduler.stats,
         modelled_tokenize_us: ctx.tokenizer.modelledUs,
+        modelled_front_end_us: ctx.frontEndUs,
       }),
     );
   });
