@@ -216,7 +216,7 @@ export async function handleScore(
     }
     // patches/' fast path: a token-id request with apply_softmax and the query first runs as
     // exact-prefix packs (query once, no delimiters); scores and usage stay single-item's.
-    if (ctx.options.patched && sem.kind === 'ids' && f.applySoftmax && !f.itemFirst) {
+    if (ctx.options.patched && sem === 'ids' && f.applySoftmax && !f.itemFirst && f.temperature === 1 && !perItem) {
       const packs = exactPrefixPacks(p.query.length, p.items.map((a) => a.length), ctx.maxReqInputLen);
       lens.length = 0;
       pairs.length = 0;
