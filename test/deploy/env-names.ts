@@ -7,12 +7,10 @@ export function envNameOf(flag: string): string {
 
 /**
  * Options the deploy files already set but that other work is adding to `serve` at the same
- * time: the cache-hash secret shared by replicas (round-2 decisions, "Limits and identity") and
- * DNS discovery of the SGLang pods (issue 15, item 2). Once `serve` has them, they are simply
+ * time: DNS discovery of the SGLang pods (issue 15, item 2). Once `serve` has them, they are simply
  * known options and this list can go.
  */
 export const PENDING_SERVE_ENV: Readonly<Record<string, string>> = {
-  SCORECAR_CACHE_KEY_SECRET: '--cache-key-secret (hardening work)',
   SCORECAR_BACKEND_DNS: '--backend-dns (fleet discovery)',
 };
 
