@@ -231,7 +231,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
       maxPackTokens: cfg.maxPackTokens,
       maxCallTokens: cfg.maxCallTokens,
       coalesceWindowMs: cfg.coalesceWindowMs,
-      inputVocab: cfg.vocabSize ?? tokenizer.fullLength,
+      inputVocab: cfg.inputVocab ?? cfg.vocabSize ?? tokenizer.fullLength,
       maxTokenizeBytes: cfg.maxTokenizeBytes,
     },
   );
