@@ -42,7 +42,7 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
       const span = job.idSpan[2 * i] as number;
       // Segment a is the client's item ids (aRef the arena, as the scanner left aOff/aLen): copy
       // the client's own bytes for them.
-      if (span >= 0 && job.aRef[i] === job.arena) w.bytes(job.body, span, job.idSpan[2 * i + 1] as number);
+      if (span >= 0 && job.aRef[i] === job.arena) copySpan(w, job.body, span, job.idSpan[2 * i + 1] as number);
       else w.ints(job.aRef[i] as Int32Array, job.aOff[i] as number, aLen);
       if (bLen > 0) {
         if (aLen > 0) w.byte(0x2c);
@@ -55,4 +55,17 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
   w.ints(lead.labels, 0, lead.nLabels);
   w.raw(lead.applySoftmax ? SOFTMAX_TRUE : SOFTMAX_FALSE);
   w.raw(lead.itemFirst && !lead.wholePrompts ? ITEM_FIRST_TRUE : ITEM_FIRST_FALSE);
+}
+
+/**
+ * The client's id bytes into the writer. Its own loop, not ByteWriter.bytes: through that shared
+ * method the copy cost ~90 B of heap per item (the gc-free test's marginal item went from 9 to
+ * 95 B), through this one nothing.
+ */
+function copySpan(w: ByteWriter, src: Buffer, start: number, end: number): void {
+  w.ensure(end - start);
+  const b = w.buf;
+  let p = w.pos;
+  for (let i = start; i < end; i++) b[p++] = src[i] as number;
+  w.pos = p;
 }
