@@ -16,7 +16,7 @@ const request = fc.record({
   item_first: fc.boolean(),
 });
 
-function backendBody(raw: Buffer, spans: boolean): string {
+function scanned(raw: Buffer, spans: boolean, keep?: (i: number) => boolean): ScoreJob {
   const job = new ScoreJob();
   expect(scanScoreBody(raw, raw.length, job)).toBe(true);
   if (!spans) {
@@ -25,11 +25,26 @@ function backendBody(raw: Buffer, spans: boolean): string {
   }
   resolveIds(job);
   job.selectAll();
+  if (keep !== undefined) {
+    // Score-cache hits leave only the misses active.
+    let m = 0;
+    for (let i = 0; i < job.n; i++) if (keep(i)) job.active[m++] = i;
+    job.nActive = m;
+  }
+  return job;
+}
+
+/** One backend call over the active items of `jobs` (a coalesced pack when there are several). */
+function written(jobs: ScoreJob[]): string {
   const batch = new Batch();
-  for (let k = 0; k < job.n; k++) batch.addItem(job, k, 1);
+  for (const job of jobs) for (let k = 0; k < job.nActive; k++) batch.addItem(job, k, 1);
   const w = new ByteWriter(1024);
   writeScoreBody(w, batch);
   return w.view().toString('utf8');
+}
+
+function backendBody(raw: Buffer, spans: boolean): string {
+  return written([scanned(raw, spans)]);
 }
 
 describe('the backend /v1/score body', () => {
@@ -42,6 +57,21 @@ describe('the backend /v1/score body', () => {
         const sent = JSON.parse(copied) as { query: number[]; items: number[][] };
         expect(sent.query).toEqual(value.query);
         expect(sent.items).toEqual(value.items);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('copies runs correctly around cache hits, empty items and several coalesced requests', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(request, fc.boolean(), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 })), { minLength: 1, maxLength: 3 }), (reqs) => {
+        const bodies = reqs.map(([value, pretty]) => Buffer.from(JSON.stringify({ ...value, items: value.items.map((it, i) => (i % 5 === 4 ? [] : it)) }, null, pretty ? 1 : undefined)));
+        const keep = (r: number) => (i: number) => (reqs[r]![2][i] as boolean) || i === 0;
+        const copied = written(bodies.map((b, r) => scanned(b, true, keep(r))));
+        expect(copied).toBe(written(bodies.map((b, r) => scanned(b, false, keep(r)))));
+        const sent = JSON.parse(copied) as { items: number[][] };
+        const expected = reqs.flatMap(([value], r) => value.items.map((it, i) => (i % 5 === 4 ? [] : it)).filter((_, i) => keep(r)(i)));
+        expect(sent.items).toEqual(expected);
       }),
       { numRuns: 300 },
     );
