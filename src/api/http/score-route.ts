@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../observe/logger.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -17,6 +18,8 @@ import { tooManyItems } from '../limits.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
 
 export interface ScoreRouteOptions extends RequestDefaults {
+  /** Where failed requests are logged (observe/logger.ts); default: nowhere. */
+  log?: Logger;
   maxItems: number;
   /** Label bound, as SGLang checks labels: its tokenizer's vocab_size. */
   vocabSize: number;
@@ -70,7 +73,7 @@ export class ScoreRoute extends ScoringRoute {
     metrics: ScorecarMetrics,
     private readonly opts: ScoreRouteOptions,
   ) {
-    super(new RouteMeter(metrics, '/v1/score'));
+    super(new RouteMeter(metrics, '/v1/score'), opts.log);
   }
 
   /**
@@ -152,7 +155,10 @@ export class ScoreRoute extends ScoringRoute {
     this.meter.items(job.n);
     const w = this.writers.pop() ?? new ByteWriter(16384);
     w.rearm(16384);
+    const t0 = job.trace !== null ? performance.now() : 0;
     writeScoreResponse(w, job);
+    // Rows (backend replies and cache hits) merged back into item order, as one response.
+    if (job.trace !== null) job.trace.stage('merge', t0, performance.now(), { 'scorecar.items': job.n });
     const out = w.view();
     res.writeHead(200, {
       'content-type': 'application/json',
