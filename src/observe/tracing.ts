@@ -29,8 +29,10 @@ export interface TracingOptions {
    */
   endpoint: string | null;
   serviceName: string;
-  /** Tests and embedders: export here (each span as it ends) instead of OTLP/HTTP. */
+  /** Tests and embedders: export here instead of OTLP/HTTP (each span as it ends, unless `batch`). */
   exporter?: SpanExporter;
+  /** With `exporter`: batch as the OTLP path does (benchmarks), rather than export span by span. */
+  batch?: boolean;
 }
 
 /** The OTLP traces URL an endpoint option stands for. */
@@ -124,10 +126,11 @@ export class Tracing {
   private readonly propagator = new W3CTraceContextPropagator();
 
   constructor(opts: TracingOptions) {
+    const exporter = opts.exporter ?? new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? 'http://localhost:4318') });
     const processor =
-      opts.exporter !== undefined
-        ? new SimpleSpanProcessor(opts.exporter)
-        : new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? 'http://localhost:4318') }), {
+      opts.exporter !== undefined && opts.batch !== true
+        ? new SimpleSpanProcessor(exporter)
+        : new BatchSpanProcessor(exporter, {
             // A bounded queue: spans beyond it are dropped, never held (OpenTelemetry's defaults).
             maxQueueSize: 2048,
             maxExportBatchSize: 512,
