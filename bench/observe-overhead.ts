@@ -136,6 +136,7 @@ function isolated(): { offNs: number; onNs: number } {
       const rid = ids.accept(undefined);
       const t0 = performance.now();
       const t = tracing.startRequest('POST /v1/score', headers, t0, { 'http.route': '/v1/score', 'scorecar.request_id': rid });
+      if (t === null) throw new Error('sampled traceparent not recorded');
       for (const stage of ['cache lookup', 'tokenize', 'shaper queue', 'dispatch', 'cache store', 'merge']) t.stage(stage, t0, performance.now());
       const call = t.child('backend score', SpanKind.CLIENT, performance.now());
       sink += traceparentOf(call).length;

@@ -107,6 +107,7 @@ export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObse
   const tracing: Tracing | null = createTracing({
     endpoint: tracingEndpoint(cfg.otelEndpoint ?? null),
     serviceName: cfg.otelServiceName ?? 'scorecar',
+    sampleRatio: cfg.otelSampleRatio ?? 1,
     exporter: observeOptions.spanExporter,
   });
   if (tracing !== null) cleanups.push(() => tracing.shutdown());

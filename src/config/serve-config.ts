@@ -64,6 +64,7 @@ export const SERVE_OPTIONS = {
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, help: 'JSON log lines on stdout at this level and above (debug adds a line per request)' },
   'otel-endpoint': { type: 'string', default: null, help: 'OTLP/HTTP collector (e.g. http://collector:4318) to export traces to; off by default (OTEL_EXPORTER_OTLP_ENDPOINT also turns it on)' },
   'otel-service-name': { type: 'string', default: 'scorecar', help: 'service.name of exported traces' },
+  'otel-sample-ratio': { type: 'number', default: 1, min: 0, help: "share of new traces recorded, 0..1 (a client's sampled traceparent is always followed)" },
 } as const satisfies OptionTable;
 
 export interface ServeConfig {
@@ -127,6 +128,7 @@ export interface ServeConfig {
   logLevel: LogLevel;
   otelEndpoint: string | null;
   otelServiceName: string;
+  otelSampleRatio: number;
   help: boolean;
 }
 
@@ -144,6 +146,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   if (c.cacheKeySecret !== null && c.cacheKeySecret.length < 16) {
     throw new ConfigError('--cache-key-secret: must be at least 16 characters (use a random string, e.g. `openssl rand -hex 32`)');
   }
+  if (c.otelSampleRatio > 1) throw new ConfigError(`--otel-sample-ratio: must be between 0 and 1, got ${c.otelSampleRatio}`);
   if (c.otelEndpoint !== null) {
     let u: URL | null = null;
     try {

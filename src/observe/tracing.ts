@@ -13,7 +13,14 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 
 /** W3C Trace Context headers: what a client sends, and what goes on to SGLang. */
 export const TRACEPARENT = 'traceparent';
@@ -33,6 +40,11 @@ export interface TracingOptions {
   exporter?: SpanExporter;
   /** With `exporter`: batch as the OTLP path does (benchmarks), rather than export span by span. */
   batch?: boolean;
+  /**
+   * Share of new traces recorded (requests without a sampled traceparent), 0..1; default 1. A
+   * client's sampled flag is always followed (parent-based sampling).
+   */
+  sampleRatio?: number;
 }
 
 /** The OTLP traces URL an endpoint option stands for. */
@@ -138,6 +150,7 @@ export class Tracing {
           });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio ?? 1) }),
       spanProcessors: [processor],
     });
     this.tracer = this.provider.getTracer('scorecar');
@@ -146,10 +159,14 @@ export class Tracing {
   /**
    * Starts a request's server span, continuing the client's trace when it sent a valid
    * traceparent (a child of the client's span, in its trace; sampled as the client decided).
+   * null when the request is not sampled.
    */
-  startRequest(name: string, headers: TraceHeaders, start: number, attributes: Attributes): RequestTrace {
+  startRequest(name: string, headers: TraceHeaders, start: number, attributes: Attributes): RequestTrace | null {
     const parent = this.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
     const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: start, attributes }, parent);
+    // Not sampled: no stage spans either; the request then goes on as if tracing were off (the
+    // client's own traceparent, with its unsampled flag, is what SGLang gets).
+    if (!span.isRecording()) return null;
     return new RequestTrace(this.tracer, span, trace.setSpan(parent, span));
   }
 

@@ -102,6 +102,26 @@ describe('tracing on (in-memory exporter)', () => {
   });
 });
 
+describe('sampling (--otel-sample-ratio 0)', () => {
+  it("records no new traces, yet follows a client's sampled traceparent", async () => {
+    const exporter = new InMemorySpanExporter();
+    const backend = await recordedEmulator();
+    const sc = await sidecar(backend.url, ['--otel-sample-ratio', '0', '--coalesce-window-ms', '0'], { spanExporter: exporter });
+    try {
+      await post(`${sc.url}/v1/score`, SCORE_BODY, { 'x-request-id': 'unsampled' });
+      await new Promise((res) => setTimeout(res, 20));
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+      expect(scoreCalls(backend).find((c) => c.headers['x-request-id'] === 'unsampled')?.headers.traceparent).toBeUndefined();
+      await post(`${sc.url}/v1/score`, SCORE_BODY, { traceparent: CLIENT_TRACEPARENT });
+      await new Promise((res) => setTimeout(res, 20));
+      expect(exporter.getFinishedSpans().some((s) => s.name === 'POST /v1/score' && s.spanContext().traceId === CLIENT_TRACE)).toBe(true);
+    } finally {
+      await sc.close();
+      await backend.close();
+    }
+  });
+});
+
 /** A minimal OTLP/HTTP receiver: keeps each POST to /v1/traces (JSON, as the exporter sends it). */
 async function otlpReceiver(): Promise<{ url: string; bodies: Array<{ contentType: string; json: unknown }>; close(): Promise<void> }> {
   const bodies: Array<{ contentType: string; json: unknown }> = [];

@@ -57,7 +57,8 @@ export abstract class UnaryCall<M extends object> {
         'scorecar.request_id': rid,
       });
       job.trace = trace;
-    } else job.traceparent = forwardableTraceparent(metadataString(call.metadata, TRACEPARENT));
+    }
+    if (trace === null) job.traceparent = forwardableTraceparent(metadataString(call.metadata, TRACEPARENT));
     try {
       if (!this.auth.allows(call.metadata)) throw new Unauthenticated();
       const msg = call.request;

@@ -127,7 +127,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         'scorecar.request_id': rid,
       });
       const t = trace;
-      res.once('close', () => t.end(res.statusCode, performance.now(), res.statusCode >= 500 || !res.writableFinished));
+      if (t !== null) res.once('close', () => t.end(res.statusCode, performance.now(), res.statusCode >= 500 || !res.writableFinished));
     }
     if (access) {
       const started = performance.now();
