@@ -140,3 +140,27 @@ describe('coalesced calls', () => {
     expect([...(line?.reqIds as string[])].sort()).toEqual(['co-1', 'co-2', 'co-3']);
   });
 });
+
+describe('x-request-id on refusals before the route', () => {
+  let backend: RecordedBackend;
+  let sc: RunningSidecar;
+
+  beforeAll(async () => {
+    backend = await recordedEmulator();
+    sc = await sidecar(backend.url, ['--api-key', 'k', '--max-body-bytes', '1024']);
+  });
+
+  afterAll(async () => {
+    await sc?.close();
+    await backend?.close();
+  });
+
+  it('401 without the key and 400 for a body over --max-body-bytes', async () => {
+    const r = await post(`${sc.url}/v1/score`, SCORE_BODY, { 'x-request-id': 'no-key' });
+    expect(r.status).toBe(401);
+    expect(r.headers['x-request-id']).toBe('no-key');
+    const big = await post(`${sc.url}/v1/score`, JSON.stringify({ query: 'x'.repeat(4096) }), { 'x-request-id': 'too-big', authorization: 'Bearer k' });
+    expect(big.status).toBe(400);
+    expect(big.headers['x-request-id']).toBe('too-big');
+  });
+});

@@ -143,6 +143,7 @@ export class ScoreRoute extends ScoringRoute {
         r.body.subarray(0, r.length),
         r.contentType,
         {
+          'x-request-id': job.requestId,
           'x-scorecar-relayed': job.asIs ? 'as-is' : 'tokenizer-mismatch',
           // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
           'x-scorecar-cache-hits': '0',
@@ -163,6 +164,7 @@ export class ScoreRoute extends ScoringRoute {
     res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': out.length,
+      'x-request-id': job.requestId,
       'x-scorecar-items': String(job.n),
       'x-scorecar-cache-hits': String(job.cacheHits),
       'x-scorecar-tokenize-ms': ms(job.tokenizeMs),

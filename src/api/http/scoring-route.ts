@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import type { RouteMeter } from '../../metrics/route-meter.js';
 import { type Logger, silentLogger } from '../../observe/logger.js';
+import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
 import { type RequestTrace, TRACEPARENT, forwardableTraceparent } from '../../observe/tracing.js';
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
 import { answerFailure } from './failures.js';
@@ -42,6 +43,7 @@ export abstract class ScoringRoute {
     try {
       code = await this.answer(req, res, body, length, job, started);
     } catch (e) {
+      if (!res.headersSent && requestId !== '') res.setHeader(REQUEST_ID_HEADER, requestId);
       code = this.fail(res, e);
       const level = failureLevel(code);
       if (this.log.isLevelEnabled(level)) {
