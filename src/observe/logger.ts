@@ -10,8 +10,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * scorecar's structured log: one JSON object per line on stdout (pino), with `level` as its
  * name ("info", not 30: log pipelines filter on it without a lookup table), `time` as ISO 8601,
  * `msg`, and the fields a line carries (`reqId` on lines about one request). `destination` is
- * for tests and embedders; by default pino writes to stdout synchronously, so a line is out
- * before a crash or exit that follows it.
+ * for tests and embedders; by default pino writes to stdout through sonic-boom, buffered off the
+ * request path and flushed synchronously when the process exits.
  */
 export function createLogger(level: LogLevel = 'info', destination?: DestinationStream, name = 'scorecar'): Logger {
   const options: LoggerOptions = {
