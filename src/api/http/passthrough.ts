@@ -2,7 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { Dispatcher } from 'undici';
 import type { BackendSet } from '../../backend/backend-set.js';
 import { isConnectFailure } from '../../backend/errors.js';
+import type { Logger } from '../../observe/logger.js';
 import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { type RequestTrace, SpanKind, TRACEPARENT, traceparentOf } from '../../observe/tracing.js';
 import { sendError } from './reply.js';
 import type { RouteClass } from './route-class.js';
@@ -64,6 +66,7 @@ export function passthrough(
   limits: PassthroughLimits,
   requestId: string,
   trace: RequestTrace | null = null,
+  log?: Logger,
 ): void {
   const backend = backends.pick() ?? backends.backends.find((b) => b.healthy) ?? null;
   if (backend === null) {
@@ -123,6 +126,10 @@ export function passthrough(
       },
     )
     .catch((e: unknown) => {
+      if (!abort.signal.aborted) {
+        span?.setStatus({ code: SpanStatusCode.ERROR });
+        log?.warn({ reqId: requestId, backend: backend.url, path: req.url, err: e instanceof Error ? e.message : String(e) }, 'passthrough call failed');
+      }
       if (abort.signal.aborted) {
         if (!res.writableEnded) res.destroy();
         return;

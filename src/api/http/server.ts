@@ -147,7 +147,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         req.resume();
         return sendBody(res, 401, UNAUTHORIZED_JSON);
       }
-      return passthrough(req, res, backends, cls, allowed.authenticated, deps.passthroughLimits, rid, trace);
+      return passthrough(req, res, backends, cls, allowed.authenticated, deps.passthroughLimits, rid, trace, log);
     }
     // scorecar's admin routes answer to the admin key (which defaults to the API key); the rest to the API key.
     if (path.startsWith('/scorecar/') ? !auth.allowsAdmin(req) : !auth.allows(req, path)) {
