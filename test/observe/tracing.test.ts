@@ -69,6 +69,18 @@ describe('tracing on (in-memory exporter)', () => {
     expect(parsedTraceparent(seen[0]!.headers)).toEqual({ traceId: CLIENT_TRACE, spanId: call?.spanContext().spanId });
   });
 
+  it('/rank: its own server span with the pipeline stages under it', async () => {
+    exporter.reset();
+    const r = await post(`${sc.url}/rank`, { query: 'q', items: [{ id: 'a', text: 'one' }, { id: 'b', text: 'two' }] }, { traceparent: CLIENT_TRACEPARENT });
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 20));
+    const spans = spansOf(CLIENT_TRACE);
+    const root = spans.find((s) => s.name === 'POST /rank');
+    expect(root?.attributes['http.route']).toBe('/rank');
+    const children = spans.filter((s) => parentOf(s) === root?.spanContext().spanId).map((s) => s.name);
+    expect(children).toEqual(expect.arrayContaining(['tokenize', 'shaper queue', 'dispatch', 'backend score']));
+  });
+
   it('a request without traceparent starts a new trace', async () => {
     exporter.reset();
     await post(`${sc.url}/v1/score`, SCORE_BODY, { 'x-request-id': 'traced-2' });
