@@ -4,6 +4,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracesUrl, tracingEndpoint } from '../../src/observe/tracing.js';
 import type { RunningSidecar } from '../../src/sidecar.js';
+import { startRecordingUpstream } from '../support/recording-upstream.js';
 import { type RecordedBackend, SCORE_BODY, get, post, recordedEmulator, scoreCalls, sidecar } from './support.js';
 
 const CLIENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -111,6 +112,28 @@ describe('tracing on (in-memory exporter)', () => {
     await new Promise((res) => setTimeout(res, 20));
     const root = spansOf(CLIENT_TRACE).find((s) => s.name === 'POST /v1/score');
     expect(root?.attributes['http.response.status_code']).toBe(400);
+  });
+});
+
+describe('a relayed request (backend without /tokenize: text goes as sent)', () => {
+  it('carries the request id and its backend span traceparent', async () => {
+    const exporter = new InMemorySpanExporter();
+    const upstream = await startRecordingUpstream();
+    const sc = await sidecar(upstream.url, [], { spanExporter: exporter });
+    try {
+      const r = await post(`${sc.url}/v1/score`, SCORE_BODY, { traceparent: CLIENT_TRACEPARENT, 'x-request-id': 'relayed-1' });
+      expect(r.status).toBe(200);
+      expect(r.headers['x-scorecar-relayed']).toBe('tokenizer-mismatch');
+      expect(r.headers['x-request-id']).toBe('relayed-1');
+      await new Promise((res) => setTimeout(res, 20));
+      const call = exporter.getFinishedSpans().find((s) => s.name === 'backend score');
+      expect(call?.attributes['scorecar.relayed']).toBe('tokenizer-mismatch');
+      const seen = upstream.calls.find((c) => c.path === '/v1/score' && c.requestId === 'relayed-1');
+      expect(seen?.traceparent).toBe(`00-${CLIENT_TRACE}-${call?.spanContext().spanId}-01`);
+    } finally {
+      await sc.close();
+      await upstream.close();
+    }
   });
 });
 
