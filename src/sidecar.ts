@@ -13,7 +13,7 @@ import { DEFAULT_SCORE_ENDPOINT_CONTEXT } from './sglang/validation-error.js';
 import { type Logger, silentLogger } from './observe/logger.js';
 import type { Observe } from './observe/observe.js';
 import { requestIds } from './observe/request-id.js';
-import { type Tracing, createTracing, tracingEndpoint } from './observe/tracing.js';
+import { type Tracing, createTracing, tracingEndpoint, tracingServiceName } from './observe/tracing.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SglangBackend } from './backend/sglang-backend.js';
 import { type ScoreCache, createScoreCache } from './cache/score-cache.js';
@@ -106,7 +106,7 @@ export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObse
   const logger = observeOptions.log ?? silentLogger();
   const tracing: Tracing | null = createTracing({
     endpoint: tracingEndpoint(cfg.otelEndpoint ?? null),
-    serviceName: cfg.otelServiceName ?? 'scorecar',
+    serviceName: tracingServiceName(cfg.otelServiceName),
     sampleRatio: cfg.otelSampleRatio ?? 1,
     exporter: observeOptions.spanExporter,
   });

@@ -68,6 +68,13 @@ export function tracingEndpoint(flag: string | null, env: NodeJS.ProcessEnv = pr
   return null;
 }
 
+/** service.name: the flag when set to other than its default, else OTEL_SERVICE_NAME, else scorecar. */
+export function tracingServiceName(flag: string | null | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag !== null && flag !== undefined && flag !== '' && flag !== 'scorecar') return flag;
+  const fromEnv = env.OTEL_SERVICE_NAME;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'scorecar';
+}
+
 /** Headers as node parses them (or gRPC metadata copied into one): traceparent and tracestate are read. */
 export type TraceHeaders = NodeJS.Dict<string | string[]>;
 

@@ -2,7 +2,7 @@ import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tracesUrl, tracingEndpoint } from '../../src/observe/tracing.js';
+import { tracesUrl, tracingEndpoint, tracingServiceName } from '../../src/observe/tracing.js';
 import type { RunningSidecar } from '../../src/sidecar.js';
 import { startRecordingUpstream } from '../support/recording-upstream.js';
 import { type RecordedBackend, SCORE_BODY, get, post, recordedEmulator, scoreCalls, sidecar } from './support.js';
@@ -24,6 +24,12 @@ describe('tracing endpoint', () => {
     expect(tracingEndpoint(null, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' })).toBe('http://c:4318/custom');
     expect(tracingEndpoint('http://c:4318', { OTEL_SDK_DISABLED: 'true' })).toBeNull();
     expect(tracesUrl('http://c:4318/v1/traces')).toBe('http://c:4318/v1/traces');
+  });
+
+  it('names the service by flag, else OTEL_SERVICE_NAME, else scorecar', () => {
+    expect(tracingServiceName('ranker', { OTEL_SERVICE_NAME: 'env' })).toBe('ranker');
+    expect(tracingServiceName('scorecar', { OTEL_SERVICE_NAME: 'env' })).toBe('env');
+    expect(tracingServiceName(null, {})).toBe('scorecar');
   });
 });
 
