@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger } from '../src/observe/logger.js';
 import { RequestIds } from '../src/observe/request-id.js';
-import { SpanKind, Tracing, forwardableTraceparent, traceparentOf } from '../src/observe/tracing.js';
+import { SpanKind, type Tracing, createTracing, forwardableTraceparent, traceparentOf } from '../src/observe/tracing.js';
 import { type RunningSidecar, startSidecar } from '../src/sidecar.js';
 
 const { values } = parseArgs({
@@ -117,10 +117,10 @@ class DroppingExporter implements SpanExporter {
 }
 
 /** ns per request of the observability work alone, off and on, interleaved. */
-function isolated(): { offNs: number; onNs: number } {
+async function isolated(): Promise<{ offNs: number; onNs: number }> {
   const ids = new RequestIds('bench');
   // Batching, as in production; spans beyond its bounded queue are dropped, as in production.
-  const tracing = new Tracing({ endpoint: null, serviceName: 'bench', exporter: new DroppingExporter(), batch: true });
+  const tracing = (await createTracing({ endpoint: null, serviceName: 'bench', exporter: new DroppingExporter(), batch: true })) as Tracing;
   const headers: Record<string, string | undefined> = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
   let sink = 0;
   const off = (n: number): void => {
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   }
   collector.server.close();
   emu.stop();
-  const iso = isolated();
+  const iso = await isolated();
   console.log('');
   console.log('Observability work alone, per request (median of 7 interleaved rounds of 20,000):');
   console.log('');

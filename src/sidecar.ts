@@ -104,7 +104,7 @@ export interface SidecarObserveOptions {
 export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObserveOptions = {}): Promise<RunningSidecar> {
   const cleanups: Array<() => unknown> = [];
   const logger = observeOptions.log ?? silentLogger();
-  const tracing: Tracing | null = createTracing({
+  const tracing: Tracing | null = await createTracing({
     endpoint: tracingEndpoint(cfg.otelEndpoint ?? null),
     serviceName: tracingServiceName(cfg.otelServiceName),
     sampleRatio: cfg.otelSampleRatio ?? 1,
