@@ -109,6 +109,7 @@ export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObse
     serviceName: tracingServiceName(cfg.otelServiceName),
     sampleRatio: cfg.otelSampleRatio ?? 1,
     exporter: observeOptions.spanExporter,
+    onExportError: (message) => logger.warn(message),
   });
   if (tracing !== null) cleanups.push(() => tracing.shutdown());
   const observe: Observe = { log: logger, ids: requestIds, tracing, access: logger.isLevelEnabled('debug') };

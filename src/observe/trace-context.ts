@@ -25,6 +25,8 @@ export interface TracingOptions {
    * client's sampled flag is always followed (parent-based sampling).
    */
   sampleRatio?: number;
+  /** Told when an export fails (the collector down, say); spans of that batch are lost. */
+  onExportError?: (message: string) => void;
 }
 
 /** The OTLP traces URL an endpoint option stands for. */

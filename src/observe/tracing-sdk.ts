@@ -2,7 +2,16 @@ import { type Attributes, ROOT_CONTEXT, SpanKind, type Tracer, trace } from '@op
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import type { ExportResult } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { RequestTrace, type TraceHeaders, type Tracing, type TracingOptions, headerGetter, tracesUrl } from './trace-context.js';
 
 /**
@@ -15,9 +24,12 @@ export class SdkTracing implements Tracing {
   private readonly provider: BasicTracerProvider;
   readonly tracer: Tracer;
   private readonly propagator = new W3CTraceContextPropagator();
+  private readonly onExportError: ((message: string) => void) | undefined;
 
   constructor(opts: TracingOptions) {
-    const exporter = opts.exporter ?? new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? 'http://localhost:4318') });
+    this.onExportError = opts.onExportError;
+    const inner = opts.exporter ?? new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? 'http://localhost:4318') });
+    const exporter = opts.onExportError === undefined ? inner : new ReportingExporter(inner, opts.onExportError);
     const processor =
       opts.exporter !== undefined && opts.batch !== true
         ? new SimpleSpanProcessor(exporter)
@@ -51,7 +63,12 @@ export class SdkTracing implements Tracing {
 
   /** Exports what has ended and stops (spans still open are not exported). */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    // The last export failing must not fail the shutdown it is part of: it is reported, not thrown.
+    try {
+      await this.provider.shutdown();
+    } catch (e) {
+      this.onExportError?.(`trace export at shutdown failed; those spans are lost: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Exports what has ended now. */
@@ -60,3 +77,44 @@ export class SdkTracing implements Tracing {
   }
 }
 
+
+/** Most often a failing export is reported: a collector that is down must not flood the log. */
+const REPORT_EVERY_MS = 60_000;
+
+/**
+ * An exporter that says when exports fail (OpenTelemetry's own diagnostics are silent unless a
+ * global diag logger is set, which an embedding application may own), at most once a minute,
+ * with the number of failed exports since the last report.
+ */
+class ReportingExporter implements SpanExporter {
+  private failed = 0;
+  private reportedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly report: (message: string) => void,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code !== 0) {
+        this.failed++;
+        const now = performance.now();
+        if (now - this.reportedAt >= REPORT_EVERY_MS) {
+          this.reportedAt = now;
+          this.report(`trace export failed (${this.failed} failed export(s) since the last report; those spans are lost): ${result.error?.message ?? 'unknown error'}`);
+          this.failed = 0;
+        }
+      }
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracesUrl, tracingEndpoint, tracingServiceName } from '../../src/observe/tracing.js';
 import type { RunningSidecar } from '../../src/sidecar.js';
 import { startRecordingUpstream } from '../support/recording-upstream.js';
-import { type RecordedBackend, SCORE_BODY, get, post, recordedEmulator, scoreCalls, sidecar } from './support.js';
+import { type RecordedBackend, SCORE_BODY, captureLogger, get, post, recordedEmulator, scoreCalls, sidecar } from './support.js';
 
 const CLIENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CLIENT_SPAN = 'b7ad6b7169203331';
@@ -219,6 +219,31 @@ describe('tracing on (the real OTLP/HTTP exporter)', () => {
     expect(root?.parentSpanId?.toLowerCase()).toBe(CLIENT_SPAN);
     const stages = spans.filter((s) => s.parentSpanId === root?.spanId).map((s) => s.name);
     expect(stages).toEqual(expect.arrayContaining(['tokenize', 'shaper queue', 'dispatch', 'backend score', 'merge']));
+  });
+});
+
+describe('a collector that refuses exports', () => {
+  it('is reported in the log at warn (rate-limited), and requests are answered as ever', async () => {
+    const refusing = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"code":3,"message":"refused"}');
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
+    const backend = await recordedEmulator();
+    const cap = captureLogger('info');
+    const sc = await sidecar(backend.url, ['--otel-endpoint', `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`], { log: cap.log });
+    try {
+      expect((await post(`${sc.url}/v1/score`, SCORE_BODY)).status).toBe(200);
+    } finally {
+      await sc.close();
+      await backend.close();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+    const warn = cap.lines.lines.find((l) => String(l.msg).startsWith('trace export failed'));
+    expect(warn?.level).toBe('warn');
   });
 });
 
