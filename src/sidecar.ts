@@ -10,6 +10,11 @@ import { RerankRoute } from './api/http/rerank-route.js';
 import { RerankService } from './pipeline/rerank-service.js';
 import { type PromptTemplate, templateByName } from './tokenize/prompt-template.js';
 import { DEFAULT_SCORE_ENDPOINT_CONTEXT } from './sglang/validation-error.js';
+import { type Logger, silentLogger } from './observe/logger.js';
+import type { Observe } from './observe/observe.js';
+import { requestIds } from './observe/request-id.js';
+import { type Tracing, createTracing, tracingEndpoint, tracingServiceName } from './observe/tracing.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SglangBackend } from './backend/sglang-backend.js';
 import { createScoreCache } from './cache/create-score-cache.js';
 import type { ScoreCache } from './cache/score-cache.js';
@@ -45,6 +50,8 @@ export interface RunningSidecar {
   depth: DepthController;
   rank: RankService;
   http: HttpApi;
+  /** Logger, request ids and tracing (null: off) the APIs and pipeline share. */
+  observe: Observe;
   /**
    * Graceful shutdown's first half: /health and gRPC health report not serving, new requests are
    * refused (HTTP 503, gRPC UNAVAILABLE), and requests in flight run to their answers. Resolves
@@ -82,16 +89,33 @@ export class StartupError extends Error {
   }
 }
 
+export interface SidecarObserveOptions {
+  /** Where log lines go (default: none). */
+  log?: Logger;
+  /** Tests and embedders: export spans here (tracing on whatever cfg says) instead of OTLP/HTTP. */
+  spanExporter?: SpanExporter;
+}
+
 /**
  * Wires scorecar together: tokenizer workers and caches, backends, pipeline, HTTP front. When
  * any step fails, whatever was started before it (workers, timers, Redis, backend health
  * checks, listeners) is closed before the error is thrown, so a failed start leaves nothing
  * running.
  */
-export async function startSidecar(cfg: ServeConfig, log: (msg: string) => void = () => {}): Promise<RunningSidecar> {
+export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObserveOptions = {}): Promise<RunningSidecar> {
   const cleanups: Array<() => unknown> = [];
+  const logger = observeOptions.log ?? silentLogger();
+  const tracing: Tracing | null = await createTracing({
+    endpoint: tracingEndpoint(cfg.otelEndpoint ?? null),
+    serviceName: tracingServiceName(cfg.otelServiceName),
+    sampleRatio: cfg.otelSampleRatio ?? 1,
+    exporter: observeOptions.spanExporter,
+    onExportError: (message) => logger.warn(message),
+  });
+  if (tracing !== null) cleanups.push(() => tracing.shutdown());
+  const observe: Observe = { log: logger, ids: requestIds, tracing, access: logger.isLevelEnabled('debug') };
   try {
-    return await wire(cfg, log, cleanups);
+    return await wire(cfg, observe, cleanups);
   } catch (e) {
     for (const c of cleanups.reverse()) {
       try {
@@ -110,7 +134,11 @@ function listenError(what: string, flag: string, port: number, host: string, e: 
   return new StartupError(`${what} port ${port} on ${host} ${why} (scorecar ${flag}; 0 picks a free port)`);
 }
 
-async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Array<() => unknown>): Promise<RunningSidecar> {
+async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => unknown>): Promise<RunningSidecar> {
+  const logger = observe.log;
+  // The modules that report in plain sentences (caches, backend events) get a sentence logger.
+  const log = (msg: string): void => logger.info(msg);
+  if (observe.tracing !== null) logger.info({ endpoint: tracingEndpoint(cfg.otelEndpoint ?? null) }, 'tracing on: spans exported over OTLP/HTTP');
   const tokenizerPath = cfg.tokenizerPath ?? defaultTokenizerPath();
   const tokenizer = tokenizerFacts(tokenizerPath);
   const rules = tokenizer.rules;
@@ -192,7 +220,8 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     {
       log,
       onChange: (b) => {
-        log(`backend ${b.url} is ${b.healthy ? 'healthy' : `unhealthy (${b.lastError || 'health check failed'})`}`);
+        if (b.healthy) logger.info({ backend: b.url }, `backend ${b.url} is healthy`);
+        else logger.warn({ backend: b.url, err: b.lastError || 'health check failed' }, `backend ${b.url} is unhealthy (${b.lastError || 'health check failed'})`);
         grpcApi?.refreshHealth();
       },
       onIdentityChange: (_b, before, after) => {
@@ -226,6 +255,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
       cache: scoreCache,
       shaper,
       hasher,
+      observe,
     },
     {
       maxPackTokens: cfg.maxPackTokens,
@@ -241,9 +271,10 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     vocabSize,
     endpointContext: () => backends.pick()?.info?.scoreEndpointContext ?? DEFAULT_SCORE_ENDPOINT_CONTEXT,
     ...urgency,
+    log: logger,
   });
   const rank = new RankService(pipeline, () => Math.round(depth.depth));
-  const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency });
+  const rankRoute = new RankRoute(rank, metrics, depth, { maxItems: cfg.maxItems, depthSignal: cfg.depthSignal, ...urgency, log: logger });
   const rerank = new RerankService({
     pool,
     docCache: rankItemCache,
@@ -252,12 +283,12 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     maxReqInputLen: () => backends.pick()?.info?.maxReqInputLen ?? null,
     maxChunksPerRequest: cfg.maxRerankChunks,
   });
-  const rerankOptions = { maxDocuments: cfg.maxItems, defaultTemplate: templateByName(cfg.rerankTemplate) as PromptTemplate, ...urgency };
+  const rerankOptions = { maxDocuments: cfg.maxItems, defaultTemplate: templateByName(cfg.rerankTemplate) as PromptTemplate, ...urgency, log: logger };
   const rerankRoutes = cfg.rerankPassthrough
     ? null
     : { v1: new RerankRoute(rerank, metrics, 1, rerankOptions), v2: new RerankRoute(rerank, metrics, 2, rerankOptions) };
   const grpc = new GrpcApi(
-    { pipeline, rank, depth, metrics },
+    { pipeline, rank, depth, metrics, observe },
     {
       maxItems: cfg.maxItems,
       vocabSize,
@@ -282,7 +313,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     passthroughLimits: { maxInflight: cfg.passthroughMaxInflight },
     headersTimeoutMs: cfg.headersTimeoutMs,
     requestTimeoutMs: cfg.requestTimeoutMs,
-    log,
+    observe,
     admin: {
       stats: () => ({
         backends: backends.backends.map((b) => ({
@@ -329,7 +360,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     throw listenError('gRPC', '--grpc-port', cfg.grpcPort, cfg.host, e);
   }
   const grpcAddress = host.includes(':') ? `[${host}]:${grpcPort}` : `${host}:${grpcPort}`;
-  log(`gRPC Scorer API on ${grpcAddress} (scorecar.v1.Scorer, grpc.health.v1.Health, reflection)`);
+  logger.info({ address: grpcAddress }, `gRPC Scorer API on ${grpcAddress} (scorecar.v1.Scorer, grpc.health.v1.Health, reflection)`);
   return {
     url: `http://${host}:${port}`,
     port,
@@ -346,6 +377,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
     depth,
     rank,
     http,
+    observe,
     async drain(timeoutMs: number) {
       // New work is refused from here on; what is in flight (queued in the shaper included) finishes.
       http.startDraining();
@@ -363,6 +395,8 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
       await backends.stop();
       metrics.stop();
       await pool.close();
+      // Spans of the last requests go out before the process ends.
+      await observe.tracing?.shutdown();
     },
   };
 }

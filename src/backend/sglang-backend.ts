@@ -186,8 +186,9 @@ export class SglangBackend {
    * POSTs a scoring body and reads the whole reply into a pooled buffer. Connection failures
    * before the request reached the server throw BackendUnavailable; breaks after that, BadGateway.
    * Uses undici's dispatch with a handler object: no Readable stream or async iterator per call.
+   * `headers` (x-request-id, traceparent) go with this call on top of the fixed ones.
    */
-  async post(path: string, body: Uint8Array, scope?: CancelScope): Promise<BackendReply> {
+  async post(path: string, body: Uint8Array, scope?: CancelScope, headers?: Record<string, string>): Promise<BackendReply> {
     if (scope?.cancelled) throw new CancelledError();
     this.inflight++;
     const call = new ScoreCall(scope);
@@ -195,7 +196,7 @@ export class SglangBackend {
       const reply = await new Promise<BackendReply>((resolve, reject) => {
         call.resolve = resolve;
         call.reject = reject;
-        this.pool.dispatch({ path, method: 'POST', headers: this.scoreHeaders, body }, call);
+        this.pool.dispatch({ path, method: 'POST', headers: headers === undefined ? this.scoreHeaders : { ...this.scoreHeaders, ...headers }, body }, call);
       });
       this.consecutiveFailures = 0;
       return reply;

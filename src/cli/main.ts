@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config/options.js';
+import { createLogger } from '../observe/logger.js';
 import { runEmulate } from './emulate.js';
 import { runServe } from './serve.js';
 
@@ -43,7 +44,8 @@ main(process.argv.slice(2)).then(
       console.error(`scorecar: ${e.message}`);
       process.exitCode = 2;
     } else {
-      console.error(e);
+      // Not a usage error: a failure, logged like everything else the process reports.
+      createLogger('info').fatal({ err: e }, 'scorecar failed');
       process.exitCode = 1;
     }
   },

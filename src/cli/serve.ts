@@ -2,22 +2,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { usage } from '../config/options.js';
 import { SERVE_OPTIONS, parseServeConfig } from '../config/serve-config.js';
+import { type Logger, createLogger } from '../observe/logger.js';
 import { StartupError, startSidecar } from '../sidecar.js';
 
-function log(msg: string): void {
-  console.log(`scorecar: ${msg}`);
-}
+/** The emulator's start line: plain text or, today, a JSON log line whose msg holds the URL. */
+const EMULATOR_LISTENING = /listening on (http:\/\/[^\s"]+)/;
 
 /** Starts `scorecar emulate` as a child process, so its CPU never competes with the sidecar's loop. */
-async function startEmulatorProcess(port: number, profile: string, mis: boolean): Promise<{ child: ChildProcess; url: string }> {
+async function startEmulatorProcess(port: number, profile: string, mis: boolean, logLevel: string): Promise<{ child: ChildProcess; url: string }> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const args = [main, 'emulate', '--port', String(port), '--profile', profile, ...(mis ? ['--mis'] : [])];
+  const args = [main, 'emulate', '--port', String(port), '--profile', profile, '--log-level', logLevel, ...(mis ? ['--mis'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = EMULATOR_LISTENING.exec(out);
       if (m) {
         child.stdout?.off('data', onData);
         child.stdout?.on('data', (c: Buffer) => process.stdout.write(c));
@@ -60,38 +60,43 @@ export async function runServe(argv: string[]): Promise<number> {
     console.log(usage('serve', SERVE_OPTIONS));
     return 0;
   }
+  const log: Logger = createLogger(cfg.logLevel);
   process.on('unhandledRejection', (e: unknown) => {
-    log(`unhandled promise rejection (kept running): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    log.error({ err: e }, 'unhandled promise rejection (kept running)');
   });
   let emulator: { child: ChildProcess; url: string } | null = null;
   let sidecar;
   try {
     if (cfg.emulate) {
-      emulator = await startEmulatorProcess(cfg.emulatorPort, cfg.emulatorProfile, cfg.emulatorMis);
+      emulator = await startEmulatorProcess(cfg.emulatorPort, cfg.emulatorProfile, cfg.emulatorMis, cfg.logLevel);
       cfg.backend = [...cfg.backend, emulator.url];
     }
-    sidecar = await startSidecar(cfg, log);
+    sidecar = await startSidecar(cfg, { log });
   } catch (e) {
     await stopEmulator(emulator);
-    console.error(`scorecar: cannot start: ${e instanceof StartupError ? e.message : e instanceof Error ? e.message : String(e)}`);
+    const why = e instanceof StartupError ? e.message : e instanceof Error ? e.message : String(e);
+    log.fatal({ err: why }, `cannot start: ${why}`);
+    // Also one plain line on stderr: the command's own answer, for whoever ran it by hand.
+    console.error(`scorecar: cannot start: ${why}`);
     return 1;
   }
-  log(`SGLang-compatible HTTP API on ${sidecar.url} (POST /v1/score accelerated; other routes pass through)`);
-  log(`backends: ${cfg.backend.join(', ')}${emulator ? ' (emulator: simulated SGLang)' : ''}`);
+  log.info({ url: sidecar.url }, `SGLang-compatible HTTP API on ${sidecar.url} (POST /v1/score accelerated; other routes pass through)`);
+  log.info({ backends: cfg.backend }, `backends: ${cfg.backend.join(', ')}${emulator ? ' (emulator: simulated SGLang)' : ''}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const again = (s: NodeJS.Signals): void => {
-    log(`${s} again: exiting now`);
+    log.warn({ signal: s }, `${s} again: exiting now`);
     emulator?.child.kill('SIGKILL');
     process.exit(1);
   };
   process.once('SIGINT', again);
   process.once('SIGTERM', again);
-  log(`${signal}: draining (new requests refused; up to ${cfg.drainTimeoutMs} ms for those in flight)`);
+  log.info({ signal }, `${signal}: draining (new requests refused; up to ${cfg.drainTimeoutMs} ms for those in flight)`);
   const drained = await sidecar.drain(cfg.drainTimeoutMs);
-  log(drained ? 'drained; shutting down' : `drain timeout (${cfg.drainTimeoutMs} ms) passed with requests in flight; shutting down`);
+  if (drained) log.info('drained; shutting down');
+  else log.warn(`drain timeout (${cfg.drainTimeoutMs} ms) passed with requests in flight; shutting down`);
   await sidecar.close();
   await stopEmulator(emulator);
   process.off('SIGINT', again);

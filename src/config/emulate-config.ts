@@ -2,6 +2,7 @@ import { type CostParams, ZERO_COST } from '../emulator/cost-model.js';
 import type { EmulatorOptions, MisMode } from '../emulator/options.js';
 import { DEFAULT_EMULATOR_OPTIONS } from '../emulator/options.js';
 import { profileCost, PROFILE_NAMES } from '../emulator/profiles.js';
+import { type LogLevel, LOG_LEVELS } from '../observe/logger.js';
 import { ConfigError, type OptionTable, resolveOptions } from './options.js';
 
 export const EMULATE_OPTIONS = {
@@ -18,6 +19,7 @@ export const EMULATE_OPTIONS = {
   'model-path': { type: 'string', default: DEFAULT_EMULATOR_OPTIONS.modelPath, help: 'model path reported' },
   'weight-version': { type: 'string', default: DEFAULT_EMULATOR_OPTIONS.weightVersion, help: "weight_version reported; any but 'default' also changes the modelled scores (a new rollout)" },
   'tokenizer-threads': { type: 'int', default: 1, min: 1, help: 'tokenizer worker threads' },
+  'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, help: 'JSON log lines on stdout at this level and above' },
 } as const satisfies OptionTable;
 
 function applyCostOverrides(base: CostParams, overrides: string[]): CostParams {
@@ -39,7 +41,7 @@ function applyCostOverrides(base: CostParams, overrides: string[]): CostParams {
   return cost;
 }
 
-export function parseEmulateConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Partial<EmulatorOptions> & { help: boolean } {
+export function parseEmulateConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Partial<EmulatorOptions> & { help: boolean; logLevel?: LogLevel } {
   const { values: v } = resolveOptions(EMULATE_OPTIONS, argv, env);
   if (v.help) return { help: true };
   if (v.mis === true && v.misDelimiter !== null) throw new ConfigError('--mis and --mis-delimiter are two generations of one feature; pick one');
@@ -62,5 +64,6 @@ export function parseEmulateConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     weightVersion: v.weightVersion as string,
     servedModelName: v.modelPath as string,
     tokenizerThreads: v.tokenizerThreads as number,
+    logLevel: v.logLevel as LogLevel,
   };
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { isRedisSpec } from '../cache/redis-url.js';
+import { type LogLevel, LOG_LEVELS } from '../observe/logger.js';
 import { ConfigError, type OptionTable, resolveOptions } from './options.js';
 
 export const SERVE_OPTIONS = {
@@ -61,6 +62,10 @@ export const SERVE_OPTIONS = {
   'rerank-passthrough': { type: 'bool', default: false, help: "send /v1/rerank and /v2/rerank to SGLang unchanged (its own rerank route) instead of scoring them" },
   'max-rerank-chunks': { type: 'int', default: 40000, min: 1, help: 'document windows one rerank request may score in all (400 beyond)' },
   'depth-signal': { type: 'string', default: 'latency', choices: ['latency', 'queue-delay'], help: 'what the depth controller holds at target: /rank p95 latency or queue delay' },
+  'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, help: 'JSON log lines on stdout at this level and above (debug adds a line per request)' },
+  'otel-endpoint': { type: 'string', default: null, help: 'OTLP/HTTP collector (e.g. http://collector:4318) to export traces to; off by default (OTEL_EXPORTER_OTLP_ENDPOINT also turns it on)' },
+  'otel-service-name': { type: 'string', default: 'scorecar', help: 'service.name of exported traces' },
+  'otel-sample-ratio': { type: 'number', default: 1, min: 0, help: "share of new traces recorded, 0..1 (a client's sampled traceparent is always followed)" },
 } as const satisfies OptionTable;
 
 export interface ServeConfig {
@@ -122,6 +127,10 @@ export interface ServeConfig {
   rerankTemplate: 'qwen3-reranker' | 'qwen3-yes-no';
   rerankPassthrough: boolean;
   maxRerankChunks: number;
+  logLevel: LogLevel;
+  otelEndpoint: string | null;
+  otelServiceName: string;
+  otelSampleRatio: number;
   help: boolean;
 }
 
@@ -138,6 +147,16 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   if (c.cacheKeySecret !== null && c.cacheKeySecret.length < 16) {
     throw new ConfigError('--cache-key-secret: must be at least 16 characters (use a random string, e.g. `openssl rand -hex 32`)');
+  }
+  if (c.otelSampleRatio > 1) throw new ConfigError(`--otel-sample-ratio: must be between 0 and 1, got ${c.otelSampleRatio}`);
+  if (c.otelEndpoint !== null) {
+    let u: URL | null = null;
+    try {
+      u = new URL(c.otelEndpoint);
+    } catch {
+      // reported below
+    }
+    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new ConfigError(`--otel-endpoint ${c.otelEndpoint}: must be an http(s) URL`);
   }
   for (const url of c.backend) {
     let u: URL;

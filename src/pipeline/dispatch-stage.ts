@@ -6,6 +6,10 @@ import { writeScoreBody } from '../backend/score-body.js';
 import { SglangBackend } from '../backend/sglang-backend.js';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { ByteWriter } from '../mem/byte-writer.js';
+import type { Logger } from '../observe/logger.js';
+import { REQUEST_ID_HEADER, type RequestIds } from '../observe/request-id.js';
+import { type Link, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import type { Batch } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
@@ -29,6 +33,61 @@ function giveWriter(w: ByteWriter): void {
 
 /** Observes each backend call: items and tokens it carried. */
 export type PackObserver = (mode: ScoringMode, items: number, tokens: number) => void;
+
+/** Where a coalesced call's batch id comes from, and where its request ids are logged. */
+export interface BatchIds {
+  ids: RequestIds;
+  log: Logger;
+}
+
+/**
+ * The headers a batch's backend call carries, and its span (tracing on). A lone request's call
+ * carries that request's x-request-id. A coalesced call carries several requests, so it gets an
+ * id of its own (scb-...), and the mapping batch id -> request ids is logged at debug and put on
+ * the call's span (scorecar.request_ids); one of the clients' ids would mislabel the others.
+ * The call's span is a child of the lead request's span, linked to the others' spans.
+ */
+function callHeaders(batch: Batch, batchIds: BatchIds | undefined): { headers: Record<string, string> | undefined; span: Span | null } {
+  const lead = batch.lead();
+  let id = lead.requestId;
+  if (batch.count > 1 && batchIds !== undefined) {
+    id = batchIds.ids.nextBatch();
+    if (batchIds.log.isLevelEnabled('debug')) {
+      const reqIds: string[] = [];
+      for (let s = 0; s < batch.count; s++) reqIds.push((batch.jobs[s] as ScoreJob).requestId);
+      batchIds.log.debug({ batchId: id, reqIds, items: batch.items }, 'coalesced backend call');
+    }
+  }
+  const t = lead.trace;
+  let span: Span | null = null;
+  let traceparent = batch.count === 1 ? lead.traceparent : null;
+  if (t !== null) {
+    let links: Link[] | undefined;
+    if (batch.count > 1) {
+      links = [];
+      for (let s = 1; s < batch.count; s++) {
+        const other = (batch.jobs[s] as ScoreJob).trace;
+        if (other !== null) links.push({ context: other.span.spanContext() });
+      }
+    }
+    span = t.child('backend score', SpanKind.CLIENT, performance.now(), links);
+    span.setAttribute('scorecar.items', batch.items);
+    span.setAttribute('scorecar.tokens', batch.tokens);
+    span.setAttribute('scorecar.coalesced_requests', batch.count);
+    if (id !== '') span.setAttribute('scorecar.backend_request_id', id);
+    if (batch.count > 1) {
+      const reqIds: string[] = [];
+      for (let s = 0; s < batch.count; s++) reqIds.push((batch.jobs[s] as ScoreJob).requestId);
+      span.setAttribute('scorecar.request_ids', reqIds);
+    }
+    traceparent = traceparentOf(span);
+  }
+  if (id === '' && traceparent === null) return { headers: undefined, span };
+  const headers: Record<string, string> = {};
+  if (id !== '') headers[REQUEST_ID_HEADER] = id;
+  if (traceparent !== null) headers[TRACEPARENT] = traceparent;
+  return { headers, span };
+}
 
 /**
  * Gives each job of a shared reply its own copy of its rows, so the reply buffer can go back to
@@ -62,10 +121,11 @@ function detachRows(batch: Batch, reply: Buffer): void {
  * its jobs. A backend that cannot be reached is swapped for another healthy one once. The
  * reported prompt tokens go to a lone job; coalesced jobs are charged their own share.
  */
-export async function sendBatch(batch: Batch, backends: BackendSet, mode: ScoringMode, observe: PackObserver): Promise<void> {
+export async function sendBatch(batch: Batch, backends: BackendSet, mode: ScoringMode, observe: PackObserver, batchIds?: BatchIds): Promise<void> {
   observe(mode, batch.items, batch.tokens);
   const lead = batch.lead();
   const w = takeWriter();
+  const { headers, span } = callHeaders(batch, batchIds);
   try {
     writeScoreBody(w, batch);
     let lastError: unknown = null;
@@ -74,7 +134,9 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
       if (backend === null) throw lastError ?? new BackendUnavailable('no healthy SGLang backend');
       try {
         // A shared call must outlive any one client leaving; only a lone job's call is cancelled.
-        const reply = await backend.post('/v1/score', w.view(), batch.count === 1 ? lead.scope : undefined);
+        span?.setAttribute('server.address', backend.url);
+        const reply = await backend.post('/v1/score', w.view(), batch.count === 1 ? lead.scope : undefined, headers);
+        span?.setAttribute('http.response.status_code', reply.status);
         if (reply.status !== 200) throw SglangBackend.upstreamError(reply);
         let reported: number;
         try {
@@ -95,7 +157,11 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
       }
     }
     throw lastError;
+  } catch (e) {
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+    throw e;
   } finally {
+    span?.end(performance.now());
     giveWriter(w);
   }
 }

@@ -1,4 +1,5 @@
 import type { BackendReply } from '../backend/sglang-backend.js';
+import type { RequestTrace } from '../observe/tracing.js';
 import { bufferPool, int32Pool } from '../mem/buffer-pool.js';
 import { CancelScope } from '../mem/cancel-scope.js';
 import type { RankInput } from './rank-input.js';
@@ -130,6 +131,12 @@ export class ScoreJob {
    * token logprobs, embedding overrides, per-item labels, ...): it goes to the backend as sent.
    */
   asIs = false;
+  /** The request's id (x-request-id): sent to SGLang on the job's own backend calls, and logged. */
+  requestId = '';
+  /** Tracing on: the request's span, parent of the stage spans. null: tracing off. */
+  trace: RequestTrace | null = null;
+  /** Tracing off: the client's traceparent, forwarded unchanged on the job's own backend calls. */
+  traceparent: string | null = null;
   /** Cancels the job's backend calls when its client goes away or its deadline passes in flight. */
   readonly scope = new CancelScope();
   /**
@@ -269,6 +276,9 @@ export class ScoreJob {
     this.deadlineFired = false;
     this.priority = 'online';
     this.rankInput = null;
+    this.requestId = '';
+    this.trace = null;
+    this.traceparent = null;
     this.scope.reset();
     for (const b of this.held) bufferPool.release(b);
     this.held.length = 0;

@@ -16,7 +16,10 @@ import type { KeyedHash } from '../mem/keyed-hash.js';
 import { type CacheContext, backendContext, computeKeys, identify, lookupScores, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
 import { requestUsage } from './usage.js';
-import { type PackObserver, sendBatch } from './dispatch-stage.js';
+import { type BatchIds, type PackObserver, sendBatch } from './dispatch-stage.js';
+import type { Observe } from '../observe/observe.js';
+import { REQUEST_ID_HEADER } from '../observe/request-id.js';
+import { SpanKind, TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import { type TokenizeDeps, resolveIds, resolveText } from './tokenize-stage.js';
@@ -50,6 +53,8 @@ export interface PipelineDeps {
   shaper: TrafficShaper;
   /** Keyed hashing for cache identity (score-cache keys, token-cache keys). */
   hasher: KeyedHash;
+  /** Batch ids of coalesced calls and the log of their request ids (default: ids made, nothing logged). */
+  observe?: Pick<Observe, 'ids' | 'log'>;
 }
 
 const DEFAULT_PACK_TOKENS = 8192;
@@ -84,8 +89,9 @@ export class ScorePipeline {
       packItems.observe(0, items);
       packTokens.observe(0, tokens);
     };
+    const batchIds: BatchIds | undefined = deps.observe;
     this.coalescer = new Coalescer(opts.coalesceWindowMs, (batches, mode) =>
-      Promise.allSettled(batches.map((b) => sendBatch(b, deps.backends, mode, this.packObserver))),
+      Promise.allSettled(batches.map((b) => sendBatch(b, deps.backends, mode, this.packObserver, batchIds))),
     );
   }
 
@@ -130,13 +136,23 @@ export class ScorePipeline {
       job.queueMs = ticket.queuedMs;
       let ok = false;
       const started = performance.now();
+      const t = job.trace;
+      if (t !== null) t.stage('shaper queue', started - ticket.queuedMs, started);
+      const span = t !== null ? t.child('backend score', SpanKind.CLIENT, started) : null;
       try {
+        const headers: Record<string, string> = {};
+        if (job.requestId !== '') headers[REQUEST_ID_HEADER] = job.requestId;
+        const tp = span !== null ? traceparentOf(span) : job.traceparent;
+        if (tp !== null) headers[TRACEPARENT] = tp;
+        span?.setAttribute('scorecar.relayed', job.asIs ? 'as-is' : 'tokenizer-mismatch');
         // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
         // bytes are written (the job releases it on reset if nobody took it).
-        job.relay = await backend.post('/v1/score', request, job.scope);
+        job.relay = await backend.post('/v1/score', request, job.scope, headers);
+        span?.setAttribute('http.response.status_code', job.relay.status);
         ok = true;
       } finally {
         job.backendMs = performance.now() - started;
+        span?.end(started + job.backendMs);
         shaper.release(ticket, ok ? job.backendMs : undefined);
       }
       return;
@@ -147,9 +163,14 @@ export class ScorePipeline {
     job.selectAll();
     // Text needs its identity for the token caches too; ids only for the score cache.
     if (job.kind === 'text' || (job.kind === 'ids' && cache.kind !== 'off')) identify(job, this.deps.hasher);
+    // Tracing: each stage below becomes a child span of the request's, from timestamps taken
+    // only when the job is traced (t0 is 0 otherwise and never read).
+    const t = job.trace;
     if (cache.kind !== 'off' && job.n > 0) {
+      const t0 = t !== null ? performance.now() : 0;
       computeKeys(job, this.context(info), mis, this.deps.hasher);
       await lookupScores(job, cache);
+      if (t !== null) t.stage('cache lookup', t0, performance.now(), { 'scorecar.cache': cache.kind, 'scorecar.cache_hits': job.cacheHits });
       if (job.nActive === 0) {
         job.promptTokens = requestUsage(job, mis);
         return;
@@ -161,6 +182,7 @@ export class ScorePipeline {
     if (job.kind !== 'ids') shaper.precheck(estimateTokens(job), job.deadlineAt, job.priority);
     if (job.kind === 'ids') resolveIds(job);
     else {
+      const t0 = t !== null ? performance.now() : 0;
       try {
         if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
         else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
@@ -170,6 +192,7 @@ export class ScorePipeline {
         throw e;
       }
       metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
+      if (t !== null) t.stage('tokenize', t0, performance.now(), { 'scorecar.items': job.nActive });
     }
 
     let itemTokens = 0;
@@ -188,6 +211,7 @@ export class ScorePipeline {
     job.queueMs = ticket.queuedMs;
     metrics.stage.observe(this.queueSlot, ticket.queuedMs / 1000);
     const started = performance.now();
+    if (t !== null) t.stage('shaper queue', started - ticket.queuedMs, started);
     // A deadline that passes in flight cancels the backend call (504 rather than a late answer).
     const remaining = job.deadlineAt - started;
     const timer = Number.isFinite(remaining) ? setTimeout(job.expire, Math.max(0, remaining)) : null;
@@ -208,10 +232,16 @@ export class ScorePipeline {
       job.backendMs = performance.now() - started;
       shaper.release(ticket, ok ? job.backendMs : undefined);
       metrics.stage.observe(this.backendSlot, job.backendMs / 1000);
+      // The coalescing window and the backend call(s) (their own client spans sit beside it).
+      if (t !== null) t.stage('dispatch', started, started + job.backendMs, { 'scorecar.items': job.nActive, 'scorecar.ok': ok });
     }
     if (performance.now() > job.deadlineAt) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
     job.promptTokens = requestUsage(job, mis);
-    if (cache.kind !== 'off' && backends.identityEpoch === epoch) storeScores(job, cache, mis);
+    if (cache.kind !== 'off' && backends.identityEpoch === epoch) {
+      const t0 = t !== null ? performance.now() : 0;
+      storeScores(job, cache, mis);
+      if (t !== null) t.stage('cache store', t0, performance.now());
+    }
   }
 }
 

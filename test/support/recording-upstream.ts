@@ -5,6 +5,8 @@ export interface RecordedCall {
   method: string;
   path: string;
   authorization: string | null;
+  requestId: string | null;
+  traceparent: string | null;
 }
 
 export interface RecordingUpstream {
@@ -27,7 +29,13 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    calls.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization ?? null });
+    calls.push({
+      method: req.method ?? 'GET',
+      path,
+      authorization: req.headers.authorization ?? null,
+      requestId: (req.headers['x-request-id'] as string | undefined) ?? null,
+      traceparent: (req.headers.traceparent as string | undefined) ?? null,
+    });
     req.resume();
     req.on('end', () => {
       const json = (status: number, v: unknown): void => {

@@ -1,6 +1,7 @@
 import { type ServerUnaryCall, type sendUnaryData, status as Status } from '@grpc/grpc-js';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import type { Observe } from '../../observe/observe.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
 import type { RankService } from '../../pipeline/rank-service.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
@@ -68,8 +69,9 @@ export class RankCall extends UnaryCall<RankRequestMsg> {
     private readonly depth: DepthController,
     auth: GrpcAuth,
     private readonly opts: RankCallOptions,
+    observe?: Observe,
   ) {
-    super(new RouteMeter(metrics, 'grpc.Rank'), auth);
+    super(new RouteMeter(metrics, 'grpc.Rank'), auth, observe, 'Rank');
   }
 
   protected async answer(

@@ -1,5 +1,6 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import type { Observe } from '../../observe/observe.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import type { GrpcAuth } from './auth.js';
@@ -21,8 +22,9 @@ export class ScoreCall extends UnaryCall<ScoreRequestMsg> {
     private readonly core: ScoreCore,
     metrics: ScorecarMetrics,
     auth: GrpcAuth,
+    observe?: Observe,
   ) {
-    super(new RouteMeter(metrics, 'grpc.Score'), auth);
+    super(new RouteMeter(metrics, 'grpc.Score'), auth, observe, 'Score');
   }
 
   protected async answer(

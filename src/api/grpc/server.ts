@@ -2,6 +2,7 @@ import { Server, ServerCredentials, type UntypedServiceImplementation, logVerbos
 import { HealthImplementation } from 'grpc-health-check';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import type { Observe } from '../../observe/observe.js';
 import type { RankService } from '../../pipeline/rank-service.js';
 import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
 import type { RequestDefaults } from '../request-options.js';
@@ -33,6 +34,8 @@ export interface GrpcApiDeps {
   rank: RankService;
   depth: DepthController;
   metrics: ScorecarMetrics;
+  /** Request ids, logs, tracing (default: ids made, nothing logged or traced). */
+  observe?: Observe;
 }
 
 /** How long close() lets calls in progress finish before cutting them off. */
@@ -63,9 +66,9 @@ export class GrpcApi {
     const defaults: RequestDefaults = { deadlineMs: opts.deadlineMs, priority: opts.priority };
     const core = new ScoreCore(deps.pipeline, { ...defaults, maxItems: opts.maxItems, vocabSize: opts.vocabSize });
     const impl: UntypedServiceImplementation = {
-      Score: new ScoreCall(core, deps.metrics, auth).handle,
-      Rank: new RankCall(deps.rank, deps.metrics, deps.depth, auth, { ...defaults, maxItems: opts.maxItems, depthSignal: opts.depthSignal }).handle,
-      ScoreStream: new StreamCall(core, deps.metrics, auth, { maxStreams: opts.maxStreams, maxInFlight: opts.maxStreamInFlight }).handle,
+      Score: new ScoreCall(core, deps.metrics, auth, deps.observe).handle,
+      Rank: new RankCall(deps.rank, deps.metrics, deps.depth, auth, { ...defaults, maxItems: opts.maxItems, depthSignal: opts.depthSignal }, deps.observe).handle,
+      ScoreStream: new StreamCall(core, deps.metrics, auth, { maxStreams: opts.maxStreams, maxInFlight: opts.maxStreamInFlight }, deps.observe).handle,
     };
     this.server.addService(scorerServerDefinition, impl);
     this.health.addToServer(this.server);

@@ -1,4 +1,8 @@
-import { type ServerDuplexStream, status as Status } from '@grpc/grpc-js';
+import { Metadata, type ServerDuplexStream, status as Status } from '@grpc/grpc-js';
+import { type Observe, quietObserve } from '../../observe/observe.js';
+import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
+import { TRACEPARENT, forwardableTraceparent } from '../../observe/tracing.js';
+import { metadataString } from './unary-call.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
@@ -29,7 +33,13 @@ class StreamState {
   halfClosed = false;
   gone = false;
 
-  constructor(readonly call: Stream) {}
+  constructor(
+    readonly call: Stream,
+    /** The stream's x-request-id; each request on it is `<id>/<request id>`. */
+    readonly requestId: string,
+    /** The client's traceparent, forwarded with each request's backend calls. */
+    readonly traceparent: string | null,
+  ) {}
 
   /** Queued answers plus requests still being scored. */
   get load(): number {
@@ -54,6 +64,7 @@ export class StreamCall {
     metrics: ScorecarMetrics,
     private readonly auth: GrpcAuth,
     private readonly limits: StreamLimits,
+    private readonly observe: Observe = quietObserve(),
   ) {
     this.meter = new RouteMeter(metrics, 'grpc.ScoreStream');
   }
@@ -71,7 +82,13 @@ export class StreamCall {
       return;
     }
     this.open++;
-    const s = new StreamState(call);
+    // One id for the stream, returned in its initial metadata; not traced per message (a stream
+    // may carry millions), but the client's traceparent still goes on to SGLang.
+    const rid = this.observe.ids.accept(metadataString(call.metadata, REQUEST_ID_HEADER));
+    const md = new Metadata();
+    md.set(REQUEST_ID_HEADER, rid);
+    call.sendMetadata(md);
+    const s = new StreamState(call, rid, forwardableTraceparent(metadataString(call.metadata, TRACEPARENT)));
     // Counted out once, however the call ends.
     let counted = true;
     const leave = (): void => {
@@ -116,6 +133,8 @@ export class StreamCall {
       return;
     }
     const job = this.pool.acquire();
+    job.requestId = `${s.requestId}/${m.id ?? 0}`;
+    job.traceparent = s.traceparent;
     s.jobs.add(job);
     if (s.load >= max) s.call.pause();
     void this.score(s, m, job);

@@ -2,6 +2,10 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { Dispatcher } from 'undici';
 import type { BackendSet } from '../../backend/backend-set.js';
 import { isConnectFailure } from '../../backend/errors.js';
+import type { Logger } from '../../observe/logger.js';
+import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { type RequestTrace, SpanKind, TRACEPARENT, traceparentOf } from '../../observe/tracing.js';
 import { sendError } from './reply.js';
 import type { RouteClass } from './route-class.js';
 
@@ -48,6 +52,10 @@ export interface PassthroughLimits {
  * Authorization: a client scorecar authenticated for this route (`authenticated`) gets the
  * backend key (the backend admin key on SGLang's admin routes, where one is set); any other
  * client's Authorization header is forwarded as it came, and the backend key is never added.
+ *
+ * x-request-id goes on as the request's id (the client's, or the one scorecar made). With
+ * tracing on, the call is a client span under the request's span and its traceparent replaces
+ * the client's; with tracing off the client's traceparent goes on unchanged like any header.
  */
 export function passthrough(
   req: IncomingMessage,
@@ -56,6 +64,9 @@ export function passthrough(
   cls: RouteClass,
   authenticated: boolean,
   limits: PassthroughLimits,
+  requestId: string,
+  trace: RequestTrace | null = null,
+  log?: Logger,
 ): void {
   const backend = backends.pick() ?? backends.backends.find((b) => b.healthy) ?? null;
   if (backend === null) {
@@ -80,6 +91,12 @@ export function passthrough(
   req.once('aborted', () => abort.abort());
 
   const headers = forwardHeaders(req.headers);
+  headers[REQUEST_ID_HEADER] = requestId;
+  const span = trace !== null ? trace.child('backend passthrough', SpanKind.CLIENT, performance.now()) : null;
+  if (span !== null) {
+    span.setAttribute('server.address', backend.url);
+    headers[TRACEPARENT] = traceparentOf(span);
+  }
   if (authenticated) {
     const key = backend.passthroughAuthorization(cls === 'admin');
     if (key !== null) headers.authorization = key;
@@ -97,7 +114,10 @@ export function passthrough(
         signal: abort.signal,
       },
       ({ statusCode, headers: upstream }) => {
+        span?.setAttribute('http.response.status_code', statusCode);
         const out: OutgoingHttpHeaders = forwardHeaders(upstream as Record<string, string | string[] | undefined>);
+        // The client gets the id it is known by here, whatever the backend answered with.
+        out[REQUEST_ID_HEADER] = requestId;
         res.writeHead(statusCode, out);
         // Event streams must not sit in Nagle's buffer.
         res.socket?.setNoDelay(true);
@@ -106,6 +126,10 @@ export function passthrough(
       },
     )
     .catch((e: unknown) => {
+      if (!abort.signal.aborted) {
+        span?.setStatus({ code: SpanStatusCode.ERROR });
+        log?.warn({ reqId: requestId, backend: backend.url, path: req.url, err: e instanceof Error ? e.message : String(e) }, 'passthrough call failed');
+      }
       if (abort.signal.aborted) {
         if (!res.writableEnded) res.destroy();
         return;
@@ -122,6 +146,7 @@ export function passthrough(
       }
     })
     .finally(() => {
+      span?.end(performance.now());
       backend.passthroughInflight--;
       res.off('close', onClose);
     });

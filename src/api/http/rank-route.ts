@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../observe/logger.js';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
@@ -14,6 +15,8 @@ import { readJsonBody } from './json-body.js';
 import { ScoringRoute } from './scoring-route.js';
 
 export interface RankRouteOptions extends RequestDefaults {
+  /** Where failed requests are logged (observe/logger.ts); default: nowhere. */
+  log?: Logger;
   maxItems: number;
   /** What the depth controller holds at target: end-to-end latency or shaper queue delay. */
   depthSignal: 'latency' | 'queue-delay';
@@ -31,7 +34,7 @@ export class RankRoute extends ScoringRoute {
     private readonly depth: DepthController,
     private readonly opts: RankRouteOptions,
   ) {
-    super(new RouteMeter(metrics, '/rank'));
+    super(new RouteMeter(metrics, '/rank'), opts.log);
   }
 
   protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {

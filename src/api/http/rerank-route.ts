@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../observe/logger.js';
 import { BackendUnavailable, BadGateway, UpstreamError } from '../../backend/errors.js';
 import { DeadlineExceededInFlight, ShaperRefused } from '../../control/shaper-errors.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -16,6 +17,8 @@ import { readJsonBody } from './json-body.js';
 import { ScoringRoute } from './scoring-route.js';
 
 export interface RerankRouteOptions extends RequestDefaults {
+  /** Where failed requests are logged (observe/logger.ts); default: nowhere. */
+  log?: Logger;
   maxDocuments: number;
   defaultTemplate: PromptTemplate;
 }
@@ -38,7 +41,7 @@ export class RerankRoute extends ScoringRoute {
     private readonly version: 1 | 2,
     private readonly opts: RerankRouteOptions,
   ) {
-    super(new RouteMeter(metrics, version === 1 ? '/v1/rerank' : '/v2/rerank'));
+    super(new RouteMeter(metrics, version === 1 ? '/v1/rerank' : '/v2/rerank'), opts.log);
   }
 
   protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {

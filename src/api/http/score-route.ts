@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../observe/logger.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import { setTimingHeaders } from '../timing-headers.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
@@ -18,6 +19,8 @@ import { tooManyItems } from '../limits.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
 
 export interface ScoreRouteOptions extends RequestDefaults {
+  /** Where failed requests are logged (observe/logger.ts); default: nowhere. */
+  log?: Logger;
   maxItems: number;
   /** Label bound, as SGLang checks labels: its tokenizer's vocab_size. */
   vocabSize: number;
@@ -67,7 +70,7 @@ export class ScoreRoute extends ScoringRoute {
     metrics: ScorecarMetrics,
     private readonly opts: ScoreRouteOptions,
   ) {
-    super(new RouteMeter(metrics, '/v1/score'));
+    super(new RouteMeter(metrics, '/v1/score'), opts.log);
   }
 
   /**
@@ -137,6 +140,7 @@ export class ScoreRoute extends ScoringRoute {
         r.body.subarray(0, r.length),
         r.contentType,
         {
+          'x-request-id': job.requestId,
           'x-scorecar-relayed': job.asIs ? 'as-is' : 'tokenizer-mismatch',
           // Relayed text is never looked up in the score cache (the ids it would key on are unknown).
           'x-scorecar-cache-hits': '0',
@@ -149,9 +153,15 @@ export class ScoreRoute extends ScoringRoute {
     this.meter.items(job.n);
     const w = this.writers.pop() ?? new ByteWriter(16384);
     w.rearm(16384);
+    const t0 = job.trace !== null ? performance.now() : 0;
     writeScoreResponse(w, job);
+    // Rows (backend replies and cache hits) merged back into item order, as one response.
+    if (job.trace !== null) job.trace.stage('merge', t0, performance.now(), { 'scorecar.items': job.n });
     const out = w.view();
-    res.writeHead(200, setTimingHeaders({ 'content-type': 'application/json', 'content-length': out.length }, job, job.n, performance.now() - started));
+    res.writeHead(
+      200,
+      setTimingHeaders({ 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': job.requestId }, job, job.n, performance.now() - started),
+    );
     // The buffer is reused only once the socket has taken the bytes.
     res.end(out, () => {
       // A writer grown past 1 MiB for one large answer gives its buffer back rather than keep it.

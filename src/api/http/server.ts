@@ -2,6 +2,9 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { BackendSet } from '../../backend/backend-set.js';
 import { mergeBackendMetrics } from '../../metrics/merge-exposition.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
+import type { Observe } from '../../observe/observe.js';
+import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
+import type { RequestTrace } from '../../observe/tracing.js';
 import { UNAUTHORIZED_JSON, errorEnvelopeJson } from '../../sglang/errors.js';
 import type { Auth } from './auth.js';
 import { BodyTooLarge, readPooledBody } from './body.js';
@@ -32,7 +35,8 @@ export interface HttpApiDeps {
   /** Time a client has to send a request head / a whole request before 408 (README "Limits"). */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  log(msg: string): void;
+  /** Logger, request ids, tracing (see observe/). */
+  observe: Observe;
 }
 
 /** The HTTP front as the process's lifecycle sees it: requests in progress, and draining. */
@@ -70,6 +74,7 @@ async function backendMetrics(backends: BackendSet): Promise<string> {
  */
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const { auth, score, backends, metrics } = deps;
+  const { ids, tracing, log, access } = deps.observe;
   let inFlight = 0;
   let draining = false;
   let onIdle: (() => void) | null = null;
@@ -89,6 +94,12 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    // Every answer carries the request's id: the client's when valid, else a new one (observe/request-id.ts).
+    // POST /v1/score writes it with its other headers (score-route.ts; failures: scoring-route.ts):
+    // a header set before writeHead(status, headers) sends node down its slow merge path, which
+    // allocated about 3.7 KB more per request there (test/e2e/gc-free.test.ts).
+    const rid = ids.accept(req.headers[REQUEST_ID_HEADER]);
+    if (path !== '/v1/score' || req.method !== 'POST' || draining) res.setHeader(REQUEST_ID_HEADER, rid);
     if (draining) {
       req.resume();
       if (path === '/health') {
@@ -105,31 +116,55 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       (method === 'POST' && (path === '/v1/score' || path === '/rank')) ||
       (method === 'POST' && deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank')) ||
       (method === 'GET' && (path === '/health' || path === '/metrics'));
+    const scoring =
+      method === 'POST' && (path === '/v1/score' || path === '/rank' || (deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank')));
+    // Tracing off: one null test. On: a server span for scoring and passed-through requests
+    // (not /health, /metrics, admin), ended when the response is done.
+    let trace: RequestTrace | null = null;
+    if (tracing !== null && (scoring || !own)) {
+      const started = performance.now();
+      trace = tracing.startRequest(scoring ? `POST ${path}` : `${method ?? 'GET'} passthrough`, req.headers, started, {
+        'http.request.method': method ?? 'GET',
+        'http.route': scoring ? path : 'passthrough',
+        'url.path': path.length <= 256 ? path : path.slice(0, 256),
+        'scorecar.request_id': rid,
+      });
+      const t = trace;
+      if (t !== null) res.once('close', () => t.end(res.statusCode, performance.now(), res.statusCode >= 500 || !res.writableFinished));
+    }
+    if (access) {
+      const started = performance.now();
+      res.once('close', () =>
+        log.debug({ reqId: rid, method, path, status: res.statusCode, ms: +(performance.now() - started).toFixed(3), finished: res.writableFinished }, 'request'),
+      );
+    }
     if (!own) {
       // Every other route goes to a backend; the backend key is lent only to clients that
       // showed the key the route needs (route-class.ts).
       const cls = classifyRoute(path);
-      const access = auth.passthrough(req, cls);
-      if (!access.allowed) {
+      const allowed = auth.passthrough(req, cls);
+      if (!allowed.allowed) {
         req.resume();
         return sendBody(res, 401, UNAUTHORIZED_JSON);
       }
-      return passthrough(req, res, backends, cls, access.authenticated, deps.passthroughLimits);
+      return passthrough(req, res, backends, cls, allowed.authenticated, deps.passthroughLimits, rid, trace, log);
     }
     // scorecar's admin routes answer to the admin key (which defaults to the API key); the rest to the API key.
     if (path.startsWith('/scorecar/') ? !auth.allowsAdmin(req) : !auth.allows(req, path)) {
       req.resume();
+      res.setHeader(REQUEST_ID_HEADER, rid);
       return sendBody(res, 401, UNAUTHORIZED_JSON);
     }
     const rerank = deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank') && req.method === 'POST' ? deps.rerank : null;
-    if (((path === '/v1/score' || path === '/rank') && req.method === 'POST') || rerank !== null) {
+    if (scoring) {
       const route = rerank !== null ? (path === '/v1/rerank' ? rerank.v1 : rerank.v2) : path === '/v1/score' ? score : deps.rank;
       readPooledBody(req, deps.maxBodyBytes).then(
-        ({ buf, length }) => route.handle(req, res, buf, length),
+        ({ buf, length }) => route.handle(req, res, buf, length, rid, trace),
         (e: unknown) => {
           if (e instanceof BodyTooLarge) {
             // The rest of the body is not read; close the connection after answering.
             res.setHeader('connection', 'close');
+            res.setHeader(REQUEST_ID_HEADER, rid);
             sendError(res, 400, e.message, 'BadRequestError');
             metrics.requests.inc(metrics.requests.routeIndex(path as '/v1/score' | '/rank' | '/v1/rerank' | '/v2/rerank'), 400);
           } else if (!res.headersSent) res.destroy();
@@ -169,7 +204,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     }
     socket.destroy();
-    deps.log(`client error: ${err.message}`);
+    log.info({ err: err.message, code: err.code }, `client error: ${err.message}`);
   });
   return {
     server,
