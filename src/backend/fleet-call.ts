@@ -50,6 +50,7 @@ async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope |
     }
     const cls = classifyFailure(e);
     b.stats.errors[cls]++;
+    b.latency.penalize();
     b.outlier.onFailure(trial, performance.now());
     return { ok: false, cls, error: e, reply: null };
   } finally {
@@ -58,6 +59,7 @@ async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope |
   const now = performance.now();
   if (reply.status >= 500) {
     b.stats.errors['5xx']++;
+    b.latency.penalize();
     b.lastError = `scoring answered ${reply.status}`;
     b.outlier.onFailure(trial, now);
     return { ok: false, cls: '5xx', error: null, reply };

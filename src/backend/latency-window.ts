@@ -21,6 +21,15 @@ export class LatencyWindow {
     if (++this.sinceSort >= 32 || this.n <= 32) this.p95Cached = NaN;
   }
 
+  /**
+   * A failed call: the smoothed latency doubles (capped at a minute), so a backend whose
+   * failures come back fast does not look like the fastest one when the pick breaks a tie.
+   * The p95 window keeps good calls only.
+   */
+  penalize(): void {
+    this.ewmaMs = Number.isNaN(this.ewmaMs) ? 1000 : Math.min(60_000, Math.max(1, this.ewmaMs * 2));
+  }
+
   get count(): number {
     return this.n;
   }
