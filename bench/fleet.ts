@@ -8,8 +8,9 @@ import { describeCpus, machineInfo } from './report/machine.js';
  * `npm run bench:fleet` (issue 15): how throughput scales with backends, and what a retry and a
  * hedge cost.
  *
- * Scaling: three emulators, each a fixed-capacity SIMULATED GPU (cost model: 25 us per prompt
- * token, so about 40k prompt tokens/s each, whatever the CPU does), and three scorecars in front
+ * Scaling: three emulators, each a fixed-capacity SIMULATED GPU (cost model: 100 us per prompt
+ * token, so about 10k prompt tokens/s each, whatever the CPU does: slow enough that three of
+ * them and scorecar do not run out of this 2-core VM's CPU), and three scorecars in front
  * of 1, 2 and 3 of them. A closed loop of clients sends ids requests (8 items, 40 tokens each
  * with the query) to one scorecar at a time; the variants are interleaved round by round and
  * the median per variant reported, since the shared VM's speed drifts.
@@ -26,7 +27,7 @@ const SECONDS = Number(process.env.FLEET_SECONDS ?? 6);
 const CLIENTS = Number(process.env.FLEET_CLIENTS ?? 48);
 const SERIAL_REQUESTS = Number(process.env.FLEET_SERIAL ?? 3000);
 const SERIAL_CLIENTS = 4;
-const COST = ['--cost', 'perTokenUs=25', '--cost', 'stepLaunchUs=0', '--cost', 'requestOverheadUs=0'];
+const COST = ['--cost', 'perTokenUs=100', '--cost', 'stepLaunchUs=0', '--cost', 'requestOverheadUs=0'];
 const ITEMS = 8;
 const BODY = Buffer.from(
   JSON.stringify({

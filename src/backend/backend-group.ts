@@ -102,20 +102,27 @@ export class BackendGroup {
     return Math.random() < 0.5 ? a : b;
   }
 
-  /** The members' p95 latency (the largest member's window with enough samples), NaN when unknown. */
-  p95Ms(): number {
-    let worst = NaN;
-    let all = 0;
-    for (const b of this.members) {
-      if (!routable(b) || b.latency.count < 20) continue;
-      all++;
-      const p = b.latency.p95();
-      // The fleet's p95 is about its typical backend: a backend slower than the rest is what
-      // the hedge is for, so the median of the members' p95s would do; with few members the
-      // smallest is the safe stand-in (hedge sooner rather than never).
-      if (Number.isNaN(worst) || p < worst) worst = p;
-    }
-    return all === 0 ? NaN : worst;
+  private p95At = Number.NEGATIVE_INFINITY;
+  private p95Value = NaN;
+  private scratch = new Float64Array(0);
+
+  /**
+   * The p95 latency of the members' recent good calls pooled together (NaN until 20 are known),
+   * recomputed at most every 100 ms: the hedge delay. Pooled rather than per member, so a slow
+   * member raises it only by its share of the calls.
+   */
+  p95Ms(now = performance.now()): number {
+    if (now - this.p95At < 100) return this.p95Value;
+    this.p95At = now;
+    let total = 0;
+    for (const b of this.members) if (routable(b)) total += b.latency.count;
+    if (total < 20) return (this.p95Value = NaN);
+    if (this.scratch.length < total) this.scratch = new Float64Array(total);
+    let at = 0;
+    for (const b of this.members) if (routable(b)) at += b.latency.copyInto(this.scratch, at);
+    const s = this.scratch.subarray(0, at);
+    s.sort();
+    return (this.p95Value = s[Math.min(at - 1, Math.floor(at * 0.95))] as number);
   }
 }
 

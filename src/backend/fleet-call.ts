@@ -133,7 +133,14 @@ export async function callFleet(group: BackendGroup, req: FleetRequest, policy: 
       b.stats.retries++;
     }
     tried.push(b);
-    const o = policy.hedge && req.idempotent ? await hedged(group, b, req, policy, tried, makeScope) : await attempt(b, req, req.scope);
+    let o: Outcome;
+    try {
+      o = policy.hedge && req.idempotent ? await hedged(group, b, req, policy, tried, makeScope) : await attempt(b, req, req.scope);
+    } catch (e) {
+      // Cancelled (client gone, deadline passed): an earlier failed reply is not relayed now.
+      releaseReply(last);
+      throw e;
+    }
     if (o.ok) {
       releaseReply(last);
       return o.reply;

@@ -97,3 +97,20 @@ describe('routing between groups', () => {
     expect(set.route(null)).toBe(null);
   });
 });
+
+describe('hedge delay', () => {
+  it("is the p95 of the members' good calls pooled, unknown before 20", () => {
+    const g = new BackendGroup(info(), 0);
+    const a = backend(info());
+    const b = backend(info());
+    g.members.push(a, b);
+    for (let i = 0; i < 9; i++) a.latency.observe(1);
+    expect(Number.isNaN(g.p95Ms(0))).toBe(true);
+    for (let i = 0; i < 90; i++) a.latency.observe(1);
+    for (let i = 0; i < 10; i++) b.latency.observe(100); // a slow member: 10 of 109 calls
+    expect(g.p95Ms(1000)).toBe(100);
+    for (let i = 0; i < 200; i++) a.latency.observe(1);
+    expect(g.p95Ms(1050)).toBe(100); // cached for 100 ms
+    expect(g.p95Ms(1200)).toBe(1); // 10 of 266: under 5%
+  });
+});
