@@ -24,7 +24,8 @@ import { describeCpus, machineInfo } from './report/machine.js';
  */
 const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 3);
 const SECONDS = Number(process.env.FLEET_SECONDS ?? 6);
-const CLIENTS = Number(process.env.FLEET_CLIENTS ?? 48);
+/** Clients per backend: the load grows with the fleet, so each variant runs at the same per-backend load (about 200 ms latency, inside the 500 ms SLO). */
+const CLIENTS = Number(process.env.FLEET_CLIENTS ?? 6);
 const SERIAL_REQUESTS = Number(process.env.FLEET_SERIAL ?? 3000);
 const SERIAL_CLIENTS = 4;
 const COST = ['--cost', 'perTokenUs=100', '--cost', 'stepLaunchUs=0', '--cost', 'requestOverheadUs=0'];
@@ -122,7 +123,7 @@ async function scaling(): Promise<string[]> {
   try {
     // One emulator's capacity straight, for reference.
     const straight = await closedLoop(emus[0]!.url, CLIENTS, SECONDS);
-    for (const sc of scs) await closedLoop(sc.url, CLIENTS, 2); // warm-up
+    for (const [i, sc] of scs.entries()) await closedLoop(sc.url, CLIENTS * (i + 1), 2); // warm-up
     const per: number[][] = [[], [], []];
     let errors = 0;
     const statuses = new Map<number, number>();
@@ -130,7 +131,7 @@ async function scaling(): Promise<string[]> {
       // Rotate the order each round so no variant always runs first or last.
       for (let k = 0; k < 3; k++) {
         const v = (round + k) % 3;
-        const r = await closedLoop(scs[v]!.url, CLIENTS, SECONDS);
+        const r = await closedLoop(scs[v]!.url, CLIENTS * (v + 1), SECONDS);
         per[v]!.push(r.rps * ITEMS);
         errors += r.errors;
         for (const [k, n] of r.statuses) statuses.set(k, (statuses.get(k) ?? 0) + n);
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
     '',
     '## Items/s with 1, 2 and 3 emulators behind one scorecar',
     '',
-    `Each emulator is a SIMULATED fixed-capacity GPU (cost model ${COST.filter((x) => x !== '--cost').join(', ')}); ${CLIENTS} closed-loop clients, ${SECONDS} s per run, requests of ${ITEMS} items (ids, ${24 + 16} prompt tokens per item).`,
+    `Each emulator is a SIMULATED fixed-capacity GPU (cost model ${COST.filter((x) => x !== '--cost').join(', ')}); ${CLIENTS} closed-loop clients per backend, ${SECONDS} s per run, requests of ${ITEMS} items (ids, ${24 + 16} prompt tokens per item).`,
     '',
     ...scale,
     '',
