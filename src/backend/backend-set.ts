@@ -189,7 +189,10 @@ export class BackendSet {
           this.events.onIdentityChange?.(b, before, info);
         }
         // Back after /health failed: a restarted server starts with a clean outlier record.
-        if (!wasHealthy) b.outlier.reset();
+        if (!wasHealthy) {
+          b.outlier.reset();
+          b.latency.forget();
+        }
         b.healthy = true;
         if (!wasHealthy || before === null || changed) {
           this.events.log?.(

@@ -17,12 +17,18 @@ export class LatencyWindow {
   }
 
   /**
-   * A failed call: the smoothed latency doubles (capped at a minute), so a backend whose
-   * failures come back fast does not look like the fastest one when the pick breaks a tie.
-   * The ring keeps good calls only.
+   * A failed call: the smoothed latency doubles (capped at 5 s), so a backend whose failures
+   * come back fast does not look like the fastest one when the pick breaks a tie. The cap keeps
+   * the way back short: about 30 good calls bring 5 s down to a few ms. The ring keeps good
+   * calls only.
    */
   penalize(): void {
-    this.ewmaMs = Number.isNaN(this.ewmaMs) ? 1000 : Math.min(60_000, Math.max(1, this.ewmaMs * 2));
+    this.ewmaMs = Number.isNaN(this.ewmaMs) ? 1000 : Math.min(5000, Math.max(1, this.ewmaMs * 2));
+  }
+
+  /** A restarted backend: its old record says nothing about it. */
+  forget(): void {
+    this.ewmaMs = NaN;
   }
 
   get count(): number {

@@ -152,7 +152,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   if (c.help) return c;
   const discovered = c.backendFile !== null || c.backendDns.length > 0;
   if (c.backend.length === 0 && !discovered && !c.emulate) {
-    throw new ConfigError('serve needs --backend URL, --backend-file FILE or --backend-dns HOST:PORT (SGLang servers) or --emulate (the built-in SGLang emulator)');
+    throw new ConfigError('serve needs --backend URL (or --backend-file FILE, --backend-dns HOST:PORT: SGLang servers) or --emulate (the built-in SGLang emulator)');
   }
   if (c.emulate && (c.backend.length > 0 || discovered)) {
     // Emulated scores must never share a pool, or cache entries, with a real model's.
