@@ -26,9 +26,14 @@ export function groupKey(i: BackendInfo): string {
  * model and weights.
  */
 export class BackendGroup {
+  /** The identity, spelled out. */
+  readonly identity: string;
+  /**
+   * The coalescer's lane key: jobs only share a backend call within one group. Short (the
+   * group's sequence number), since the coalescer builds a key string per request with it.
+   */
   readonly key: string;
   readonly members: SglangBackend[] = [];
-  /** The coalescer's lane: jobs only share a backend call within one group. */
   readonly mode: ScoringMode;
 
   constructor(
@@ -37,7 +42,8 @@ export class BackendGroup {
     /** Order in which groups were first seen: the newest weight version of a model is the latest. */
     readonly seq: number,
   ) {
-    this.key = groupKey(info);
+    this.identity = groupKey(info);
+    this.key = String(seq);
     this.mode = info.mode;
   }
 
@@ -54,13 +60,18 @@ export class BackendGroup {
 
   /** Whether some member could take a call now (healthy, not draining, not ejected). */
   available(now: number): boolean {
-    for (const b of this.members) if (routable(b) && b.outlier.available(now)) return true;
+    const m = this.members;
+    for (let i = 0; i < m.length; i++) {
+      const b = m[i] as SglangBackend;
+      if (routable(b) && b.outlier.available(now)) return true;
+    }
     return false;
   }
 
   /** Whether some member is healthy, ejected or not: the group exists for routing purposes. */
   healthy(): boolean {
-    for (const b of this.members) if (routable(b)) return true;
+    const m = this.members;
+    for (let i = 0; i < m.length; i++) if (routable(m[i] as SglangBackend)) return true;
     return false;
   }
 
@@ -81,7 +92,9 @@ export class BackendGroup {
     let b: SglangBackend | null = null;
     let seen = 0;
     // Reservoir sampling of two distinct candidates in one pass, no allocation.
-    for (const m of this.members) {
+    const members = this.members;
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i] as SglangBackend;
       if (!routable(m) || !m.outlier.available(now)) continue;
       if (exclude !== undefined && exclude.includes(m)) continue;
       seen++;

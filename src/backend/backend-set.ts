@@ -40,6 +40,8 @@ export class BackendSet {
   /** Every backend this set holds, draining ones included until they are closed. */
   readonly backends: SglangBackend[];
   private readonly groupMap = new Map<string, BackendGroup>();
+  /** groupMap's values as an array: route() runs per request and a Map iterator is garbage. */
+  private groupList: BackendGroup[] = [];
   private groupSeq = 0;
   private factory: BackendFactory | null = null;
   private readonly closing = new Set<Promise<void>>();
@@ -159,6 +161,7 @@ export class BackendSet {
       g.members.push(b);
     }
     for (const [key, g] of this.groupMap) if (g.members.length === 0) this.groupMap.delete(key);
+    this.groupList = [...this.groupMap.values()];
   }
 
   private async check(b: SglangBackend): Promise<void> {
@@ -225,7 +228,9 @@ export class BackendSet {
     let best: BackendGroup | null = null;
     let bestNamed = false;
     let bestAvail = false;
-    for (const g of this.groupMap.values()) {
+    const list = this.groupList;
+    for (let i = 0; i < list.length; i++) {
+      const g = list[i] as BackendGroup;
       if (!g.healthy()) continue;
       const named = model !== null && (g.info.modelPath === model || g.info.servedModelName === model);
       const avail = g.available(now);

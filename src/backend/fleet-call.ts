@@ -29,33 +29,36 @@ export interface FleetRequest {
   idempotent: boolean;
 }
 
-type Outcome = { ok: true; reply: BackendReply } | { ok: false; cls: FailureClass; error: unknown; reply: BackendReply | null };
+type Failure = { ok: false; cls: FailureClass; error: unknown; reply: BackendReply | null };
+type Outcome = { ok: true; reply: BackendReply } | Failure;
+
+/** The bookkeeping before a call: outstanding tokens, and whether it is the half-open trial. */
+function begin(b: SglangBackend, req: FleetRequest): boolean {
+  b.outstandingTokens += req.tokens;
+  return b.outlier.onSend();
+}
 
 /**
- * One attempt on one backend, with its bookkeeping: outstanding tokens while in flight,
- * latency of a good reply, outlier ejection on 5xx / timeout / reset / refused connection,
- * error counters. A cancellation (client gone, lost hedge) says nothing about the backend.
+ * A call that threw: counted and fed to outlier ejection, or rethrown when it was cancelled
+ * (client gone, lost hedge), which says nothing about the backend.
  */
-async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope | undefined): Promise<Outcome> {
-  const trial = b.outlier.onSend();
-  b.outstandingTokens += req.tokens;
-  const started = performance.now();
-  let reply: BackendReply;
-  try {
-    reply = await b.post(req.path, req.body, scope);
-  } catch (e) {
-    if ((e as Error)?.name === 'AbortError') {
-      b.outlier.onNeutral(trial);
-      throw e;
-    }
-    const cls = classifyFailure(e);
-    b.stats.errors[cls]++;
-    b.latency.penalize();
-    b.outlier.onFailure(trial, performance.now());
-    return { ok: false, cls, error: e, reply: null };
-  } finally {
-    b.outstandingTokens -= req.tokens;
+function thrown(b: SglangBackend, trial: boolean, e: unknown): Failure {
+  if ((e as Error)?.name === 'AbortError') {
+    b.outlier.onNeutral(trial);
+    throw e;
   }
+  const cls = classifyFailure(e);
+  b.stats.errors[cls]++;
+  b.latency.penalize();
+  b.outlier.onFailure(trial, performance.now());
+  return { ok: false, cls, error: e, reply: null };
+}
+
+/**
+ * A call that answered: null when the reply is to be used (2xx, or a 4xx that is the request's
+ * fault: no ejection, no retry), else the 5xx failure.
+ */
+function answered(b: SglangBackend, trial: boolean, started: number, reply: BackendReply): Failure | null {
   const now = performance.now();
   if (reply.status >= 500) {
     b.stats.errors['5xx']++;
@@ -65,14 +68,28 @@ async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope |
     return { ok: false, cls: '5xx', error: null, reply };
   }
   if (reply.status >= 400) {
-    // The request's fault, not the backend's: no ejection, no retry; relayed as is.
     b.stats.errors['4xx']++;
     b.outlier.onNeutral(trial);
-    return { ok: true, reply };
+    return null;
   }
   b.latency.observe(now - started);
   b.outlier.onSuccess(trial, now);
-  return { ok: true, reply };
+  return null;
+}
+
+/** One attempt on one backend with its bookkeeping (the hedge's copies). */
+async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope | undefined): Promise<Outcome> {
+  const trial = begin(b, req);
+  const started = performance.now();
+  let reply: BackendReply;
+  try {
+    reply = await b.post(req.path, req.body, scope);
+  } catch (e) {
+    return thrown(b, trial, e);
+  } finally {
+    b.outstandingTokens -= req.tokens;
+  }
+  return answered(b, trial, started, reply) ?? { ok: true, reply };
 }
 
 /** A per-attempt cancellation linked to the request's: a lost hedge is cancelled alone. */
@@ -116,37 +133,65 @@ function releaseReply(o: Outcome | null): void {
 export async function callFleet(group: BackendGroup, req: FleetRequest, policy: FleetPolicy, makeScope: () => CancelScope): Promise<BackendReply> {
   if (req.scope?.cancelled) throw new CancelledError();
   policy.retryBudget.deposit();
-  const tried: SglangBackend[] = [];
-  let last: Outcome | null = null;
+  // Allocated on the first failure only: most calls succeed at once.
+  let tried: SglangBackend[] | null = null;
+  let first: SglangBackend | null = null;
+  let last: Failure | null = null;
   const maxAttempts = req.idempotent ? Math.max(1, policy.maxAttempts) : 1;
   for (let n = 0; n < maxAttempts + 1; n++) {
     const now = performance.now();
-    const b = group.pick(now, tried);
+    const b = group.pick(now, tried ?? undefined);
     if (b === null) break;
     if (last !== null) {
       // Connect failures are requeued for free; anything else is a retry within the budget,
       // and only while the answer can still arrive in time.
       const requeue = last.cls === 'connect';
-      if (!requeue && tried.length >= maxAttempts) break;
+      if (!requeue && (tried as SglangBackend[]).length >= maxAttempts) break;
       if (now >= req.deadlineAt - estimateMs(b)) break;
       if (!requeue && !policy.retryBudget.tryWithdraw(now)) break;
       b.stats.retries++;
     }
-    tried.push(b);
-    let o: Outcome;
+    if (tried !== null) tried.push(b);
+    else if (policy.hedge) tried = [b];
+    else first = b;
+    let o: Failure;
     try {
-      o = policy.hedge && req.idempotent ? await hedged(group, b, req, policy, tried, makeScope) : await attempt(b, req, req.scope);
+      if (policy.hedge && req.idempotent) {
+        const h = await hedged(group, b, req, policy, tried as SglangBackend[], makeScope);
+        if (h.ok) {
+          releaseReply(last);
+          return h.reply;
+        }
+        o = h;
+      } else {
+        // The plain call inline, not through attempt(): one async frame less per call on the
+        // hot path (the GC-free budget counts it).
+        const trial = begin(b, req);
+        const started = performance.now();
+        let reply: BackendReply | null = null;
+        let failure: Failure | null = null;
+        try {
+          reply = await b.post(req.path, req.body, req.scope);
+        } catch (e) {
+          failure = thrown(b, trial, e);
+        } finally {
+          b.outstandingTokens -= req.tokens;
+        }
+        if (reply !== null) failure = answered(b, trial, started, reply);
+        if (failure === null) {
+          releaseReply(last);
+          return reply as BackendReply;
+        }
+        o = failure;
+      }
     } catch (e) {
       // Cancelled (client gone, deadline passed): an earlier failed reply is not relayed now.
       releaseReply(last);
       throw e;
     }
-    if (o.ok) {
-      releaseReply(last);
-      return o.reply;
-    }
     releaseReply(last);
     last = o;
+    if (tried === null) tried = [first as SglangBackend];
     if (req.scope?.cancelled) break;
   }
   if (last === null) throw noBackend(group, performance.now());
