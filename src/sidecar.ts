@@ -15,7 +15,8 @@ import { RerankService } from './pipeline/rerank-service.js';
 import { type PromptTemplate, templateByName } from './tokenize/prompt-template.js';
 import { DEFAULT_SCORE_ENDPOINT_CONTEXT } from './sglang/validation-error.js';
 import { SglangBackend } from './backend/sglang-backend.js';
-import { type ScoreCache, createScoreCache } from './cache/score-cache.js';
+import { createScoreCache } from './cache/create-score-cache.js';
+import type { ScoreCache } from './cache/score-cache.js';
 import type { ServeConfig } from './config/serve-config.js';
 import { AimdBudget } from './control/budget.js';
 import { DepthController } from './control/depth-controller.js';
@@ -290,7 +291,7 @@ async function wire(cfg: ServeConfig, log: (msg: string) => void, cleanups: Arra
       maxPackTokens: cfg.maxPackTokens,
       maxCallTokens: cfg.maxCallTokens,
       coalesceWindowMs: cfg.coalesceWindowMs,
-      inputVocab: cfg.vocabSize ?? tokenizer.fullLength,
+      inputVocab: cfg.inputVocab ?? cfg.vocabSize ?? tokenizer.fullLength,
       maxTokenizeBytes: cfg.maxTokenizeBytes,
     },
   );

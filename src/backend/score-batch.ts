@@ -17,6 +17,17 @@ export interface BatchJobView {
   readonly qRef: Int32Array;
   readonly qOff: number;
   readonly qLen: number;
+  /**
+   * The client's request bytes, its id arena, and where those bytes already spell an id list as
+   * the backend body would (ScoreJob.idSpan): such lists are copied, not printed again.
+   */
+  readonly body: Buffer;
+  readonly arena: Int32Array;
+  readonly idSpan: Int32Array;
+  readonly queryOff: number;
+  readonly queryLen: number;
+  readonly querySpanStart: number;
+  readonly querySpanEnd: number;
   /** Items carry whole prompts (query []). */
   readonly wholePrompts: boolean;
   readonly labels: Int32Array;

@@ -1,8 +1,4 @@
 import type { KeyedHash } from '../mem/keyed-hash.js';
-import { MemoryScoreCache } from './memory-score-cache.js';
-import { OffScoreCache } from './off-score-cache.js';
-import { RedisScoreCache } from './redis-score-cache.js';
-import { isRedisSpec, toRedisUrl } from './redis-url.js';
 
 export { KEY_BYTES } from './cache-key.js';
 
@@ -78,26 +74,3 @@ export const DEFAULT_STORE_TIMEOUT_MS = 250;
 export const DEFAULT_KEY_PREFIX = 'sc2:';
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
 
-/**
- * A score cache from a spec: 'memory', 'off', or a redis://, rediss://, valkey:// or valkeys://
- * URL (host:port[/db]). Returns at once; a Redis cache connects in the background (await
- * ready() to wait for it) and misses until connected. Throws on an unknown spec.
- */
-export function createScoreCache(spec: string, opts: ScoreCacheOptions): ScoreCache {
-  const trimmed = spec.trim();
-  if (trimmed === 'memory') return new MemoryScoreCache(opts);
-  if (trimmed === 'off') return new OffScoreCache();
-  if (isRedisSpec(trimmed)) {
-    return new RedisScoreCache({
-      url: toRedisUrl(trimmed),
-      ttlSeconds: opts.ttlSeconds,
-      lookupTimeoutMs: opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
-      storeTimeoutMs: opts.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
-      keyPrefix: opts.keyPrefix ?? DEFAULT_KEY_PREFIX,
-      reconnectMaxDelayMs: opts.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS,
-      log: opts.log ?? (() => undefined),
-      hasher: opts.hasher ?? null,
-    });
-  }
-  throw new Error(`score cache: unknown spec '${spec}' (expected memory, off, redis://host:port[/db] or valkey://host:port[/db])`);
-}

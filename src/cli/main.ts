@@ -7,7 +7,7 @@ const USAGE = `scorecar: a scoring sidecar for SGLang
 
   scorecar serve   [--backend URL ... | --emulate] [--port 30001] ...   the sidecar
   scorecar emulate [--port 30000] [--mis | --mis-delimiter ID] [--profile NAME]   the SGLang emulator (simulated GPU)
-  scorecar bench   --target URL ... [--quick] [--json FILE]   latency benchmark (Poisson arrivals, max RPS at a p95 SLO)
+  scorecar bench   --target [label:]kind=URL ... [--quick] [--json FILE]   latency benchmark (Poisson arrivals, max RPS at a p95 SLO)
 
 Run a command with --help for its options.`;
 

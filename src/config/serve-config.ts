@@ -45,6 +45,7 @@ export const SERVE_OPTIONS = {
   'health-interval-ms': { type: 'int', default: 1000, min: 10, help: 'backend health-check interval' },
   'identity-interval-ms': { type: 'int', default: 10000, min: 10, help: 'longest time between re-reads of a backend identity (model, weight version, mode, limits); also re-read on every new connection' },
   'vocab-size': { type: 'int', default: null, min: 1, help: "vocabulary bound: label ids (default: the tokenizer's base vocabulary) and input ids when the backend's /model_info has no vocab_size (default: len(tokenizer) with added tokens)" },
+  'input-vocab': { type: 'int', default: null, min: 1, help: "input-id bound when the backend's /model_info has no vocab_size (SGLang 0.5.23 reports none): the model's embedding rows, config.json vocab_size (151936 for Qwen3). Default: --vocab-size, else len(tokenizer) with added tokens" },
   'score-cache': { type: 'string', default: 'memory', help: 'score cache: memory, off, redis://HOST:PORT[/DB] or valkey://HOST:PORT' },
   'score-cache-ttl-s': { type: 'int', default: 900, min: 1, help: 'score-cache entry lifetime, seconds' },
   'score-cache-mb': { type: 'int', default: 256, min: 1, help: 'bytes of the in-memory score cache, MiB' },
@@ -116,6 +117,7 @@ export interface ServeConfig {
   healthIntervalMs: number;
   identityIntervalMs: number;
   vocabSize: number | null;
+  inputVocab: number | null;
   scoreCache: string;
   scoreCacheTtlS: number;
   scoreCacheMb: number;

@@ -43,6 +43,22 @@ export class ScoreJob {
   arenaUsed = 0;
   queryOff = 0;
   queryLen = 0;
+  /**
+   * Where the client's own bytes already spell an id list the way the backend body would
+   * (digits and single commas, nothing else): [start, end) in `body`, inside the brackets, per
+   * item (idSpan[2i], idSpan[2i+1]) and for the query; start -1 = not canonical (or not ids).
+   * The body writer copies these bytes instead of printing the ids again.
+   */
+  idSpan: Int32Array = new Int32Array(32).fill(-1);
+  querySpanStart = -1;
+  querySpanEnd = -1;
+  /**
+   * Bounds of every id in the arena, kept by the byte scanner (idStatsValid): a range check that
+   * holds for the largest and the sign needs no second pass over the ids.
+   */
+  idMax = -1;
+  idNegative = false;
+  idStatsValid = false;
   labels: Int32Array = new Int32Array(8);
   nLabels = 0;
   hasLabels = false;
@@ -136,6 +152,11 @@ export class ScoreJob {
   reserve(n: number): void {
     if (n > this.used) this.used = n;
     if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
+    if (this.idSpan.length < 2 * n) {
+      const next = new Int32Array(grow(2 * n)).fill(-1);
+      next.set(this.idSpan);
+      this.idSpan = next;
+    }
     if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
     if (this.idHash.length < 4 * (n + 1)) this.idHash = growI32(this.idHash, 4 * (n + 1));
     if (this.escaped.length < n + 1) {
@@ -205,6 +226,10 @@ export class ScoreJob {
     this.queryStart = this.queryEnd = -1;
     this.arenaUsed = 0;
     this.queryOff = this.queryLen = 0;
+    this.querySpanStart = this.querySpanEnd = -1;
+    this.idMax = -1;
+    this.idNegative = false;
+    this.idStatsValid = false;
     this.nLabels = 0;
     this.hasLabels = false;
     this.itemsPresent = false;
@@ -221,6 +246,7 @@ export class ScoreJob {
     this.rowBuf.fill(EMPTY, 0, used);
     this.cacheOut.fill(null, 0, used);
     this.cacheHit.fill(0, 0, used);
+    this.idSpan.fill(-1, 0, 2 * used);
     this.used = 0;
     this.wholePrompts = false;
     this.nActive = 0;

@@ -230,6 +230,8 @@ export class ScorePipeline {
 /** Refuses input ids outside [0, vocab) before any backend call (SGLang 0.5.23 does not check). */
 function checkIdRange(job: ScoreJob, vocab: number): void {
   if (job.kind === 'ids') {
+    // The byte scanner kept the bounds as it read the ids: in range, no second pass.
+    if (job.idStatsValid && !job.idNegative && job.idMax < vocab) return;
     const a = job.arena;
     for (let i = 0; i < job.arenaUsed; i++) {
       const v = a[i] as number;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryScoreCache, entryBytes } from '../../src/cache/memory-score-cache.js';
-import { KEY_BYTES, createScoreCache } from '../../src/cache/score-cache.js';
+import { KEY_BYTES } from '../../src/cache/score-cache.js';
+import { createScoreCache } from '../../src/cache/create-score-cache.js';
 import { SLAB_BYTES } from '../../src/cache/value-arena.js';
 import { collidingKey, hashedKey, packKeys, scoreRow, storeAll } from './keys.js';
 

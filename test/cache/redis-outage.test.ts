@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEY_BYTES, type ScoreCache, createScoreCache } from '../../src/cache/score-cache.js';
+import { KEY_BYTES, type ScoreCache } from '../../src/cache/score-cache.js';
+import { createScoreCache } from '../../src/cache/create-score-cache.js';
 import { hashedKey, packKeys, scoreRow, storeAll } from './keys.js';
 import { RedisServer, freePort } from './redis-server.js';
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY_BYTES, type ScoreCache, type ScoreCacheOptions, createScoreCache } from '../../src/cache/score-cache.js';
+import { KEY_BYTES, type ScoreCache, type ScoreCacheOptions } from '../../src/cache/score-cache.js';
+import { createScoreCache } from '../../src/cache/create-score-cache.js';
 import { KeyedHash } from '../../src/mem/keyed-hash.js';
 import { hashedKey, packKeys, scoreRow, storeAll } from './keys.js';
 import { RedisServer } from './redis-server.js';

@@ -130,11 +130,7 @@ describe('scorecar image entry point, as a plain process', () => {
  * arrives must still be answered before the process exits 0. The backend is a separate
  * `scorecar emulate` whose every answer takes SLOW_MS, so the call is surely in flight (seen in
  * scorecar_backend_inflight) when the signal is sent.
- *
- * KNOWN GAP (marked `it.fails`): today `serve`'s close() calls closeAllConnections(), so the
- * in-flight request's connection is cut and the client sees a reset. The lifecycle fix being
- * made beside this work (issue 15: "SIGTERM drains") makes this pass; vitest then reports the
- * `.fails` test as failing, and `.fails` must be removed.
+ * serve drains on SIGTERM: it stops accepting, lets calls in flight finish, then exits.
  */
 const SLOW_MS = 1500;
 
@@ -184,7 +180,7 @@ describe('scorecar image entry point: SIGTERM with a scoring call in flight', ()
     for (const p of [child, emulator]) if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   });
 
-  it.fails('KNOWN GAP until the lifecycle fix: answers the call in flight at SIGTERM (today: connection cut)', async () => {
+  it('answers the call in flight at SIGTERM', async () => {
     const answer = fetch(`${base}/v1/score`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

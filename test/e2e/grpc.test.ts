@@ -312,6 +312,8 @@ async function otherTokenizerBackend(): Promise<{ url: string; server: Server; b
       if (req.url === '/server_info') return json(200, { model_path: 'other/model', max_req_input_len: 4000, context_length: 4096, enable_mis: false, version: 'fake' });
       if (req.url === '/model_info') return json(200, { model_path: 'other/model', weight_version: 'default' });
       if (req.url === '/tokenize') return json(200, { tokens: [1, 2, 3], count: 3, max_model_len: 4096 });
+      // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
+      if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
       if (req.url === '/v1/score') {
         bodies.push(body);
         const b = JSON.parse(body) as { query: unknown; items: unknown[]; label_token_ids: number[] };

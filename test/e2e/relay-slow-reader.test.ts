@@ -32,6 +32,8 @@ beforeAll(async () => {
       if (req.url === '/model_info') return json(JSON.stringify({ model_path: 'other/model', weight_version: 'default' }));
       // A tokenizer unlike scorecar's: text is relayed.
       if (req.url === '/tokenize') return json(JSON.stringify({ tokens: [1, 2, 3], count: 3, max_model_len: 4096 }));
+      // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
+      if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
       if (req.url === '/v1/score') return json(reply((JSON.parse(body) as { query: string }).query));
       res.writeHead(404, { 'content-length': 0 }).end();
     });

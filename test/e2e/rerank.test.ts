@@ -201,7 +201,7 @@ describe('rerank over decoder yes/no scoring', () => {
     }
     const bad = await request(scorecar.url + '/v1/rerank', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
     expect(bad.statusCode).toBe(400);
-    expect((await bad.body.json()) as { message: string }).toMatchObject({ message: expect.stringMatching(/not valid JSON/) });
+    expect((await bad.body.json()) as { message: string }).toMatchObject({ message: expect.stringMatching(/JSON decode error/) });
   });
 });
 

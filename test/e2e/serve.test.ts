@@ -71,6 +71,8 @@ describe('/rank item token cache', () => {
     const rank = async (items: unknown[]): Promise<{ results: Array<{ id: string; score: number }> }> => {
       const r = await postJson(scorecar.url, '/rank', { query: 'jobs in Oslo', items, depth: items.length });
       expect(r.status).toBe(200);
+      // The same x-scorecar-* figures as /v1/score, from the same writer.
+      for (const name of ['items', 'cache-hits', 'tokenize-ms', 'queue-ms', 'backend-ms', 'total-ms', 'depth']) expect(r.headers[`x-scorecar-${name}`], name).toMatch(/^\d+(\.\d+)?$/);
       return JSON.parse(r.text);
     };
     const t0 = await counts();

@@ -74,6 +74,8 @@ describe('usage', () => {
         if (req.url === '/health') return void res.writeHead(200).end();
         if (req.url === '/server_info') return json({ model_path: 'null/usage', max_req_input_len: 4000, context_length: 4096, enable_mis: false });
         if (req.url === '/model_info') return json({ model_path: 'null/usage', weight_version: 'default' });
+        // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
+        if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
         if (req.url === '/v1/score') {
           const b = JSON.parse(body) as { items: unknown[]; label_token_ids: number[] };
           return json({ scores: b.items.map(() => b.label_token_ids.map(() => 0.25)), pooled_hidden_states: null, model: 'm', usage: null, object: 'scoring' });

@@ -2,6 +2,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { UpstreamError } from '../../backend/errors.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import type { ScorePipeline } from '../../pipeline/score-pipeline.js';
+import { setTimingHeaders } from '../timing-headers.js';
 import type { ScoreRequestMsg } from './messages.js';
 import type { ProtoWriter } from './proto-writer.js';
 import { readJobScores, readJsonScores, writeScoreResponse } from './responses.js';
@@ -44,18 +45,10 @@ export class ScoreCore {
   }
 }
 
-function ms(x: number): string {
-  return x.toFixed(3);
-}
-
 /** The x-scorecar-* figures as trailing metadata, named and formatted as the HTTP headers. */
 export function timingMetadata(job: ScoreJob, items: number, totalMs: number): Metadata {
   const m = new Metadata();
-  m.set('x-scorecar-items', String(items));
-  m.set('x-scorecar-cache-hits', String(job.cacheHits));
-  m.set('x-scorecar-tokenize-ms', ms(job.tokenizeMs));
-  m.set('x-scorecar-queue-ms', ms(job.queueMs));
-  m.set('x-scorecar-backend-ms', ms(job.backendMs));
-  m.set('x-scorecar-total-ms', ms(totalMs));
+  const h = setTimingHeaders<Record<string, string>>({}, job, items, totalMs);
+  for (const k in h) m.set(k, String(h[k]));
   return m;
 }

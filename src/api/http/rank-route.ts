@@ -6,12 +6,11 @@ import type { RankService } from '../../pipeline/rank-service.js';
 import type { ScoreJob } from '../../pipeline/score-job.js';
 import { CONTENT_TYPE_MESSAGE, isSglangJsonContentType } from '../../sglang/content-type.js';
 import { TYPE_VALIDATION } from '../../sglang/errors.js';
-import { jsonInvalidMessage } from '../../sglang/score-schema.js';
 import { ScoreError } from '../../pipeline/errors.js';
 import { parseRankRequest } from '../rank-request.js';
-import { prescanJson, prescanLimitsFor } from '../../mem/json-prescan.js';
-import { prescanRefusal } from '../limits.js';
 import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
+import { setTimingHeaders } from '../timing-headers.js';
+import { readJsonBody } from './json-body.js';
 import { ScoringRoute } from './scoring-route.js';
 
 export interface RankRouteOptions extends RequestDefaults {
@@ -20,7 +19,6 @@ export interface RankRouteOptions extends RequestDefaults {
   depthSignal: 'latency' | 'queue-delay';
 }
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * POST /rank, scorecar's own API (design.md §3): the first D candidates scored (cache first),
@@ -38,17 +36,7 @@ export class RankRoute extends ScoringRoute {
 
   protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
     if (!isSglangJsonContentType(req.headers['content-type'])) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
-    // Counted and bounded before JSON.parse builds anything (items, nesting, values).
-    const limits = prescanLimitsFor(this.opts.maxItems);
-    const refusal = prescanRefusal(prescanJson(body, length, limits), this.opts.maxItems, limits.maxDepth);
-    if (refusal !== null) throw refusal;
-    let value: unknown;
-    try {
-      value = JSON.parse(fatalUtf8.decode(body.subarray(0, length)));
-    } catch {
-      throw new ScoreError(400, jsonInvalidMessage(body.subarray(0, length)), TYPE_VALIDATION);
-    }
-    const request = parseRankRequest(value, this.opts.maxItems);
+    const request = parseRankRequest(readJsonBody(body, length, this.opts.maxItems), this.opts.maxItems);
     applyUrgency(
       job,
       request.deadlineMs ?? deadlineHeader(req.headers['x-scorecar-deadline-ms']),
@@ -63,16 +51,9 @@ export class RankRoute extends ScoringRoute {
     this.meter.items(out.depth);
     if (!res.headersSent && !res.destroyed) {
       const buf = Buffer.from(json);
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': buf.length,
-        'x-scorecar-items': String(out.depth),
-        'x-scorecar-cache-hits': String(out.cacheHits),
-        'x-scorecar-tokenize-ms': job.tokenizeMs.toFixed(3),
-        'x-scorecar-queue-ms': job.queueMs.toFixed(3),
-        'x-scorecar-backend-ms': job.backendMs.toFixed(3),
-        'x-scorecar-depth': String(out.depth),
-      });
+      const h = setTimingHeaders<Record<string, string | number>>({ 'content-type': 'application/json', 'content-length': buf.length }, job, out.depth, performance.now() - started, out.cacheHits);
+      h['x-scorecar-depth'] = String(out.depth);
+      res.writeHead(200, h);
       res.end(buf);
     }
     return 200;

@@ -11,6 +11,8 @@ import type { PromptTemplate } from '../../tokenize/prompt-template.js';
 import { RequestOptionError, type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
 import { RerankRequestError, parseRerankRequest } from '../rerank-request.js';
 import { sendBody } from './reply.js';
+import { setTimingHeaders } from '../timing-headers.js';
+import { readJsonBody } from './json-body.js';
 import { ScoringRoute } from './scoring-route.js';
 
 export interface RerankRouteOptions extends RequestDefaults {
@@ -18,7 +20,6 @@ export interface RerankRouteOptions extends RequestDefaults {
   defaultTemplate: PromptTemplate;
 }
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Cohere bills a search unit per query with up to 100 documents (each window counts as one). */
 function searchUnits(windows: number): number {
@@ -41,13 +42,7 @@ export class RerankRoute extends ScoringRoute {
   }
 
   protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
-    let value: unknown;
-    try {
-      value = JSON.parse(fatalUtf8.decode(body.subarray(0, length)));
-    } catch (e) {
-      throw new RerankRequestError(`invalid request: the body is not valid JSON (${(e as Error).message})`);
-    }
-    const r = parseRerankRequest(value, this.version, { maxDocuments: this.opts.maxDocuments, defaultTemplate: this.opts.defaultTemplate });
+    const r = parseRerankRequest(readJsonBody(body, length, this.opts.maxDocuments), this.version, { maxDocuments: this.opts.maxDocuments, defaultTemplate: this.opts.defaultTemplate });
     applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
     const out = await this.service.rerank(r, job);
     const n = r.documents.length;
@@ -74,15 +69,9 @@ export class RerankRoute extends ScoringRoute {
         ? { id: randomUUID(), results, meta, model, usage: { total_tokens: out.promptTokens, prompt_tokens: out.promptTokens } }
         : { id: randomUUID(), results, meta };
     this.meter.items(windows);
-    sendBody(res, 200, JSON.stringify(payload), 'application/json', {
-      'x-scorecar-items': String(windows),
-      'x-scorecar-cache-hits': String(out.cacheHits),
-      'x-scorecar-truncated': String(out.truncated),
-      'x-scorecar-tokenize-ms': job.tokenizeMs.toFixed(3),
-      'x-scorecar-queue-ms': job.queueMs.toFixed(3),
-      'x-scorecar-backend-ms': job.backendMs.toFixed(3),
-      'x-scorecar-total-ms': (performance.now() - started).toFixed(3),
-    });
+    const h = setTimingHeaders<Record<string, string>>({}, job, windows, performance.now() - started, out.cacheHits);
+    h['x-scorecar-truncated'] = String(out.truncated);
+    sendBody(res, 200, JSON.stringify(payload), 'application/json', h);
     return 200;
   }
 

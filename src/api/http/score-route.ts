@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bufferPool } from '../../mem/buffer-pool.js';
+import { setTimingHeaders } from '../timing-headers.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
@@ -56,10 +57,6 @@ function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
   w.raw(TOTAL);
   w.int(job.promptTokens);
   w.raw(USAGE_CLOSE);
-}
-
-function ms(x: number): string {
-  return x.toFixed(3);
 }
 
 export class ScoreRoute extends ScoringRoute {
@@ -154,16 +151,7 @@ export class ScoreRoute extends ScoringRoute {
     w.rearm(16384);
     writeScoreResponse(w, job);
     const out = w.view();
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': out.length,
-      'x-scorecar-items': String(job.n),
-      'x-scorecar-cache-hits': String(job.cacheHits),
-      'x-scorecar-tokenize-ms': ms(job.tokenizeMs),
-      'x-scorecar-queue-ms': ms(job.queueMs),
-      'x-scorecar-backend-ms': ms(job.backendMs),
-      'x-scorecar-total-ms': ms(performance.now() - started),
-    });
+    res.writeHead(200, setTimingHeaders({ 'content-type': 'application/json', 'content-length': out.length }, job, job.n, performance.now() - started));
     // The buffer is reused only once the socket has taken the bytes.
     res.end(out, () => {
       // A writer grown past 1 MiB for one large answer gives its buffer back rather than keep it.

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { int32Pool } from '../../mem/buffer-pool.js';
 import { hashBytes, hashOut } from '../../mem/hash.js';
 import {
   COLON,
@@ -101,20 +102,81 @@ function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): nu
   return q;
 }
 
-/** Scans an int array into the arena; returns the index past ']' or -1. */
-function idsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
+/** Set by idsAt: the list's bytes were canonical (digits and single commas), see ScoreJob.idSpan. */
+let idsCanonical = false;
+
+/**
+ * The list at p (just past '[') when its bytes are canonical: unsigned ints without leading
+ * zeros, one comma between them, no spaces. This is what clients' JSON encoders write, and the
+ * loop keeps everything in locals (one pass, no call per id). Returns the index past ']', or -1
+ * for anything else, which idsAtGeneral then reads again (or refuses).
+ */
+function idsAtCanonical(job: ScoreJob, b: Buffer, p: number, end: number): number {
+  if (p < end && b[p] === RBRACKET) return p + 1;
+  let arena = job.arena;
+  let used = job.arenaUsed;
+  let max = job.idMax;
+  for (;;) {
+    if (p >= end) return -1;
+    let c = b[p] as number;
+    if (c < 0x30 || c > 0x39) return -1;
+    let v = c - 0x30;
+    p++;
+    if (v === 0) {
+      if (p < end && (c = b[p] as number) >= 0x30 && c <= 0x39) return -1;
+    } else {
+      // At most 10 digits; 2^31 and up are no int32.
+      const last = p + 9;
+      while (p < end && (c = b[p] as number) >= 0x30 && c <= 0x39) {
+        if (p === last) return -1;
+        v = v * 10 + (c - 0x30);
+        p++;
+      }
+      if (v > 2147483647) return -1;
+    }
+    if (used === arena.length) arena = job.arena = int32Pool.grow(arena, used, used + 1);
+    arena[used++] = v;
+    if (v > max) max = v;
+    if (p >= end) return -1;
+    c = b[p] as number;
+    if (c === COMMA) {
+      p++;
+      continue;
+    }
+    if (c !== RBRACKET) return -1;
+    job.arenaUsed = used;
+    job.idMax = max;
+    return p + 1;
+  }
+}
+
+/** Any JSON int list (spaces, signs); returns the index past ']' or -1. */
+function idsAtGeneral(job: ScoreJob, b: Buffer, p: number, end: number): number {
   p = skipWs(b, p + 1, end);
   if (b[p] === RBRACKET) return p + 1;
   for (;;) {
     p = scanInt32(b, p, end);
     if (p < 0) return -1;
-    job.pushId(intOut.value);
+    const v = intOut.value;
+    job.pushId(v);
+    if (v > job.idMax) job.idMax = v;
+    if (v < 0) job.idNegative = true;
     p = skipWs(b, p, end);
     const c = b[p];
     if (c === COMMA) p = skipWs(b, p + 1, end);
     else if (c === RBRACKET) return p + 1;
     else return -1;
   }
+}
+
+/** Scans an int array at p ('[') into the arena; returns the index past ']' or -1. */
+function idsAt(job: ScoreJob, b: Buffer, p: number, end: number): number {
+  const used = job.arenaUsed;
+  const q = idsAtCanonical(job, b, p + 1, end);
+  idsCanonical = q >= 0;
+  if (q >= 0) return q;
+  job.arenaUsed = used;
+  return idsAtGeneral(job, b, p, end);
 }
 
 function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number, maxItems: number): number {
@@ -153,8 +215,13 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number, maxItems: num
     } else {
       if (b[p] !== LBRACKET) return -1;
       const off = job.arenaUsed;
+      const open = p;
       p = idsAt(job, b, p, end);
       job.setItemIds(n, off, job.arenaUsed - off);
+      if (idsCanonical && p - open > 2) {
+        job.idSpan[2 * n] = open + 1;
+        job.idSpan[2 * n + 1] = p - 1;
+      }
     }
     if (p < 0) return -1;
     n++;
@@ -177,6 +244,7 @@ export function scanScoreBody(b: Buffer, end: number, job: ScoreJob, maxItems = 
   scanOut.tooManyItems = false;
   job.body = b;
   job.bodyLength = end;
+  job.idStatsValid = true;
   // orjson refuses a body with any invalid UTF-8 (even inside a string); so does the slow path.
   if (!isUtf8(b.subarray(0, end))) return false;
   let seen = 0;
@@ -201,9 +269,14 @@ export function scanScoreBody(b: Buffer, end: number, job: ScoreJob, maxItems = 
         job.queryKind = 'text';
       } else if (b[p] === LBRACKET) {
         job.queryOff = job.arenaUsed;
+        const open = p;
         p = idsAt(job, b, p, end);
         job.queryLen = job.arenaUsed - job.queryOff;
         job.queryKind = 'ids';
+        if (idsCanonical && p - open > 2) {
+          job.querySpanStart = open + 1;
+          job.querySpanEnd = p - 1;
+        }
       } else p = scanNull(b, p, end);
     } else if (bytesEqual(b, ks, k, K_ITEMS)) {
       if (seen & F_ITEMS) return false;

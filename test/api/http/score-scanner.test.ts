@@ -72,6 +72,35 @@ describe('the /v1/score byte scanner', () => {
     );
   });
 
+  it('records where the body already spells each id list canonically, and the ids\' bounds', () => {
+    const list = fc.array(fc.integer({ min: -5, max: 2147483647 }), { maxLength: 20 });
+    fc.assert(
+      fc.property(list, fc.array(list, { maxLength: 8 }), fc.boolean(), (query, items, pretty) => {
+        const raw = Buffer.from(JSON.stringify({ query, items }, null, pretty ? 1 : undefined));
+        const job = new ScoreJob();
+        expect(scanScoreBody(raw, raw.length, job)).toBe(true);
+        const lists = [query, ...items];
+        const spans = [[job.querySpanStart, job.querySpanEnd], ...items.map((_, i) => [job.idSpan[2 * i], job.idSpan[2 * i + 1]])];
+        lists.forEach((ids, t) => {
+          const [s, e] = spans[t] as [number, number];
+          // Spaces or a sign: no span, the ids are printed again. Otherwise the bytes are the list.
+          if (pretty || ids.length === 0 || ids.some((v) => v < 0)) expect(s).toBe(-1);
+          else expect(raw.toString('utf8', s, e)).toBe(ids.join(','));
+        });
+        const all = lists.flat();
+        expect(job.idStatsValid).toBe(true);
+        expect(job.idNegative).toBe(all.some((v) => v < 0));
+        expect(job.idMax).toBe(all.length === 0 ? -1 : Math.max(...all));
+      }),
+      { numRuns: 300 },
+    );
+    // Leading zeros, fractions and overflow are not ids: the slow path decides.
+    for (const bad of ['[01]', '[1.0]', '[1e3]', '[2147483648]', '[12345678901]', '[1,]', '[,1]']) {
+      const raw = Buffer.from(`{"query":${bad},"items":[[1]]}`);
+      expect(scanScoreBody(raw, raw.length, new ScoreJob()), bad).toBe(false);
+    }
+  });
+
   it('hands lax, duplicate or broken forms to the slow path', () => {
     for (const text of [
       '{"query":"a","items":["b"],"label_token_ids":["9693"]}',

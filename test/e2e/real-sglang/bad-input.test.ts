@@ -42,7 +42,7 @@ const SCORE_TOL = TOLERANCE_CEILING;
 function sendCase(base: string, e: Exchange): Promise<Raw> {
   const r = e.request;
   const body = r.bodyBase64 !== undefined ? Buffer.from(r.bodyBase64, 'base64') : r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-  return send(base + r.path, r.method ?? 'POST', body, r.headers ?? {});
+  return send(base + r.path, r.method ?? 'POST', body, r.headers ?? {}, true);
 }
 
 describeRealSglang('scorecar in front of real SGLang: bad and odd /v1/score inputs answered as SGLang answers them', (sglang) => {

@@ -10,8 +10,10 @@ export interface Raw {
 }
 
 /** Sends exactly these bytes and headers (no default content type), as a client would. */
-export async function send(url: string, method: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Raw> {
-  const r = await request(url, { method: method as 'POST', body, headers });
+export async function send(url: string, method: string, body?: string | Buffer, headers: Record<string, string> = {}, fresh = false): Promise<Raw> {
+  // fresh: a connection of its own, closed after the answer. A server may close a connection
+  // after some error answers; reusing it for the next case would race that close (ECONNRESET).
+  const r = await request(url, { method: method as 'POST', body, headers, reset: fresh });
   const text = Buffer.from(await r.body.arrayBuffer()).toString('utf8');
   return { status: r.statusCode, contentType: String(r.headers['content-type'] ?? ''), text };
 }
@@ -54,8 +56,10 @@ export function normaliseInstallPath(body: string): string {
 
 /**
  * scorecar's answer must be SGLang's: the same status and content type, the same keys in the same
- * order, `usage`, `object`, `model` and every other field identical, and each score within `tol`
- * (relative) of SGLang's. Error bodies are byte-compared (install path normalised).
+ * order, `usage`, `object`, `model` and every other field identical, and each score (and each
+ * token logprob, when asked for: model outputs too, which move by float32 ulps between SGLang's
+ * batches) within `tol` (relative) of SGLang's. Error bodies are byte-compared (install path
+ * normalised).
  */
 export function expectSameAnswer(via: Raw, direct: Raw, tol: number, what: string): void {
   expect(via.status, `${what}: status (body via scorecar: ${via.text.slice(0, 300)})`).toBe(direct.status);
@@ -68,8 +72,11 @@ export function expectSameAnswer(via: Raw, direct: Raw, tol: number, what: strin
   const d = JSON.parse(direct.text) as ScoreAnswer;
   // Soft: a failing case reports every way it differs, not only the first.
   expect.soft(Object.keys(v), `${what}: keys`).toEqual(Object.keys(d));
-  expect.soft({ ...v, scores: null }, `${what}: every field but scores`).toEqual({ ...d, scores: null });
+  expect.soft({ ...v, scores: null, token_logprobs: null }, `${what}: every field but the model's outputs`).toEqual({ ...d, scores: null, token_logprobs: null });
   expect.soft(maxRelDiff(v.scores, d.scores), `${what}: scores (relative difference)`).toBeLessThanOrEqual(tol);
+  const [vl, dl] = [v.token_logprobs, d.token_logprobs];
+  if (Array.isArray(vl) && Array.isArray(dl)) expect.soft(maxRelDiff(vl, dl), `${what}: token_logprobs (relative difference)`).toBeLessThanOrEqual(tol);
+  else expect.soft(vl, `${what}: token_logprobs`).toEqual(dl);
 }
 
 /** Deterministic token ids in [10, 150010): plain vocabulary, no special tokens. */

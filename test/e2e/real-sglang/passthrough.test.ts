@@ -62,7 +62,8 @@ describeRealSglang('scorecar in front of real SGLang: passthrough, tokenizer che
   beforeAll(async () => {
     scorecar = await startScorecar([sglang]);
     guard = await startIdGuard(sglang, VOCAB_SIZE);
-    guarded = await startScorecar([guard.url]);
+    // SGLang 0.5.23's /model_info has no vocab_size: the operator states the embedding rows.
+    guarded = await startScorecar([guard.url], ['--input-vocab', String(VOCAB_SIZE)]);
   });
   afterAll(async () => {
     await scorecar?.stop();
@@ -106,6 +107,14 @@ describeRealSglang('scorecar in front of real SGLang: passthrough, tokenizer che
     const body = { query: [151644, 872, 198, 151935], items: [[151645, 0, 151935], [151643]], label_token_ids: [YES, NO], apply_softmax: true };
     expectSameAnswer(await postScore(guarded.url, body), await postScore(sglang, body), TOLERANCE_CEILING, 'ids at the table edge');
     expect(guard.blocked).toEqual([]);
+  });
+
+  it('without --input-vocab the bound is len(tokenizer) (151,669: SGLang 0.5.23 reports no vocab_size), special tokens included', async () => {
+    const inside = { query: [151644, 872, 198], items: [[151668], [151645, 0]], label_token_ids: [YES, NO], apply_softmax: true };
+    expectSameAnswer(await postScore(scorecar.url, inside), await postScore(sglang, inside), TOLERANCE_CEILING, 'ids below len(tokenizer)');
+    const r = await postScore(scorecar.url, { query: [151644, 872], items: [[151669]], label_token_ids: [YES, NO] });
+    expect(r.status, r.text).toBe(400);
+    expect(r.text).toContain('151669');
   });
 
   // Never sent to the real server: an id outside its embedding table can kill it (it did, in
