@@ -30,13 +30,24 @@ const SERIAL_REQUESTS = Number(process.env.FLEET_SERIAL ?? 3000);
 const SERIAL_CLIENTS = 4;
 const COST = ['--cost', 'perTokenUs=100', '--cost', 'stepLaunchUs=0', '--cost', 'requestOverheadUs=0'];
 const ITEMS = 8;
-const BODY = Buffer.from(
-  JSON.stringify({
-    query: Array.from({ length: 24 }, (_, i) => 1000 + i),
-    items: Array.from({ length: ITEMS }, (_, k) => Array.from({ length: 16 }, (_, i) => 2000 + 16 * k + i)),
-    label_token_ids: [9693, 2152],
-  }),
+/**
+ * Requests with distinct queries: identical ones arriving together would be coalesced into one
+ * backend call (one pack, one backend), which measures the coalescer, not the fleet.
+ */
+const BODIES = Array.from({ length: 512 }, (_, n) =>
+  Buffer.from(
+    JSON.stringify({
+      query: Array.from({ length: 24 }, (_, i) => 1000 + ((n * 24 + i) % 50000)),
+      items: Array.from({ length: ITEMS }, (_, k) => Array.from({ length: 16 }, (_, i) => 2000 + 16 * k + i)),
+      label_token_ids: [9693, 2152],
+    }),
+  ),
 );
+let nextBody = 0;
+function body(): Buffer {
+  nextBody = (nextBody + 1) % BODIES.length;
+  return BODIES[nextBody] as Buffer;
+}
 
 function cpuMs(pid: number): number {
   // /proc/<pid>/stat fields 14 and 15: user and system time in clock ticks (100 per second).
@@ -61,7 +72,7 @@ async function closedLoop(url: string, clients: number, seconds: number): Promis
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < end) {
-        const r = await pool.request({ path: '/v1/score', method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
+        const r = await pool.request({ path: '/v1/score', method: 'POST', body: body(), headers: { 'content-type': 'application/json' } });
         await r.body.arrayBuffer();
         if (r.statusCode === 200) done++;
         else {
@@ -91,7 +102,7 @@ async function serial(sc: Child, n: number): Promise<{ meanMs: number; p50: numb
     Array.from({ length: SERIAL_CLIENTS }, async () => {
       while (left-- > 0) {
         const t = performance.now();
-        const r = await pool.request({ path: '/v1/score', method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
+        const r = await pool.request({ path: '/v1/score', method: 'POST', body: body(), headers: { 'content-type': 'application/json' } });
         await r.body.arrayBuffer();
         lat.push(performance.now() - t);
         if (r.statusCode !== 200) errors++;
