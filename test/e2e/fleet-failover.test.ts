@@ -80,10 +80,13 @@ describe('fleet failover', () => {
     const calls = emus.map((e, i) => scoreCalls(e) - (before[i] as number));
     const total = calls.reduce((a, b) => a + b, 0);
     const slowShare = (calls[0] as number) / total;
+    const p95Ms = p95(answers.map((a) => a.ms));
+    console.log(`slow backend: ${calls[0]} of ${total} calls (${(slowShare * 100).toFixed(1)}%), client p95 ${p95Ms.toFixed(0)} ms`);
     // An even split would give it a third; least outstanding tokens gives it only what the
-    // fast two cannot take at once (measured here: well under 5%).
+    // fast two cannot take at once. Measured on the 2-vCPU VM: 1.0% of calls, client p95 10 ms;
+    // the bounds below leave 10x and 50x of room.
     expect(slowShare).toBeLessThan(0.1);
-    expect(p95(answers.map((a) => a.ms))).toBeLessThan(500);
+    expect(p95Ms).toBeLessThan(500);
   }, 120_000);
 
   it('all backends down: 503 with Retry-After in the SGLang envelope; back up: traffic resumes on all', async () => {
