@@ -6,6 +6,10 @@ import { RankRoute } from './api/http/rank-route.js';
 import { ScoreRoute } from './api/http/score-route.js';
 import { type HttpApi, createHttpApi } from './api/http/server.js';
 import { BackendSet } from './backend/backend-set.js';
+import { groupKey, routable } from './backend/backend-group.js';
+import { BackendDiscovery, type Resolver, parseDnsTarget } from './backend/discovery.js';
+import type { FleetPolicy } from './backend/fleet-call.js';
+import { RetryBudget } from './backend/retry-budget.js';
 import { RerankRoute } from './api/http/rerank-route.js';
 import { RerankService } from './pipeline/rerank-service.js';
 import { type PromptTemplate, templateByName } from './tokenize/prompt-template.js';
@@ -41,6 +45,8 @@ export interface RunningSidecar {
   grpc: GrpcApi;
   grpcAddress: string;
   backends: BackendSet;
+  /** Backend discovery (--backend-file, --backend-dns); null with static backends only. */
+  discovery: BackendDiscovery | null;
   metrics: ScorecarMetrics;
   pipeline: ScorePipeline;
   pool: TokenizerPool;
@@ -94,6 +100,8 @@ export interface SidecarObserveOptions {
   log?: Logger;
   /** Tests and embedders: export spans here (tracing on whatever cfg says) instead of OTLP/HTTP. */
   spanExporter?: SpanExporter;
+  /** DNS resolution for --backend-dns (default: the system's A and AAAA lookups). */
+  resolver?: Resolver;
 }
 
 /**
@@ -115,7 +123,7 @@ export async function startSidecar(cfg: ServeConfig, observeOptions: SidecarObse
   if (tracing !== null) cleanups.push(() => tracing.shutdown());
   const observe: Observe = { log: logger, ids: requestIds, tracing, access: logger.isLevelEnabled('debug') };
   try {
-    return await wire(cfg, observe, cleanups);
+    return await wire(cfg, observe, cleanups, observeOptions);
   } catch (e) {
     for (const c of cleanups.reverse()) {
       try {
@@ -134,7 +142,7 @@ function listenError(what: string, flag: string, port: number, host: string, e: 
   return new StartupError(`${what} port ${port} on ${host} ${why} (scorecar ${flag}; 0 picks a free port)`);
 }
 
-async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => unknown>): Promise<RunningSidecar> {
+async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => unknown>, options: SidecarObserveOptions): Promise<RunningSidecar> {
   const logger = observe.log;
   // The modules that report in plain sentences (caches, backend events) get a sentence logger.
   const log = (msg: string): void => logger.info(msg);
@@ -198,23 +206,23 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
   };
   // The gRPC health service follows backend health; it exists once the pipeline does.
   let grpcApi: GrpcApi | null = null;
+  const makeBackend = (url: string): SglangBackend =>
+    new SglangBackend({
+      url,
+      apiKey: cfg.backendApiKey,
+      adminApiKey: cfg.backendAdminApiKey,
+      connections: cfg.backendConnections,
+      passthrough: {
+        connections: cfg.passthroughConnections,
+        headersTimeoutMs: cfg.passthroughHeadersTimeoutMs,
+        bodyTimeoutMs: cfg.passthroughBodyTimeoutMs,
+      },
+      callTimeoutMs: cfg.backendTimeoutMs,
+      healthTimeoutMs: Math.max(1000, cfg.healthIntervalMs * 2),
+      outlier: { consecutiveFailures: cfg.ejectConsecutiveFailures, baseEjectionMs: cfg.ejectBaseMs, maxEjectionMs: cfg.ejectMaxMs },
+    });
   const backends = new BackendSet(
-    cfg.backend.map(
-      (url) =>
-        new SglangBackend({
-          url,
-          apiKey: cfg.backendApiKey,
-          adminApiKey: cfg.backendAdminApiKey,
-          connections: cfg.backendConnections,
-          passthrough: {
-            connections: cfg.passthroughConnections,
-            headersTimeoutMs: cfg.passthroughHeadersTimeoutMs,
-            bodyTimeoutMs: cfg.passthroughBodyTimeoutMs,
-          },
-          callTimeoutMs: cfg.backendTimeoutMs,
-          healthTimeoutMs: Math.max(1000, cfg.healthIntervalMs * 2),
-        }),
-    ),
+    cfg.backend.map(makeBackend),
     cfg.healthIntervalMs,
     localTokenize,
     {
@@ -234,12 +242,59 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
       },
     },
     cfg.identityIntervalMs,
+    cfg.backendTimeoutMs,
   );
+  backends.setFactory(makeBackend);
+  const fleet: FleetPolicy = {
+    retryBudget: new RetryBudget({ ratio: cfg.retryBudgetRatio, minPerSecond: cfg.retryMinPerS }),
+    maxAttempts: cfg.maxAttempts,
+    hedge: cfg.hedge,
+    hedgeMinDelayMs: cfg.hedgeMinDelayMs,
+  };
+  const discovery =
+    cfg.backendFile !== null || cfg.backendDns.length > 0
+      ? new BackendDiscovery({
+          static: cfg.backend,
+          file: cfg.backendFile,
+          dns: cfg.backendDns.map(parseDnsTarget),
+          intervalMs: cfg.discoveryIntervalMs,
+          resolver: options.resolver,
+          log,
+          onChange: async (urls) => {
+            const { added, removed } = await backends.reconcile(urls);
+            if (added.length + removed.length > 0) log(`backends: ${urls.length} (added ${added.join(', ') || 'none'}; draining ${removed.join(', ') || 'none'})`);
+            grpcApi?.refreshHealth();
+          },
+        })
+      : null;
+  cleanups.push(() => discovery?.stop());
+  // The shaper's budget is per backend: it follows the backends that can take calls now
+  // (healthy, not draining, not ejected), checked often enough to follow an ejection.
+  const followFleet = (): void => {
+    const now = performance.now();
+    let n = 0;
+    for (const b of backends.backends) if (routable(b) && b.outlier.available(now)) n++;
+    shaper.setBackends(n);
+  };
+  const fleetTimer = setInterval(followFleet, 250);
+  fleetTimer.unref();
+  cleanups.push(() => clearInterval(fleetTimer));
 
   const metrics = new ScorecarMetrics({
     tokenCaches: () => tokenCaches.map(([name, c]) => ({ name, hits: c.hits, misses: c.misses, bytes: c.bytes, entries: c.size })),
     tokenizerQueue: () => pool.queueSize,
-    backends: () => backends.backends.map((b) => ({ url: b.url, healthy: b.healthy, inflight: b.inflight, tokenizerMatch: b.tokenizer === 'match' })),
+    backends: () =>
+      backends.backends.map((b) => ({
+        url: b.url,
+        healthy: b.healthy,
+        inflight: b.inflight,
+        tokenizerMatch: b.tokenizer === 'match',
+        ejected: b.outlier.state === 'open',
+        breaker: b.outlier.state,
+        outstandingTokens: b.outstandingTokens,
+        stats: b.stats,
+      })),
+    retryBudget: () => ({ allowed: fleet.retryBudget.withdrawals, refused: fleet.retryBudget.refusals }),
     scoreCache: () => scoreCache.stats(),
     shaper: () => shaper.stats(),
     depth: () => ({ depth: depth.depth, measuredMs: depth.measuredMs, error: depth.error, p: depth.pTerm, i: depth.iTerm, d: depth.dTerm }),
@@ -256,6 +311,7 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
       shaper,
       hasher,
       observe,
+      fleet,
     },
     {
       maxPackTokens: cfg.maxPackTokens,
@@ -320,6 +376,15 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
           url: b.url,
           healthy: b.healthy,
           inflight: b.inflight,
+          outstanding_tokens: b.outstandingTokens,
+          breaker: b.outlier.state,
+          consecutive_failures: b.outlier.consecutive,
+          ejections: b.outlier.ejections,
+          draining: b.draining,
+          group: b.info === null ? null : groupKey(b.info),
+          errors: b.stats.errors,
+          retries: b.stats.retries,
+          hedges: { won: b.stats.hedgesWon, lost: b.stats.hedgesLost },
           tokenizer: b.tokenizer,
           info: b.info,
           last_error: b.lastError || null,
@@ -344,7 +409,9 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
   const server = http.server;
   cleanups.push(() => shaper.close());
   cleanups.push(() => backends.stop());
+  await discovery?.start();
   await backends.start();
+  followFleet();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(listenError('HTTP', '--port', cfg.port, cfg.host, e)));
     server.listen(cfg.port, cfg.host, () => resolve());
@@ -368,6 +435,7 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
     grpc,
     grpcAddress,
     backends,
+    discovery,
     metrics,
     pipeline,
     pool,
@@ -387,6 +455,8 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
     },
     async close() {
       clearInterval(depthTimer);
+      clearInterval(fleetTimer);
+      discovery?.stop();
       await grpc.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

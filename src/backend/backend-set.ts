@@ -1,4 +1,5 @@
 import { type BackendInfo, type ScoringMode, sameIdentity } from './server-info.js';
+import { BackendGroup, groupKey, routable } from './backend-group.js';
 import type { SglangBackend } from './sglang-backend.js';
 
 /**
@@ -17,25 +18,51 @@ export interface BackendSetEvents {
   log?(msg: string): void;
 }
 
+/** Makes the backend for a URL that discovery added. */
+export type BackendFactory = (url: string) => SglangBackend;
+
 /**
  * Healthy, discovered backends and the loop that keeps that true: /health on an interval, and
  * discovery (protocol, limits, model identity, tokenizer check) whenever a backend (re)appears,
  * whenever a new connection to it opened (it may have restarted between two health checks), and
  * at least every `identityIntervalMs` (weights can change in place: /update_weights_from_disk).
+ *
+ * Backends are grouped by identity (backend-group.ts); a request is routed to one group, keyed
+ * in the cache by that group's identity and sent to that group's members only. Membership can
+ * change at run time (discovery.ts): an added backend takes calls once it passed the checks
+ * above; a removed one drains (no new calls, the ones in flight finish) and is then closed.
  */
 export class BackendSet {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   /** Bumped on every identity change: work that began under an older epoch must not be cached. */
   identityEpoch = 0;
+  /** Every backend this set holds, draining ones included until they are closed. */
+  readonly backends: SglangBackend[];
+  private readonly groupMap = new Map<string, BackendGroup>();
+  /** groupMap's values as an array: route() runs per request and a Map iterator is garbage. */
+  private groupList: BackendGroup[] = [];
+  private groupSeq = 0;
+  private factory: BackendFactory | null = null;
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
-    readonly backends: SglangBackend[],
+    backends: SglangBackend[],
     private readonly intervalMs: number,
     private readonly localTokenize: LocalTokenize,
     private readonly events: BackendSetEvents = {},
     private readonly identityIntervalMs = 10_000,
-  ) {}
+    /** Longest a removed backend may take to finish its calls before its pools are destroyed. */
+    private readonly drainTimeoutMs = 60_000,
+  ) {
+    this.backends = [...backends];
+    this.regroup();
+  }
+
+  /** Lets reconcile() create backends for URLs it has not seen. */
+  setFactory(f: BackendFactory): void {
+    this.factory = f;
+  }
 
   /** Runs one round of checks now, then keeps checking on the interval. */
   async start(): Promise<void> {
@@ -51,11 +78,95 @@ export class BackendSet {
   }
 
   async checkAll(): Promise<void> {
-    await Promise.all(this.backends.map((b) => this.check(b)));
+    await Promise.all(this.backends.map((b) => (b.draining ? this.reapIfIdle(b) : this.check(b))));
+    this.regroup();
+  }
+
+  /** The groups by identity, each with at least one member. */
+  groups(): IterableIterator<BackendGroup> {
+    return this.groupMap.values();
+  }
+
+  /**
+   * Makes the set hold exactly `urls` (normalized, duplicates ignored): new ones are probed at
+   * once and take calls when the probe passes; missing ones drain. Returns what changed.
+   */
+  async reconcile(urls: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+    const want = new Set(urls.map((u) => u.replace(/\/+$/, '')));
+    const added: SglangBackend[] = [];
+    const removed: string[] = [];
+    for (const b of this.backends) {
+      if (!b.draining && !want.has(b.url)) {
+        b.draining = true;
+        removed.push(b.url);
+        this.events.log?.(`backend ${b.url}: removed by discovery, draining (${b.inflight} calls in flight)`);
+      }
+    }
+    for (const url of want) {
+      const existing = this.backends.find((b) => b.url === url);
+      if (existing !== undefined) {
+        if (existing.draining) {
+          // Came back before it finished draining: take it back as it is.
+          existing.draining = false;
+          this.events.log?.(`backend ${url}: back in discovery, draining cancelled`);
+        }
+        continue;
+      }
+      if (this.factory === null) throw new Error('BackendSet.reconcile needs a factory (setFactory)');
+      const b = this.factory(url);
+      this.backends.push(b);
+      added.push(b);
+      this.events.log?.(`backend ${url}: added by discovery, probing before use`);
+    }
+    this.regroup();
+    if (added.length > 0) {
+      await Promise.all(added.map((b) => this.check(b)));
+      this.regroup();
+    }
+    for (const b of this.backends) if (b.draining) void this.reapIfIdle(b);
+    return { added: added.map((b) => b.url), removed };
+  }
+
+  private drainingSince = new WeakMap<SglangBackend, number>();
+
+  /** Closes a draining backend once its calls are done (or its drain time is over). */
+  private async reapIfIdle(b: SglangBackend): Promise<void> {
+    const now = performance.now();
+    const since = this.drainingSince.get(b) ?? now;
+    this.drainingSince.set(b, since);
+    const idle = b.inflight === 0 && b.passthroughInflight === 0;
+    if (!idle && now - since < this.drainTimeoutMs) return;
+    const i = this.backends.indexOf(b);
+    if (i < 0) return;
+    this.backends.splice(i, 1);
+    this.regroup();
+    this.events.log?.(`backend ${b.url}: drained${idle ? '' : ' (drain time over, calls cut)'}, closed`);
+    const closing = (idle ? b.close() : b.destroy()).catch(() => {});
+    this.closing.add(closing);
+    await closing;
+    this.closing.delete(closing);
+  }
+
+  /** Rebuilds the identity groups from the members' current identities. */
+  private regroup(): void {
+    for (const g of this.groupMap.values()) g.members.length = 0;
+    for (const b of this.backends) {
+      if (b.info === null) continue;
+      const key = groupKey(b.info);
+      let g = this.groupMap.get(key);
+      if (g === undefined) {
+        g = new BackendGroup(b.info, this.groupSeq++);
+        this.groupMap.set(key, g);
+      }
+      g.members.push(b);
+    }
+    for (const [key, g] of this.groupMap) if (g.members.length === 0) this.groupMap.delete(key);
+    this.groupList = [...this.groupMap.values()];
   }
 
   private async check(b: SglangBackend): Promise<void> {
     const ok = await b.checkHealth();
+    if (b.draining) return;
     const wasHealthy = b.healthy;
     const now = performance.now();
     const due = !wasHealthy || b.info === null || b.identityStale || now - b.identityReadAt >= this.identityIntervalMs;
@@ -80,6 +191,11 @@ export class BackendSet {
           );
           this.events.onIdentityChange?.(b, before, info);
         }
+        // Back after /health failed: a restarted server starts with a clean outlier record.
+        if (!wasHealthy) {
+          b.outlier.reset();
+          b.latency.forget();
+        }
         b.healthy = true;
         if (!wasHealthy || before === null || changed) {
           this.events.log?.(
@@ -100,21 +216,61 @@ export class BackendSet {
     if (b.healthy !== wasHealthy) this.events.onChange?.(b);
   }
 
-  /** The healthy backend with the fewest calls in flight (of one scoring mode), or null. */
-  pick(mode?: ScoringMode): SglangBackend | null {
-    let best: SglangBackend | null = null;
-    for (const b of this.backends) {
-      if (!b.healthy || b.info === null) continue;
-      if (mode !== undefined && b.info.mode !== mode) continue;
-      // The emulator never mixes with real backends: a real one always wins.
-      if (best !== null && best.info!.emulator !== b.info.emulator) {
-        if (b.info.emulator) continue;
-        best = b;
+  /**
+   * The group a request goes to. A request naming a served model (model path or served name)
+   * goes to a group of that model, real SGLang before the emulator, a group with an available
+   * backend before a fully ejected one, the newest weight version first (the one seen last:
+   * during a rollout the new weights appear after the old). Any other request goes to the
+   * default group: real before emulator, available first, the most backends, then the newest.
+   * Null when no backend is healthy at all.
+   */
+  route(model: string | null, now = performance.now()): BackendGroup | null {
+    let best: BackendGroup | null = null;
+    let bestNamed = false;
+    let bestAvail = false;
+    const list = this.groupList;
+    for (let i = 0; i < list.length; i++) {
+      const g = list[i] as BackendGroup;
+      if (!g.healthy()) continue;
+      const named = model !== null && (g.info.modelPath === model || g.info.servedModelName === model);
+      const avail = g.available(now);
+      if (best === null) {
+        best = g;
+        bestNamed = named;
+        bestAvail = avail;
         continue;
       }
-      if (best === null || b.inflight < best.inflight) best = b;
+      let better: boolean;
+      if (named !== bestNamed) better = named;
+      else if (g.info.emulator !== best.info.emulator) better = !g.info.emulator;
+      else if (avail !== bestAvail) better = avail;
+      else if (!named && g.members.length !== best.members.length) better = g.members.length > best.members.length;
+      else better = g.seq > best.seq;
+      if (better) {
+        best = g;
+        bestNamed = named;
+        bestAvail = avail;
+      }
     }
     return best;
+  }
+
+  /**
+   * A backend of the default group (for passthrough and for what a backend reports: limits,
+   * endpoint context, model name), optionally of one scoring mode; null when none is healthy.
+   */
+  pick(mode?: ScoringMode): SglangBackend | null {
+    const now = performance.now();
+    const g = this.route(null, now);
+    if (g === null) return null;
+    if (mode !== undefined && g.mode !== mode) {
+      for (const other of this.groupMap.values()) {
+        if (other.mode !== mode || !other.healthy()) continue;
+        return other.pick(now) ?? other.members.find(routable) ?? null;
+      }
+      return null;
+    }
+    return g.pick(now) ?? g.members.find(routable) ?? null;
   }
 
   anyHealthy(): boolean {
@@ -124,7 +280,7 @@ export class BackendSet {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all(this.backends.map((b) => b.close()));
+    await Promise.all([...this.backends.map((b) => b.close()), ...this.closing]);
   }
 }
 

@@ -17,6 +17,8 @@ export interface BackendInfo {
    */
   vocabSize: number | null;
   modelPath: string;
+  /** The name clients may send as `model` (SGLang --served-model-name; the model path if unset). */
+  servedModelName?: string;
   weightVersion: string;
   version: string;
   /** A patched server (patches/) advertising scorecar_patches. */
@@ -84,6 +86,7 @@ export function parseBackendInfo(serverInfo: Record<string, unknown>, modelInfo:
     contextLength,
     vocabSize: typeof modelInfo?.vocab_size === 'number' && Number.isInteger(modelInfo.vocab_size) && modelInfo.vocab_size > 0 ? modelInfo.vocab_size : null,
     modelPath: String(modelInfo?.model_path ?? serverInfo.model_path ?? 'unknown'),
+    servedModelName: typeof serverInfo.served_model_name === 'string' ? serverInfo.served_model_name : undefined,
     weightVersion: String(modelInfo?.weight_version ?? serverInfo.weight_version ?? 'default'),
     version: String(serverInfo.version ?? 'unknown'),
     patches:

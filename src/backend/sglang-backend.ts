@@ -2,6 +2,9 @@ import { type Dispatcher, Pool } from 'undici';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { BadGateway, BackendUnavailable, UpstreamError, isConnectFailure } from './errors.js';
+import { BackendStats } from './backend-stats.js';
+import { LatencyWindow } from './latency-window.js';
+import { type OutlierOptions, OutlierDetector } from './outlier-detector.js';
 import { type BackendInfo, parseBackendInfo, parseEndpointContext } from './server-info.js';
 
 export interface BackendOptions {
@@ -15,6 +18,8 @@ export interface BackendOptions {
   /** Budget for one scoring call, milliseconds. */
   callTimeoutMs: number;
   healthTimeoutMs: number;
+  /** Passive outlier ejection settings (defaults: see OutlierDetector). */
+  outlier?: OutlierOptions;
 }
 
 export interface BackendReply {
@@ -44,7 +49,16 @@ export class SglangBackend {
   tokenizer: TokenizerCheck = 'unknown';
   healthy = false;
   inflight = 0;
-  consecutiveFailures = 0;
+  /** Prompt tokens of the scoring calls in flight here: what the fleet's pick balances. */
+  outstandingTokens = 0;
+  /** Passive health: consecutive failures eject it, a half-open trial call re-admits it. */
+  readonly outlier: OutlierDetector;
+  /** Latency of its successful scoring calls (the hedge delay is the fleet's p95). */
+  readonly latency = new LatencyWindow();
+  /** Errors by class, retries and hedges, for the per-backend metrics. */
+  readonly stats = new BackendStats();
+  /** Removed by discovery: no new calls; its pools close once the calls in flight finish. */
+  draining = false;
   lastError = '';
   /** Set when a new connection to the server opened (it may have restarted): re-read its identity. */
   identityStale = true;
@@ -55,6 +69,7 @@ export class SglangBackend {
 
   constructor(private readonly opts: BackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
+    this.outlier = new OutlierDetector(opts.outlier);
     this.pool = new Pool(this.url, {
       connections: opts.connections,
       pipelining: 1,
@@ -198,17 +213,15 @@ export class SglangBackend {
         call.reject = reject;
         this.pool.dispatch({ path, method: 'POST', headers: headers === undefined ? this.scoreHeaders : { ...this.scoreHeaders, ...headers }, body }, call);
       });
-      this.consecutiveFailures = 0;
       return reply;
     } catch (e) {
-      this.consecutiveFailures++;
       this.lastError = String((e as Error)?.message ?? e);
       if ((e as Error)?.name === 'AbortError') throw e;
       if (isConnectFailure(e)) {
         this.healthy = false;
-        throw new BackendUnavailable(`${this.url}: ${this.lastError}`);
+        throw new BackendUnavailable(`${this.url}: ${this.lastError}`, { cause: e });
       }
-      throw new BadGateway(`${this.url}: ${this.lastError}`);
+      throw new BadGateway(`${this.url}: ${this.lastError}`, { cause: e });
     } finally {
       this.inflight--;
     }
@@ -223,6 +236,11 @@ export class SglangBackend {
 
   async close(): Promise<void> {
     await Promise.all([this.pool.close(), this.passthroughPool.destroy()]);
+  }
+
+  /** Closes at once, failing whatever is still in flight (a drain that ran out of time). */
+  async destroy(): Promise<void> {
+    await Promise.all([this.pool.destroy(), this.passthroughPool.destroy()]);
   }
 }
 

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { parseDnsTarget } from '../backend/discovery.js';
 import { isRedisSpec } from '../cache/redis-url.js';
 import { type LogLevel, LOG_LEVELS } from '../observe/logger.js';
 import { ConfigError, type OptionTable, resolveOptions } from './options.js';
@@ -8,6 +9,17 @@ export const SERVE_OPTIONS = {
   port: { type: 'int', default: 30001, min: 0, help: 'HTTP port (SGLang-compatible API)' },
   'grpc-port': { type: 'int', default: 30002, min: 0, help: 'gRPC port' },
   backend: { type: 'list', default: [], help: 'SGLang server URL (repeat or comma-separate for several)' },
+  'backend-file': { type: 'string', default: null, help: 'file listing SGLang server URLs, one per line (# comments); re-read when it changes, backends added and drained without a restart' },
+  'backend-dns': { type: 'list', default: [], help: 'host:port (or http://host:port) resolved every --discovery-interval-ms to all its A/AAAA addresses, one backend each (a Kubernetes headless Service)' },
+  'discovery-interval-ms': { type: 'int', default: 5000, min: 50, help: 'how often --backend-dns names are re-resolved and --backend-file re-checked' },
+  'eject-consecutive-failures': { type: 'int', default: 5, min: 1, help: 'consecutive failed scoring calls (5xx, timeout, reset, refused) that eject a backend' },
+  'eject-base-ms': { type: 'int', default: 2000, min: 1, help: 'first ejection of a backend, ms; doubles on each re-ejection, then one trial call decides' },
+  'eject-max-ms': { type: 'int', default: 30000, min: 1, help: 'longest ejection of a backend, ms' },
+  'retry-budget-ratio': { type: 'number', default: 0.2, min: 0, help: 'retries and hedges allowed per original scoring call (token bucket)' },
+  'retry-min-per-s': { type: 'number', default: 5, min: 0, help: 'retries per second allowed whatever the traffic (so light traffic can retry)' },
+  'max-attempts': { type: 'int', default: 3, min: 1, help: 'backends one scoring call may try in all, each a different one (1: no retries)' },
+  hedge: { type: 'bool', default: false, help: "send a second copy of a scoring call to another backend when no answer came within the backends' p95 latency; the slower copy is cancelled" },
+  'hedge-min-delay-ms': { type: 'number', default: 10, min: 0, help: 'shortest wait before a hedge is sent' },
   emulate: { type: 'bool', default: false, help: 'start the SGLang emulator and use it as the backend' },
   'emulator-port': { type: 'int', default: 30000, min: 0, help: 'port of the embedded emulator' },
   'emulator-profile': { type: 'string', default: 'zero', help: 'cost-model profile of the embedded emulator' },
@@ -73,6 +85,17 @@ export interface ServeConfig {
   port: number;
   grpcPort: number;
   backend: string[];
+  backendFile: string | null;
+  backendDns: string[];
+  discoveryIntervalMs: number;
+  ejectConsecutiveFailures: number;
+  ejectBaseMs: number;
+  ejectMaxMs: number;
+  retryBudgetRatio: number;
+  retryMinPerS: number;
+  maxAttempts: number;
+  hedge: boolean;
+  hedgeMinDelayMs: number;
   emulate: boolean;
   emulatorPort: number;
   emulatorProfile: string;
@@ -138,10 +161,11 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   const { values } = resolveOptions(SERVE_OPTIONS, argv, env);
   const c = values as unknown as ServeConfig;
   if (c.help) return c;
-  if (c.backend.length === 0 && !c.emulate) {
-    throw new ConfigError('serve needs --backend URL (an SGLang server) or --emulate (the built-in SGLang emulator)');
+  const discovered = c.backendFile !== null || c.backendDns.length > 0;
+  if (c.backend.length === 0 && !discovered && !c.emulate) {
+    throw new ConfigError('serve needs --backend URL (or --backend-file FILE, --backend-dns HOST:PORT: SGLang servers) or --emulate (the built-in SGLang emulator)');
   }
-  if (c.emulate && c.backend.length > 0) {
+  if (c.emulate && (c.backend.length > 0 || discovered)) {
     // Emulated scores must never share a pool, or cache entries, with a real model's.
     throw new ConfigError('--emulate cannot be combined with --backend: the emulator is a stand-in for SGLang, and its scores must not mix with a real backend\'s (run `scorecar emulate` and point a separate scorecar at it)');
   }
@@ -167,6 +191,15 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`--backend ${url}: must be http(s)`);
   }
+  for (const spec of c.backendDns) {
+    try {
+      parseDnsTarget(spec);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  }
+  if (c.retryBudgetRatio > 1) throw new ConfigError(`--retry-budget-ratio ${c.retryBudgetRatio}: must be in [0, 1]`);
+  if (c.ejectMaxMs < c.ejectBaseMs) throw new ConfigError(`--eject-base-ms ${c.ejectBaseMs} <= --eject-max-ms ${c.ejectMaxMs} must hold`);
   if (!(c.depthMin <= c.depthStart && c.depthStart <= c.depthMax)) {
     throw new ConfigError(`--depth-min ${c.depthMin} <= --depth-start ${c.depthStart} <= --depth-max ${c.depthMax} must hold`);
   }

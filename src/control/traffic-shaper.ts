@@ -38,7 +38,10 @@ export interface AdmissionTicket {
 }
 
 export interface ShaperStats {
+  /** Per-backend budget x backends. */
   budgetTokens: number;
+  /** Backends the budget is multiplied by. */
+  backends: number;
   inFlightTokens: number;
   inFlightRequests: number;
   queuedRequests: Record<Priority, number>;
@@ -164,6 +167,7 @@ export class TrafficShaper {
   private inFlightCount = 0;
   private latencyMs = NaN;
   private closed = false;
+  private backends = 1;
 
   private nAdmitted = 0;
   private nCancelled = 0;
@@ -213,7 +217,7 @@ export class TrafficShaper {
       const ahead = priority === 'online' ? this.online.liveTokens : this.online.liveTokens + this.nearline.liveTokens;
       const queueAhead = priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
       const immediate = queueAhead === 0 && this.fits(tokens);
-      const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + tokens, this.limiter.budget);
+      const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + tokens, this.capacity);
       if (now >= deadlineAt || now + wait + this.serviceMs() > deadlineAt) reason = 'deadline';
       else if (wait > this.maxQueueMs) reason = 'queue-time';
       else if (!immediate && queueAhead + 1 > this.maxQueuedRequests) reason = 'queue-full';
@@ -235,7 +239,8 @@ export class TrafficShaper {
       this.latencyMs = Number.isNaN(this.latencyMs)
         ? latencyMs
         : this.latencyMs + this.smoothing * (latencyMs - this.latencyMs);
-      this.limiter.onSample(latencyMs, w.tokens, before, this.clock.now());
+      // The limiter's budget is one backend's: it sees one backend's share of the load.
+      this.limiter.onSample(latencyMs, w.tokens, before / this.backends, this.clock.now());
     }
     this.pump();
   }
@@ -248,8 +253,25 @@ export class TrafficShaper {
     }
   }
 
+  /** The whole in-flight budget: one backend's budget times the backends serving. */
   get budgetTokens(): number {
-    return this.limiter.budget;
+    return this.capacity;
+  }
+
+  private get capacity(): number {
+    return this.limiter.budget * this.backends;
+  }
+
+  /**
+   * The budget is per backend (the adaptive one learns from per-call latency, which is a
+   * backend's), so admitted capacity follows the fleet: n backends that can take calls admit n
+   * budgets. Never below one: with none up, calls fail fast at dispatch, not in this queue.
+   */
+  setBackends(n: number): void {
+    const next = Math.max(1, Math.floor(n));
+    if (next === this.backends) return;
+    this.backends = next;
+    this.pump();
   }
 
   get inFlightTokens(): number {
@@ -271,7 +293,8 @@ export class TrafficShaper {
 
   stats(): ShaperStats {
     return {
-      budgetTokens: this.limiter.budget,
+      budgetTokens: this.capacity,
+      backends: this.backends,
       inFlightTokens: this.inFlight,
       inFlightRequests: this.inFlightCount,
       queuedRequests: { online: this.online.live, nearline: this.nearline.live },
@@ -319,7 +342,7 @@ export class TrafficShaper {
     const queueAhead = w.priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
     const service = this.serviceMs();
     const immediate = queueAhead === 0 && this.fits(w.tokens);
-    const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.limiter.budget);
+    const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.capacity);
     if (now + wait + service > w.deadlineAt || now >= w.deadlineAt) return this.refuseNew(w, 'deadline');
     if (wait > this.maxQueueMs) return this.refuseNew(w, 'queue-time');
     if (immediate) return this.admitNow(w, now);
@@ -376,7 +399,7 @@ export class TrafficShaper {
   }
 
   private fits(tokens: number): boolean {
-    return this.inFlight + tokens <= this.limiter.budget || this.inFlightCount === 0;
+    return this.inFlight + tokens <= this.capacity || this.inFlightCount === 0;
   }
 
   private admitNow(w: Waiter, now: number): void {
@@ -437,7 +460,7 @@ export class TrafficShaper {
     const excess = demand - budget;
     if (excess <= 0) return 0;
     const lat = this.serviceMs();
-    return (excess * lat) / this.limiter.budget;
+    return (excess * lat) / this.capacity;
   }
 
   private queueOf(p: Priority): ClassQueue {

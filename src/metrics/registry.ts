@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScoreCacheStats } from '../cache/score-cache.js';
 import type { ShaperStats } from '../control/traffic-shaper.js';
+import { type BackendSample, registerBackendMetrics } from './backend-metrics.js';
 import { FastCounter, FastHistogram, FastStatusCounter } from './fast-metrics.js';
 import { HeapMeter } from './heap-meter.js';
 
@@ -18,7 +19,8 @@ const GC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 export interface MetricSources {
   tokenCaches(): Array<{ name: string; hits: number; misses: number; bytes: number; entries: number }>;
   tokenizerQueue(): number;
-  backends(): Array<{ url: string; healthy: boolean; inflight: number; tokenizerMatch: boolean }>;
+  backends(): BackendSample[];
+  retryBudget(): { allowed: number; refused: number };
   scoreCache(): ScoreCacheStats;
   shaper(): ShaperStats;
   depth(): { depth: number; measuredMs: number; error: number; p: number; i: number; d: number };
@@ -116,33 +118,7 @@ export class ScorecarMetrics {
         this.set(sources.tokenizerQueue());
       },
     });
-    new Gauge({
-      name: 'scorecar_backend_up',
-      help: 'Backend health (1 healthy)',
-      labelNames: ['backend'],
-      registers,
-      collect() {
-        for (const b of sources.backends()) this.set({ backend: b.url }, b.healthy ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'scorecar_backend_inflight',
-      help: 'Calls in flight per backend',
-      labelNames: ['backend'],
-      registers,
-      collect() {
-        for (const b of sources.backends()) this.set({ backend: b.url }, b.inflight);
-      },
-    });
-    new Gauge({
-      name: 'scorecar_backend_tokenizer_match',
-      help: 'Whether the backend tokenizes like scorecar (0: text is forwarded unchanged)',
-      labelNames: ['backend'],
-      registers,
-      collect() {
-        for (const b of sources.backends()) this.set({ backend: b.url }, b.tokenizerMatch ? 1 : 0);
-      },
-    });
+    registerBackendMetrics(this.registry, sources.backends, sources.retryBudget);
     // Score cache: counters are the cache's own running totals, read at scrape time.
     const cacheCounter = (name: string, help: string, read: (s: ScoreCacheStats) => number): void => {
       new Counter({

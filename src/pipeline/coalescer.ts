@@ -3,13 +3,22 @@ import { type Batch, giveBatch, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 /** Sends a list of batches; resolves or rejects per batch. */
-export type SendBatches = (batches: readonly Batch[], mode: ScoringMode) => Promise<PromiseSettledResult<void>[]>;
+/**
+ * Where a pack goes: its scoring mode and a key naming the backends that may take it (a group
+ * of one identity). Jobs of different lanes never share a pack.
+ */
+export interface Lane {
+  readonly mode: ScoringMode;
+  readonly key: string;
+}
 
-interface Group {
+export type SendBatches<L extends Lane> = (batches: readonly Batch[], lane: L) => Promise<PromiseSettledResult<void>[]>;
+
+interface Group<L extends Lane> {
   jobs: ScoreJob[];
   settle: Array<(e: unknown) => void>;
   tokens: number;
-  mode: ScoringMode;
+  lane: L;
   budget: number;
   timer: NodeJS.Timeout | null;
 }
@@ -20,22 +29,23 @@ interface Group {
  * query prefilled once for all of them — and are split back by item on return. A group flushes
  * when its window ends or when it would outgrow the token budget. Window 0 sends at once.
  */
-export class Coalescer {
-  private readonly groups = new Map<string, Group>();
+export class Coalescer<L extends Lane = Lane> {
+  private readonly groups = new Map<string, Group<L>>();
   /** Batches sent and requests they carried, for the pack-fill metrics. */
   merged = 0;
 
   constructor(
     private readonly windowMs: number,
-    private readonly send: SendBatches,
+    private readonly send: SendBatches<L>,
   ) {}
 
   /** The key under which jobs may share a call. */
-  static key(job: ScoreJob, mode: ScoringMode): string {
+  static key(job: ScoreJob, lane: Lane): string {
+    const mode = lane.mode;
     let labels = '';
     for (let l = 0; l < job.nLabels; l++) labels += `${job.labels[l]},`;
     const prefix = job.wholePrompts ? 'whole' : `${job.kind}:${job.textHash[0]}:${job.textHash[1]}:${job.qLen}`;
-    return `${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
+    return `${lane.key}|${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
   }
 
   /**
@@ -43,19 +53,19 @@ export class Coalescer {
    * `tokens` is what the active items cost (batch.ts's itemCost summed), as the caller counted
    * them for admission.
    */
-  dispatch(job: ScoreJob, mode: ScoringMode, budget: number, tokens: number): Promise<void> {
-    if (this.windowMs <= 0) return this.flushJobs([job], mode, budget).then(firstError);
-    const key = Coalescer.key(job, mode);
+  dispatch(job: ScoreJob, lane: L, budget: number, tokens: number): Promise<void> {
+    if (this.windowMs <= 0) return this.flushJobs([job], lane, budget).then(firstError);
+    const key = Coalescer.key(job, lane);
     let g = this.groups.get(key);
     // The key holds a hash of the query; the pack carries the lead's query ids for every job, so
     // a job joins only a group whose query ids are its own, compared id by id.
-    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.flushJobs([job], mode, budget).then(firstError);
+    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.flushJobs([job], lane, budget).then(firstError);
     if (g !== undefined && g.tokens + tokens > budget) {
       this.flush(key, g);
       g = undefined;
     }
     if (g === undefined) {
-      g = { jobs: [], settle: [], tokens: 0, mode, budget, timer: null };
+      g = { jobs: [], settle: [], tokens: 0, lane, budget, timer: null };
       const group = g;
       group.timer = setTimeout(() => this.flush(key, group), this.windowMs);
       this.groups.set(key, g);
@@ -63,26 +73,26 @@ export class Coalescer {
     g.jobs.push(job);
     g.tokens += tokens;
     return new Promise<void>((resolve, reject) => {
-      (g as Group).settle.push((e) => (e === null ? resolve() : reject(e)));
+      (g as Group<L>).settle.push((e) => (e === null ? resolve() : reject(e)));
     });
   }
 
-  private flush(key: string, g: Group): void {
+  private flush(key: string, g: Group<L>): void {
     if (this.groups.get(key) === g) this.groups.delete(key);
     if (g.timer) clearTimeout(g.timer);
-    void this.flushJobs(g.jobs, g.mode, g.budget).then((errors) => {
+    void this.flushJobs(g.jobs, g.lane, g.budget).then((errors) => {
       for (let j = 0; j < g.settle.length; j++) (g.settle[j] as (e: unknown) => void)(errors[j] ?? null);
     });
   }
 
   /** Packs and sends jobs; returns, per job, the first error among the batches holding its items. */
-  private async flushJobs(jobs: ScoreJob[], mode: ScoringMode, budget: number): Promise<unknown[]> {
+  private async flushJobs(jobs: ScoreJob[], lane: L, budget: number): Promise<unknown[]> {
     const batches: Batch[] = [];
-    packJobs(jobs, mode === 'mis', budget, batches);
+    packJobs(jobs, lane.mode === 'mis', budget, batches);
     if (jobs.length > 1) this.merged += jobs.length;
     const errors: unknown[] = new Array(jobs.length).fill(null);
     try {
-      const settled = await this.send(batches, mode);
+      const settled = await this.send(batches, lane);
       for (let b = 0; b < batches.length; b++) {
         const s = settled[b] as PromiseSettledResult<void>;
         if (s.status === 'fulfilled') continue;

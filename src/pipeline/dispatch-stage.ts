@@ -1,10 +1,11 @@
-import { BackendUnavailable } from '../backend/errors.js';
-import type { BackendSet } from '../backend/backend-set.js';
+import type { BackendGroup } from '../backend/backend-group.js';
+import { type FleetPolicy, callFleet } from '../backend/fleet-call.js';
 import type { ScoringMode } from '../backend/server-info.js';
 import { readScoreReply } from '../backend/score-reply.js';
 import { writeScoreBody } from '../backend/score-body.js';
 import { SglangBackend } from '../backend/sglang-backend.js';
 import { bufferPool } from '../mem/buffer-pool.js';
+import { CancelScope } from '../mem/cancel-scope.js';
 import { ByteWriter } from '../mem/byte-writer.js';
 import type { Logger } from '../observe/logger.js';
 import { REQUEST_ID_HEADER, type RequestIds } from '../observe/request-id.js';
@@ -117,46 +118,43 @@ function detachRows(batch: Batch, reply: Buffer): void {
 }
 
 /**
- * Sends one batch: writes its body into a pooled buffer, posts it, and maps the reply's rows onto
- * its jobs. A backend that cannot be reached is swapped for another healthy one once. The
- * reported prompt tokens go to a lone job; coalesced jobs are charged their own share.
+ * Sends one batch to the group its jobs were routed to: writes its body into a pooled buffer,
+ * posts it through the fleet (retries and hedges on other members of the group, never outside
+ * it), and maps the reply's rows onto its jobs. The reported prompt tokens go to a lone job;
+ * coalesced jobs are charged their own share.
  */
-export async function sendBatch(batch: Batch, backends: BackendSet, mode: ScoringMode, observe: PackObserver, batchIds?: BatchIds): Promise<void> {
+export async function sendBatch(batch: Batch, group: BackendGroup, policy: FleetPolicy, observe: PackObserver, batchIds?: BatchIds): Promise<void> {
+  const mode = group.mode;
   observe(mode, batch.items, batch.tokens);
   const lead = batch.lead();
   const w = takeWriter();
   const { headers, span } = callHeaders(batch, batchIds);
   try {
     writeScoreBody(w, batch);
-    let lastError: unknown = null;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const backend = backends.pick(mode);
-      if (backend === null) throw lastError ?? new BackendUnavailable('no healthy SGLang backend');
-      try {
-        // A shared call must outlive any one client leaving; only a lone job's call is cancelled.
-        span?.setAttribute('server.address', backend.url);
-        const reply = await backend.post('/v1/score', w.view(), batch.count === 1 ? lead.scope : undefined, headers);
-        span?.setAttribute('http.response.status_code', reply.status);
-        if (reply.status !== 200) throw SglangBackend.upstreamError(reply);
-        let reported: number;
-        try {
-          reported = readScoreReply(reply.body, reply.length, batch);
-        } catch (e) {
-          bufferPool.release(reply.body);
-          throw e;
-        }
-        // usage is computed per request from its token counts (usage.ts); the backend's own
-        // figure only says whether it reports usage at all.
-        if (reported < 0) for (let s = 0; s < batch.count; s++) (batch.jobs[s] as ScoreJob).usageNull = true;
-        if (batch.count === 1) lead.held.push(reply.body);
-        else detachRows(batch, reply.body);
-        return;
-      } catch (e) {
-        if (!(e instanceof BackendUnavailable)) throw e;
-        lastError = e;
-      }
+    // A retry serves whoever still waits: the latest deadline among the batch's jobs.
+    let deadlineAt = lead.deadlineAt;
+    for (let s = 1; s < batch.count; s++) deadlineAt = Math.max(deadlineAt, (batch.jobs[s] as ScoreJob).deadlineAt);
+    // A shared call must outlive any one client leaving; only a lone job's call is cancelled.
+    const reply = await callFleet(
+      group,
+      { path: '/v1/score', body: w.view(), tokens: batch.tokens, scope: batch.count === 1 ? lead.scope : undefined, deadlineAt, idempotent: true, headers, span },
+      policy,
+      newScope,
+    );
+    span?.setAttribute('http.response.status_code', reply.status);
+    if (reply.status !== 200) throw SglangBackend.upstreamError(reply);
+    let reported: number;
+    try {
+      reported = readScoreReply(reply.body, reply.length, batch);
+    } catch (e) {
+      bufferPool.release(reply.body);
+      throw e;
     }
-    throw lastError;
+    // usage is computed per request from its token counts (usage.ts); the backend's own
+    // figure only says whether it reports usage at all.
+    if (reported < 0) for (let s = 0; s < batch.count; s++) (batch.jobs[s] as ScoreJob).usageNull = true;
+    if (batch.count === 1) lead.held.push(reply.body);
+    else detachRows(batch, reply.body);
   } catch (e) {
     span?.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
     throw e;
@@ -166,3 +164,6 @@ export async function sendBatch(batch: Batch, backends: BackendSet, mode: Scorin
   }
 }
 
+function newScope(): CancelScope {
+  return new CancelScope();
+}

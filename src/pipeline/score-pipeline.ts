@@ -1,4 +1,6 @@
 import type { BackendSet } from '../backend/backend-set.js';
+import type { BackendGroup } from '../backend/backend-group.js';
+import { type FleetPolicy, callFleet } from '../backend/fleet-call.js';
 import { BackendUnavailable } from '../backend/errors.js';
 import type { BackendInfo, ScoringMode } from '../backend/server-info.js';
 import type { ScoreCache } from '../cache/score-cache.js';
@@ -9,7 +11,7 @@ import { tooLongMessage } from '../sglang/score-schema.js';
 import { ScoreError } from './errors.js';
 import type { RankInput } from './rank-input.js';
 import type { TrafficShaper } from '../control/traffic-shaper.js';
-import { CancelledError } from '../mem/cancel-scope.js';
+import { CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
 import { batchBase, itemCost } from './batch.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
@@ -55,6 +57,8 @@ export interface PipelineDeps {
   hasher: KeyedHash;
   /** Batch ids of coalesced calls and the log of their request ids (default: ids made, nothing logged). */
   observe?: Pick<Observe, 'ids' | 'log'>;
+  /** Retry budget and hedging of backend calls. */
+  fleet: FleetPolicy;
 }
 
 const DEFAULT_PACK_TOKENS = 8192;
@@ -71,7 +75,7 @@ export class ScorePipeline {
   private readonly backendSlot: number;
   private readonly queueSlot: number;
   private readonly packObserver: PackObserver;
-  readonly coalescer: Coalescer;
+  readonly coalescer: Coalescer<BackendGroup>;
   private cacheContext: { modelPath: string; weightVersion: string; mode: ScoringMode; emulator: boolean; ctx: CacheContext } | null = null;
 
   constructor(
@@ -90,8 +94,8 @@ export class ScorePipeline {
       packTokens.observe(0, tokens);
     };
     const batchIds: BatchIds | undefined = deps.observe;
-    this.coalescer = new Coalescer(opts.coalesceWindowMs, (batches, mode) =>
-      Promise.allSettled(batches.map((b) => sendBatch(b, deps.backends, mode, this.packObserver, batchIds))),
+    this.coalescer = new Coalescer<BackendGroup>(opts.coalesceWindowMs, (batches, group) =>
+      Promise.allSettled(batches.map((b) => sendBatch(b, group, deps.fleet, this.packObserver, batchIds))),
     );
   }
 
@@ -121,18 +125,21 @@ export class ScorePipeline {
    */
   async run(job: ScoreJob): Promise<void> {
     const { backends, cache, shaper, metrics } = this.deps;
-    const backend = backends.pick();
-    if (backend === null || backend.info === null) throw new BackendUnavailable('no healthy SGLang backend');
-    const info = backend.info;
+    // One routing decision per request: the cache key below and the backend call both use
+    // this group's identity, so a cached row always names the model that computed it.
+    const group = backends.route(job.modelStart >= 0 ? job.body.toString('utf8', job.modelStart, job.modelEnd) : null);
+    if (group === null) throw new BackendUnavailable('no healthy SGLang backend');
+    const info = group.info;
     // Rows computed while the backend's identity changed are not cached under either identity.
     const epoch = backends.identityEpoch;
-    if (job.asIs || (job.kind === 'text' && backend.tokenizer !== 'match')) {
+    if (job.asIs || (job.kind === 'text' && group.tokenizer !== 'match')) {
       if (job.asIs) checkArenaIds(job, info.vocabSize ?? this.opts.inputVocab);
       const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
       // Relayed requests take their share of the backend's budget like any other: their tokens
       // are unknown, so a bound from their size stands in (a token is at least a byte of text,
       // and an id takes at least two bytes of JSON).
-      const ticket = await shaper.admit(Math.ceil(request.length / 2), job.deadlineAt, job.priority, job.scope);
+      const tokens = Math.ceil(request.length / 2);
+      const ticket = await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope);
       job.queueMs = ticket.queuedMs;
       let ok = false;
       const started = performance.now();
@@ -147,7 +154,12 @@ export class ScorePipeline {
         span?.setAttribute('scorecar.relayed', job.asIs ? 'as-is' : 'tokenizer-mismatch');
         // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
         // bytes are written (the job releases it on reset if nobody took it).
-        job.relay = await backend.post('/v1/score', request, job.scope, headers);
+        job.relay = await callFleet(
+          group,
+          { path: '/v1/score', body: request, tokens, scope: job.scope, deadlineAt: job.deadlineAt, idempotent: true, headers, span },
+          this.deps.fleet,
+          newScope,
+        );
         span?.setAttribute('http.response.status_code', job.relay.status);
         ok = true;
       } finally {
@@ -220,7 +232,7 @@ export class ScorePipeline {
       const budget = mis
         ? Math.min(this.opts.maxPackTokens ?? Math.min(info.maxReqInputLen, DEFAULT_PACK_TOKENS), info.maxReqInputLen - 1)
         : this.opts.maxCallTokens;
-      await this.coalescer.dispatch(job, info.mode, budget, itemTokens);
+      await this.coalescer.dispatch(job, group, budget, itemTokens);
       ok = true;
     } catch (e) {
       if (e instanceof CancelledError && (job.deadlineFired || performance.now() >= job.deadlineAt)) {
@@ -326,4 +338,8 @@ function estimateTokens(job: ScoreJob): number {
     }
   }
   return Math.ceil(bytes / 4);
+}
+
+function newScope(): CancelScope {
+  return new CancelScope();
 }

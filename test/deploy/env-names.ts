@@ -6,13 +6,10 @@ export function envNameOf(flag: string): string {
 }
 
 /**
- * Options the deploy files already set but that other work is adding to `serve` at the same
- * time: DNS discovery of the SGLang pods (issue 15, item 2). Once `serve` has them, they are simply
- * known options and this list can go.
+ * Options the deploy files set before `serve` has them (work landing beside the deploy files).
+ * Empty now: --cache-key-secret and --backend-dns both exist.
  */
-export const PENDING_SERVE_ENV: Readonly<Record<string, string>> = {
-  SCORECAR_BACKEND_DNS: '--backend-dns (fleet discovery)',
-};
+export const PENDING_SERVE_ENV: Readonly<Record<string, string>> = {};
 
 const KNOWN = new Set(Object.keys(SERVE_OPTIONS).map(envNameOf));
 

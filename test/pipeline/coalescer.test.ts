@@ -23,6 +23,8 @@ function idsJob(query: number[], hash: [number, number]): ScoreJob {
   return j;
 }
 
+const MIS = { mode: 'mis', key: 'g' } as const;
+
 describe('coalescing', () => {
   it('compares the query ids themselves: a hash collision does not make two queries share a pack', async () => {
     const sent: Array<Int32Array[]> = [];
@@ -33,8 +35,8 @@ describe('coalescing', () => {
     const a = idsJob([1, 2, 3], [42, 43]);
     const b = idsJob([9, 9, 9], [42, 43]); // same hash and length, other ids
     const a2 = idsJob([1, 2, 3], [42, 43]);
-    expect(Coalescer.key(a, 'mis')).toBe(Coalescer.key(b, 'mis'));
-    await Promise.all([c.dispatch(a, 'mis', 1000, 2), c.dispatch(b, 'mis', 1000, 2), c.dispatch(a2, 'mis', 1000, 2)]);
+    expect(Coalescer.key(a, MIS)).toBe(Coalescer.key(b, MIS));
+    await Promise.all([c.dispatch(a, MIS, 1000, 2), c.dispatch(b, MIS, 1000, 2), c.dispatch(a2, MIS, 1000, 2)]);
     // b went alone; a and a2 (equal ids) shared one pack.
     expect(sent.map((pack) => pack.map((q) => Array.from(q)))).toEqual([[[9, 9, 9]], [[1, 2, 3], [1, 2, 3]]]);
   });

@@ -69,7 +69,7 @@ export function failureStatus(e: unknown, clientGone = false): GrpcFailure | nul
     return { code, details: `${e.message} (scorecar traffic shaper)`, retryAfterS: e.retryAfterS };
   }
   if (e instanceof DeadlineExceededInFlight) return { code: Status.DEADLINE_EXCEEDED, details: `${e.message} (scorecar)`, retryAfterS: null };
-  if (e instanceof BackendUnavailable) return { code: Status.UNAVAILABLE, details: `${e.message} (scorecar)`, retryAfterS: 1 };
+  if (e instanceof BackendUnavailable) return { code: Status.UNAVAILABLE, details: `${e.message} (scorecar)`, retryAfterS: e.retryAfterS };
   if (e instanceof BadGateway) return { code: Status.UNAVAILABLE, details: `bad gateway: ${e.message} (scorecar)`, retryAfterS: null };
   if (e instanceof UpstreamError) {
     return { code: statusForHttp(e.status), details: `backend answered ${e.status}: ${upstreamMessage(e.body)}`, retryAfterS: null };

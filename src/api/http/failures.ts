@@ -38,7 +38,7 @@ export function answerFailure(res: ServerResponse, e: unknown): number {
     return 504;
   }
   if (e instanceof BackendUnavailable) {
-    sendError(res, 503, `Service unavailable: ${e.message} (scorecar)`, 'ServiceUnavailableError', { 'retry-after': '1' });
+    sendError(res, 503, `Service unavailable: ${e.message} (scorecar)`, 'ServiceUnavailableError', { 'retry-after': String(e.retryAfterS) });
     return 503;
   }
   if (e instanceof BadGateway) {

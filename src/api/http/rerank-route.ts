@@ -94,7 +94,7 @@ export class RerankRoute extends ScoringRoute {
     } else if (e instanceof DeadlineExceededInFlight) [status, message] = [504, `gateway timeout: ${e.message}`];
     else if (e instanceof BackendUnavailable) {
       [status, message] = [503, `service unavailable: ${e.message}`];
-      headers['retry-after'] = '1';
+      headers['retry-after'] = String(e.retryAfterS);
     } else if (e instanceof BadGateway || e instanceof UpstreamError) [status, message] = [502, `bad gateway: ${(e as Error).message}`];
     else if ((e as Error)?.name === 'AbortError') {
       if (res.destroyed) return 499;
