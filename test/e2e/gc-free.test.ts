@@ -94,10 +94,13 @@ describe('GC-free hot path', () => {
         `warm text 10-item ${warmText.toFixed(0)}; marginal per extra item ${marginal.toFixed(1)}`,
     );
     // What a request costs is mostly node:http and undici (~20 KB); what an item costs is ~0.
-    expect(idsSmall).toBeLessThan(3000);
-    // Warm text measured 2,920-3,010 B per item here (2026-12-03): the bound sits above that noise.
-    // The hot-path issue's target (256 B per item) is not met yet.
-    expect(warmText).toBeLessThan(3300);
+    // Measured here on 2026-12-03: ids 10-item 2,760 B per item before request ids and the
+    // fleet's call path, 2,890-3,010 after (x-request-id on every answer and backend call, ~1.5 KB
+    // per request; retry bookkeeping, ~1 KB); warm text 2,920-3,180. The bounds sit above that
+    // noise to catch a regression. The hot-path issue's target (256 B per item) is not met: a
+    // bare node:http server that reads the same body allocates 7.5 KB per request by itself.
+    expect(idsSmall).toBeLessThan(3400);
+    expect(warmText).toBeLessThan(3600);
     expect(idsLarge).toBeLessThan(400);
     expect(marginal).toBeLessThan(32);
   }, 180_000);
