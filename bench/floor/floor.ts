@@ -24,7 +24,7 @@ import { Pool } from 'undici';
  * The body: a query of 50 token ids and 10 items of 170 ids (about 11 KB), as the hot-path issue
  * measured it.
  */
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.FLOOR_ROUNDS ?? 3);
 const CLOSED_SECONDS = 8;
 const CONNECTIONS = 32;
 const OPEN_RPS = 200;

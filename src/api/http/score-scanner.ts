@@ -118,27 +118,25 @@ function idsAtCanonical(job: ScoreJob, b: Buffer, p: number, end: number): numbe
   let max = job.idMax;
   for (;;) {
     if (p >= end) return -1;
-    let c = b[p] as number;
-    if (c < 0x30 || c > 0x39) return -1;
-    let v = c - 0x30;
+    let d = (b[p] as number) - 0x30;
+    // One unsigned compare per byte: anything but '0'..'9' wraps above 9.
+    if (d >>> 0 > 9) return -1;
+    const first = p;
+    let v = d;
     p++;
-    if (v === 0) {
-      if (p < end && (c = b[p] as number) >= 0x30 && c <= 0x39) return -1;
-    } else {
-      // At most 10 digits; 2^31 and up are no int32.
-      const last = p + 9;
-      while (p < end && (c = b[p] as number) >= 0x30 && c <= 0x39) {
-        if (p === last) return -1;
-        v = v * 10 + (c - 0x30);
-        p++;
-      }
-      if (v > 2147483647) return -1;
+    while (p < end && (d = (b[p] as number) - 0x30) >>> 0 <= 9) {
+      v = v * 10 + d;
+      p++;
     }
+    // No leading zeros, at most 10 digits, within int32 (longer runs are rejected by their count,
+    // so v's precision past 2^53 never matters).
+    const digits = p - first;
+    if ((v === 0 ? digits > 1 : b[first] === 0x30) || digits > 10 || v > 2147483647) return -1;
     if (used === arena.length) arena = job.arena = int32Pool.grow(arena, used, used + 1);
     arena[used++] = v;
     if (v > max) max = v;
     if (p >= end) return -1;
-    c = b[p] as number;
+    const c = b[p] as number;
     if (c === COMMA) {
       p++;
       continue;
