@@ -240,6 +240,13 @@ async function main(): Promise<void> {
       (n) =>
         `| ${n} | ${rps(n).toFixed(0)} | ${(busy(n) * 100).toFixed(0)}% | ${perCpu(n).toFixed(0)} | ${(perCpu(n) / perCpu('naive')).toFixed(2)}x | ${(perCpu(n) / perCpu('nginx')).toFixed(2)}x | +${added(n, 'p50').toFixed(2)} | +${added(n, 'p99').toFixed(2)} |`,
     );
+    // The VM's speed moves between rounds (steal, neighbours): a ratio within one round compares
+    // proxies that ran seconds apart, so it is reported beside the ratio of medians.
+    const roundRatios = (a: Name, b: Name): number[] => closed[a].map((r, i) => r.requests / r.cpuS / ((closed[b][i] as Closed).requests / (closed[b][i] as Closed).cpuS));
+    const ratioLine = (b: Name): string => {
+      const rs = roundRatios('scorecar', b);
+      return `scorecar / ${b} per proxy CPU-second, round by round: ${rs.map((x) => `${x.toFixed(2)}x`).join(', ')}; median ${median(rs).toFixed(2)}x.`;
+    };
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const md = [
       '# bench:floor: scorecar against nginx and a naive Node proxy',
@@ -251,6 +258,9 @@ async function main(): Promise<void> {
       '| proxy | req/s (closed) | proxy core busy | req per proxy CPU-second | vs naive | vs nginx | p50 added (ms) | p99 added (ms) |',
       '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...rows,
+      '',
+      ratioLine('naive'),
+      ratioLine('nginx'),
       '',
       `Direct p50 / p99: ${median(open.direct.map((r) => r.p50)).toFixed(2)} / ${median(open.direct.map((r) => r.p99)).toFixed(2)} ms.`,
       '',
