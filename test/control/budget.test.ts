@@ -39,6 +39,23 @@ describe('AimdBudget', () => {
     expect(b.budget).toBe(4000);
   });
 
+  it('cuts by the overshoot: a half at twice the target or more, the backoff just over it', () => {
+    const far = new AimdBudget({ initialTokens: 128_000, minTokens: 4000, targetLatencyMs: 100, smoothing: 1 });
+    far.onSample(2600, 1000, 128_000, 0);
+    expect(far.budget).toBe(64_000);
+    // The next cut waits one smoothed latency (one congestion episode, one cut).
+    far.onSample(2600, 1000, 64_000, 1000);
+    expect(far.budget).toBe(64_000);
+    far.onSample(2600, 1000, 64_000, 2600);
+    expect(far.budget).toBe(32_000);
+    const near = new AimdBudget({ initialTokens: 100_000, minTokens: 4000, targetLatencyMs: 100, smoothing: 1 });
+    near.onSample(110, 1000, 100_000, 0);
+    expect(near.budget).toBeCloseTo(80_000, 6);
+    const between = new AimdBudget({ initialTokens: 100_000, minTokens: 4000, targetLatencyMs: 100, smoothing: 1 });
+    between.onSample(160, 1000, 100_000, 0);
+    expect(between.budget).toBeCloseTo(62_500, 6);
+  });
+
   it('does not grow when the budget is barely used (latency then says nothing about more load)', () => {
     const b = new AimdBudget({ initialTokens: 10_000, targetLatencyMs: 100 });
     for (let i = 0; i < 100; i++) b.onSample(10, 1000, 1000, i);
