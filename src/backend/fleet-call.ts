@@ -87,7 +87,6 @@ async function attempt(b: SglangBackend, req: FleetRequest, scope: CancelScope |
   const started = performance.now();
   let reply: BackendReply;
   try {
-    req.span?.setAttribute('server.address', b.url);
     reply = await b.post(req.path, req.body, scope, req.headers);
   } catch (e) {
     return thrown(b, trial, e);
@@ -241,6 +240,8 @@ function hedged(
         if (i !== winner) scopes[i]!.cancel();
         scopes[i]!.done();
       }
+      // Both copies share the call's span: it names the backend whose answer was used.
+      if (winner >= 0) req.span?.setAttribute('server.address', (backends[winner] as SglangBackend).url);
       if (backends.length > 1 && winner >= 0) {
         const hedge = backends[1]!;
         if (winner === 1) hedge.stats.hedgesWon++;

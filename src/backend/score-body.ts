@@ -39,14 +39,14 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
     const to = batch.to[s] as number;
     for (let k = batch.from[s] as number; k < to; k++) {
       const i = job.active[k] as number;
-      const span = job.idSpan[2 * i] as number;
+      const span = job.idSpan[4 * i] as number;
       const aLen = job.aLen[i] as number;
       const bLen = job.bLen[i] as number;
       // Segment a is the client's item ids (aRef the arena, as the scanner left aOff/aLen) and
       // nothing follows it: the client's own bytes, brackets included, are the item.
-      if (span >= 0 && bLen === 0 && job.aRef[i] === job.arena) {
+      if (span >= 0 && bLen === 0 && job.aRef[i] === job.arena && job.aOff[i] === job.idSpan[4 * i + 2] && aLen === job.idSpan[4 * i + 3]) {
         const itemStart = span - 1;
-        const itemEnd = (job.idSpan[2 * i + 1] as number) + 1;
+        const itemEnd = (job.idSpan[4 * i + 1] as number) + 1;
         if (runBody === job.body && itemStart === runEnd + 1 && job.body[runEnd] === 0x2c) runEnd = itemEnd;
         else {
           if (runBody !== null) {

@@ -132,7 +132,7 @@ export class AimdBudget implements BudgetLimiter {
         // target or more, halve; just over it, `backoff`. A fixed 0.8 took ten cuts, one per
         // smoothed latency, to come down from a budget worth 2.6 s of work to one worth 250 ms,
         // and the 1.5x row of bench:overload spent its whole run there (accepted p95 1.3 s).
-        const factor = Math.min(this.backoff, Math.max(0.5, target / this.smoothedMs));
+        const factor = Math.min(this.backoff, Math.max(Math.min(0.5, this.backoff), target / this.smoothedMs));
         this.current = Math.max(this.minTokens, this.current * factor);
         this.lastCutAt = now;
       }

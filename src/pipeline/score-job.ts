@@ -47,10 +47,12 @@ export class ScoreJob {
   /**
    * Where the client's own bytes already spell an id list the way the backend body would
    * (digits and single commas, nothing else): [start, end) in `body`, inside the brackets, per
-   * item (idSpan[2i], idSpan[2i+1]) and for the query; start -1 = not canonical (or not ids).
+   * item (idSpan[4i], idSpan[4i+1]) and for the query; start -1 = not canonical (or not ids).
+   * idSpan[4i+2] and [4i+3] are the arena offset and length the scanner gave the item: the
+   * bytes stand for segment a only while aOff/aLen still say that.
    * The body writer copies these bytes instead of printing the ids again.
    */
-  idSpan: Int32Array = new Int32Array(32).fill(-1);
+  idSpan: Int32Array = new Int32Array(64).fill(-1);
   querySpanStart = -1;
   querySpanEnd = -1;
   /**
@@ -159,8 +161,8 @@ export class ScoreJob {
   reserve(n: number): void {
     if (n > this.used) this.used = n;
     if (this.itemSpans.length < 2 * n) this.itemSpans = growI32(this.itemSpans, 2 * n);
-    if (this.idSpan.length < 2 * n) {
-      const next = new Int32Array(grow(2 * n)).fill(-1);
+    if (this.idSpan.length < 4 * n) {
+      const next = new Int32Array(grow(4 * n)).fill(-1);
       next.set(this.idSpan);
       this.idSpan = next;
     }
@@ -253,7 +255,7 @@ export class ScoreJob {
     this.rowBuf.fill(EMPTY, 0, used);
     this.cacheOut.fill(null, 0, used);
     this.cacheHit.fill(0, 0, used);
-    this.idSpan.fill(-1, 0, 2 * used);
+    this.idSpan.fill(-1, 0, 4 * used);
     this.used = 0;
     this.wholePrompts = false;
     this.nActive = 0;

@@ -21,7 +21,7 @@ import { requestUsage } from './usage.js';
 import { type BatchIds, type PackObserver, sendBatch } from './dispatch-stage.js';
 import type { Observe } from '../observe/observe.js';
 import { REQUEST_ID_HEADER } from '../observe/request-id.js';
-import { SpanKind, TRACEPARENT, traceparentOf } from '../observe/tracing.js';
+import { SpanKind, SpanStatusCode, TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
 import { type TokenizeDeps, resolveIds, resolveText } from './tokenize-stage.js';
@@ -162,6 +162,9 @@ export class ScorePipeline {
         );
         span?.setAttribute('http.response.status_code', job.relay.status);
         ok = true;
+      } catch (e) {
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+        throw e;
       } finally {
         job.backendMs = performance.now() - started;
         span?.end(started + job.backendMs);

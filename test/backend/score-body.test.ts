@@ -76,4 +76,12 @@ describe('the backend /v1/score body', () => {
       { numRuns: 300 },
     );
   });
+
+  it("prints an item whose ids were re-sliced after the scan, never the client's stale bytes", () => {
+    const raw = Buffer.from(JSON.stringify({ query: [1, 2], items: [[10, 11, 12], [20, 21, 22]], label_token_ids: [9693], apply_softmax: true }));
+    const job = scanned(raw, true);
+    // A stage that keeps segment a in the arena but trims it (as a cap would).
+    job.aLen[1] = 2;
+    expect((JSON.parse(written([job])) as { items: number[][] }).items).toEqual([[10, 11, 12], [20, 21]]);
+  });
 });

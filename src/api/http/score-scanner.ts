@@ -217,8 +217,10 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number, maxItems: num
       p = idsAt(job, b, p, end);
       job.setItemIds(n, off, job.arenaUsed - off);
       if (idsCanonical && p - open > 2) {
-        job.idSpan[2 * n] = open + 1;
-        job.idSpan[2 * n + 1] = p - 1;
+        job.idSpan[4 * n] = open + 1;
+        job.idSpan[4 * n + 1] = p - 1;
+        job.idSpan[4 * n + 2] = off;
+        job.idSpan[4 * n + 3] = job.arenaUsed - off;
       }
     }
     if (p < 0) return -1;

@@ -80,7 +80,7 @@ describe('the /v1/score byte scanner', () => {
         const job = new ScoreJob();
         expect(scanScoreBody(raw, raw.length, job)).toBe(true);
         const lists = [query, ...items];
-        const spans = [[job.querySpanStart, job.querySpanEnd], ...items.map((_, i) => [job.idSpan[2 * i], job.idSpan[2 * i + 1]])];
+        const spans = [[job.querySpanStart, job.querySpanEnd], ...items.map((_, i) => [job.idSpan[4 * i], job.idSpan[4 * i + 1]])];
         lists.forEach((ids, t) => {
           const [s, e] = spans[t] as [number, number];
           // Spaces or a sign: no span, the ids are printed again. Otherwise the bytes are the list.
