@@ -3,21 +3,8 @@ import { BackendGroup, groupKey } from '../../src/backend/backend-group.js';
 import { BackendSet } from '../../src/backend/backend-set.js';
 import type { BackendInfo } from '../../src/backend/server-info.js';
 import { SglangBackend } from '../../src/backend/sglang-backend.js';
+import { backendInfo } from '../support/backend-info.js';
 
-const info = (over: Partial<BackendInfo> = {}): BackendInfo => ({
-  mode: 'single',
-  misFlavor: null,
-  maxReqInputLen: 4000,
-  contextLength: 4096,
-  modelPath: 'Qwen/Qwen3-0.6B',
-  weightVersion: 'default',
-  scoreEndpointContext: null,
-  vocabSize: null,
-  version: 'x',
-  patches: null,
-  emulator: false,
-  ...over,
-});
 
 const made: SglangBackend[] = [];
 let port = 1;
@@ -37,13 +24,13 @@ const noTokenize = (): Promise<Int32Array> => Promise.resolve(new Int32Array(0))
 
 describe('backend group', () => {
   it('power of two choices on outstanding tokens: the least loaded of two is never passed over for a busier one', () => {
-    const g = new BackendGroup(info(), 0);
-    const idle = backend(info(), 0);
-    const busy = backend(info(), 5000);
+    const g = new BackendGroup(backendInfo(), 0);
+    const idle = backend(backendInfo(), 0);
+    const busy = backend(backendInfo(), 5000);
     g.members.push(busy, idle);
     for (let i = 0; i < 50; i++) expect(g.pick(0)).toBe(idle);
     // With three, the busiest is never picked (it loses every pair it is in).
-    const mid = backend(info(), 100);
+    const mid = backend(backendInfo(), 100);
     g.members.push(mid);
     const seen = new Set<SglangBackend>();
     for (let i = 0; i < 200; i++) seen.add(g.pick(0) as SglangBackend);
@@ -52,8 +39,8 @@ describe('backend group', () => {
   });
 
   it('skips ejected, unhealthy, draining and already-tried members', () => {
-    const g = new BackendGroup(info(), 0);
-    const [a, b, c, d] = [backend(info()), backend(info()), backend(info()), backend(info())];
+    const g = new BackendGroup(backendInfo(), 0);
+    const [a, b, c, d] = [backend(backendInfo()), backend(backendInfo()), backend(backendInfo()), backend(backendInfo())];
     g.members.push(a, b, c, d);
     a.outlier.onFailure(false, 0); // ejected until 1000
     b.healthy = false;
@@ -65,19 +52,19 @@ describe('backend group', () => {
   });
 
   it('keys identity by model, weights and emulator', () => {
-    expect(groupKey(info())).toBe(groupKey(info()));
-    expect(groupKey(info())).not.toBe(groupKey(info({ weightVersion: 'v2' })));
-    expect(groupKey(info())).not.toBe(groupKey(info({ emulator: true })));
+    expect(groupKey(backendInfo())).toBe(groupKey(backendInfo()));
+    expect(groupKey(backendInfo())).not.toBe(groupKey(backendInfo({ weightVersion: 'v2' })));
+    expect(groupKey(backendInfo())).not.toBe(groupKey(backendInfo({ emulator: true })));
   });
 });
 
 describe('routing between groups', () => {
   it('a named model goes to its group (newest weights first); others to the default group; the emulator only when named or alone', () => {
-    const old1 = backend(info({ weightVersion: 'v1' }));
-    const old2 = backend(info({ weightVersion: 'v1' }));
+    const old1 = backend(backendInfo({ weightVersion: 'v1' }));
+    const old2 = backend(backendInfo({ weightVersion: 'v1' }));
     const set = new BackendSet([old1, old2], 1000, noTokenize);
-    const fresh = backend(info({ weightVersion: 'v2' }));
-    const emu = backend(info({ emulator: true, modelPath: 'scorecar/emulated', servedModelName: 'emu' }));
+    const fresh = backend(backendInfo({ weightVersion: 'v2' }));
+    const emu = backend(backendInfo({ emulator: true, modelPath: 'scorecar/emulated', servedModelName: 'emu' }));
     // Added later (as discovery would): groups are seen in this order.
     set.backends.push(fresh, emu);
     (set as unknown as { regroup(): void }).regroup();
@@ -100,9 +87,9 @@ describe('routing between groups', () => {
 
 describe('hedge delay', () => {
   it("is the p95 of the members' good calls pooled, unknown before 20", () => {
-    const g = new BackendGroup(info(), 0);
-    const a = backend(info());
-    const b = backend(info());
+    const g = new BackendGroup(backendInfo(), 0);
+    const a = backend(backendInfo());
+    const b = backend(backendInfo());
     g.members.push(a, b);
     for (let i = 0; i < 9; i++) a.latency.observe(1);
     expect(Number.isNaN(g.p95Ms(0))).toBe(true);

@@ -2,21 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BackendSet } from '../../src/backend/backend-set.js';
 import { type BackendInfo, sameIdentity } from '../../src/backend/server-info.js';
 import { SglangBackend } from '../../src/backend/sglang-backend.js';
+import { backendInfo } from '../support/backend-info.js';
 
-const info = (over: Partial<BackendInfo>): BackendInfo => ({
-  mode: 'single',
-  misFlavor: null,
-  maxReqInputLen: 4000,
-  contextLength: 4096,
-  modelPath: 'Qwen/Qwen3-0.6B',
-  weightVersion: 'default',
-  scoreEndpointContext: null,
-  vocabSize: null,
-  version: 'x',
-  patches: null,
-  emulator: false,
-  ...over,
-});
 
 const made: SglangBackend[] = [];
 function backend(port: number, i: BackendInfo, inflight: number): SglangBackend {
@@ -34,8 +21,8 @@ afterAll(async () => {
 
 describe('backend set', () => {
   it('never mixes the emulator with real backends: a real one is picked, however busy', () => {
-    const emu = backend(1, info({ emulator: true }), 0);
-    const real = backend(2, info({}), 50);
+    const emu = backend(1, backendInfo({ emulator: true }), 0);
+    const real = backend(2, backendInfo({}), 50);
     const set = new BackendSet([emu, real], 1000, () => Promise.resolve(new Int32Array(0)));
     expect(set.pick()).toBe(real);
     expect(new BackendSet([real, emu], 1000, () => Promise.resolve(new Int32Array(0))).pick()).toBe(real);
@@ -44,12 +31,12 @@ describe('backend set', () => {
   });
 
   it('identity covers model, weights, mode and limits', () => {
-    const a = info({});
-    expect(sameIdentity(a, info({}))).toBe(true);
-    expect(sameIdentity(a, info({ weightVersion: 'v2' }))).toBe(false);
-    expect(sameIdentity(a, info({ modelPath: 'other' }))).toBe(false);
-    expect(sameIdentity(a, info({ mode: 'mis', misFlavor: 'enable_mis' }))).toBe(false);
-    expect(sameIdentity(a, info({ maxReqInputLen: 100 }))).toBe(false);
-    expect(sameIdentity(a, info({ emulator: true }))).toBe(false);
+    const a = backendInfo({});
+    expect(sameIdentity(a, backendInfo({}))).toBe(true);
+    expect(sameIdentity(a, backendInfo({ weightVersion: 'v2' }))).toBe(false);
+    expect(sameIdentity(a, backendInfo({ modelPath: 'other' }))).toBe(false);
+    expect(sameIdentity(a, backendInfo({ mode: 'mis', misFlavor: 'enable_mis' }))).toBe(false);
+    expect(sameIdentity(a, backendInfo({ maxReqInputLen: 100 }))).toBe(false);
+    expect(sameIdentity(a, backendInfo({ emulator: true }))).toBe(false);
   });
 });
