@@ -1,7 +1,7 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Proc, call, postJson, startEmulator, startScorecar } from './harness.js';
+import { startFakeSglang } from '../support/fake-sglang.js';
 
 /** API keys like SGLang's, and the start-up tokenizer check that keeps text semantics exact. */
 const procs: Proc[] = [];
@@ -33,32 +33,20 @@ describe('API keys', () => {
 });
 
 /** A fake SGLang whose tokenizer disagrees with scorecar's (another model family). */
-function fakeBackend(): Promise<{ url: string; scoreBodies: string[] }> {
+async function fakeBackend(): Promise<{ url: string; scoreBodies: string[] }> {
   const scoreBodies: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const json = (v: unknown): void => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(v));
-      };
-      if (req.url === '/health') return void res.writeHead(200).end();
-      if (req.url === '/server_info') return json({ model_path: 'other/model', max_req_input_len: 4000, context_length: 4096, enable_mis: false, version: 'fake' });
-      if (req.url === '/model_info') return json({ model_path: 'other/model', weight_version: 'default' });
-      if (req.url === '/tokenize') return json({ tokens: [1, 2, 3], count: 3, max_model_len: 4096 });
-      // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
-      if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
-      if (req.url === '/v1/score') {
-        scoreBodies.push(body);
-        const b = JSON.parse(body) as { items: unknown[]; label_token_ids: number[] };
-        return json({ scores: b.items.map(() => b.label_token_ids.map(() => 0.25)), model: 'm', usage: null, object: 'scoring' });
-      }
-      res.writeHead(404).end('{"detail":"Not Found"}');
-    });
+  const { url, server } = await startFakeSglang({
+    modelPath: 'other/model',
+    version: 'fake',
+    tokens: [1, 2, 3],
+    score: (body) => {
+      scoreBodies.push(body);
+      const b = JSON.parse(body) as { items: unknown[]; label_token_ids: number[] };
+      return { body: { scores: b.items.map(() => b.label_token_ids.map(() => 0.25)), model: 'm', usage: null, object: 'scoring' } };
+    },
   });
   servers.push(server);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, scoreBodies })));
+  return { url, scoreBodies };
 }
 
 describe('tokenizer check at start', () => {

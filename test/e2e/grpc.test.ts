@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import type { ScoreRequestInit } from '../../src/client/index.js';
 import { venvPython } from '../support/python.js';
 import { mulberry32, randomIds, randomText } from '../support/random-texts.js';
 import { type Proc, call, postJson, startEmulator, startScorecar, startScorecarWithGrpc } from './harness.js';
+import { startFakeSglang } from '../support/fake-sglang.js';
 
 /**
  * The gRPC Scorer end to end, with real clients on loopback: Score and Rank answer what the HTTP
@@ -300,31 +300,18 @@ describe('a Python client', () => {
 /** An SGLang stand-in whose tokenizer differs from scorecar's; it records the /v1/score bodies. */
 async function otherTokenizerBackend(): Promise<{ url: string; server: Server; bodies: string[] }> {
   const bodies: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const json = (status: number, v: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(v));
-      };
-      if (req.url === '/health') return void res.writeHead(200).end();
-      if (req.url === '/server_info') return json(200, { model_path: 'other/model', max_req_input_len: 4000, context_length: 4096, enable_mis: false, version: 'fake' });
-      if (req.url === '/model_info') return json(200, { model_path: 'other/model', weight_version: 'default' });
-      if (req.url === '/tokenize') return json(200, { tokens: [1, 2, 3], count: 3, max_model_len: 4096 });
-      // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
-      if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
-      if (req.url === '/v1/score') {
-        bodies.push(body);
-        const b = JSON.parse(body) as { query: unknown; items: unknown[]; label_token_ids: number[] };
-        if (b.query === 'too long') return json(400, { object: 'error', message: 'The input (5000 tokens) is longer than the model\'s context length (4096 tokens).', type: 'BadRequestError', param: null, code: 400 });
-        return json(200, { scores: b.items.map((_, i) => b.label_token_ids.map((_, j) => i + j / 4)), model: 'm', usage: { prompt_tokens: 9 }, object: 'scoring' });
-      }
-      res.writeHead(404).end('{"detail":"Not Found"}');
-    });
+  const fake = await startFakeSglang({
+    modelPath: 'other/model',
+    version: 'fake',
+    tokens: [1, 2, 3],
+    score: (body) => {
+      bodies.push(body);
+      const b = JSON.parse(body) as { query: unknown; items: unknown[]; label_token_ids: number[] };
+      if (b.query === 'too long') return { status: 400, body: { object: 'error', message: 'The input (5000 tokens) is longer than the model\'s context length (4096 tokens).', type: 'BadRequestError', param: null, code: 400 } };
+      return { body: { scores: b.items.map((_, i) => b.label_token_ids.map((_, j) => i + j / 4)), model: 'm', usage: { prompt_tokens: 9 }, object: 'scoring' } };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, bodies };
+  return { ...fake, bodies };
 }
 
 describe('a backend that tokenizes differently', () => {

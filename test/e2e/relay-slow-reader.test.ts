@@ -1,7 +1,8 @@
-import { type Server, createServer } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Proc, call, startScorecar } from './harness.js';
+import { startFakeSglang } from '../support/fake-sglang.js';
 
 /**
  * The relay path (backend tokenizer differs, so the client's text request goes on unchanged)
@@ -19,27 +20,10 @@ function reply(tag: string): string {
 }
 
 beforeAll(async () => {
-  backend = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const json = (text: string): void => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-      };
-      if (req.url === '/health') return void res.writeHead(200, { 'content-length': 0 }).end();
-      if (req.url === '/server_info') return json(JSON.stringify({ model_path: 'other/model', max_req_input_len: 4000, context_length: 4096, enable_mis: false }));
-      if (req.url === '/model_info') return json(JSON.stringify({ model_path: 'other/model', weight_version: 'default' }));
-      // A tokenizer unlike scorecar's: text is relayed.
-      if (req.url === '/tokenize') return json(JSON.stringify({ tokens: [1, 2, 3], count: 3, max_model_len: 4096 }));
-      // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
-      if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
-      if (req.url === '/v1/score') return json(reply((JSON.parse(body) as { query: string }).query));
-      res.writeHead(404, { 'content-length': 0 }).end();
-    });
-  });
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
-  backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  // A tokenizer unlike scorecar's: text is relayed.
+  const fake = await startFakeSglang({ modelPath: 'other/model', tokens: [1, 2, 3], score: (body) => ({ body: reply((JSON.parse(body) as { query: string }).query) }) });
+  backend = fake.server;
+  backendUrl = fake.url;
   scorecar = await startScorecar([backendUrl]);
 });
 

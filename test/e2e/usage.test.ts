@@ -1,7 +1,7 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Proc, postJson, startEmulator, startScorecar } from './harness.js';
+import { startFakeSglang } from '../support/fake-sglang.js';
 
 /**
  * A cached answer is the same answer: usage.prompt_tokens through scorecar equals what the
@@ -63,29 +63,15 @@ describe('usage', () => {
   });
 
   it('usage null from the backend is usage null from scorecar, cached or not', async () => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const json = (v: unknown): void => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(v));
-        };
-        if (req.url === '/health') return void res.writeHead(200).end();
-        if (req.url === '/server_info') return json({ model_path: 'null/usage', max_req_input_len: 4000, context_length: 4096, enable_mis: false });
-        if (req.url === '/model_info') return json({ model_path: 'null/usage', weight_version: 'default' });
-        // scorecar's endpoint-line probe (a null body, once per backend version): a validation 400.
-        if (req.url === '/v1/score' && body === 'null') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"probe"}');
-        if (req.url === '/v1/score') {
-          const b = JSON.parse(body) as { items: unknown[]; label_token_ids: number[] };
-          return json({ scores: b.items.map(() => b.label_token_ids.map(() => 0.25)), pooled_hidden_states: null, model: 'm', usage: null, object: 'scoring' });
-        }
-        res.writeHead(404).end('{"detail":"Not Found"}');
-      });
+    const { url, server } = await startFakeSglang({
+      modelPath: 'null/usage',
+      score: (body) => {
+        const b = JSON.parse(body) as { items: unknown[]; label_token_ids: number[] };
+        return { body: { scores: b.items.map(() => b.label_token_ids.map(() => 0.25)), pooled_hidden_states: null, model: 'm', usage: null, object: 'scoring' } };
+      },
     });
     servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const scorecar = await startScorecar([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    const scorecar = await startScorecar([url]);
     procs.push(scorecar);
     for (let r = 0; r < 3; r++) {
       const via = await postJson(scorecar.url, '/v1/score', bodies.ids);
