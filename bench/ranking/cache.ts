@@ -20,6 +20,7 @@ import {
   warmUp,
   watchChild,
   writeOutputs,
+  RANKING_SEARCH,
 } from './common.js';
 
 /**
@@ -107,14 +108,10 @@ async function main(): Promise<void> {
         const w = await warmUp(target, source, startRps * 0.6, WARM_SECONDS, SEED);
         log(`  warm-up: ${w.ok} requests, ${w.errors + w.timeouts} lost, source has ${source.pendingRevisits} revisits pending`);
         const result = await search(`cache ${setup}`, target, source, {
+          ...RANKING_SEARCH,
           sloMs: SLO_MS,
-          percentile: 95,
-          maxErrorRate: 0.01,
           startRps,
-          growth: 1.25,
-          minRps: 5,
           maxRps: 5000,
-          tolerance: 0.08,
           maxSteps: 14,
           warmupMs: 1500,
           stepMs: 6000,

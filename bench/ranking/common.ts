@@ -47,6 +47,13 @@ export type SearchOptions = Omit<SearchConfig, 'deadlineMs'> & {
   scrape?: { url: string; names: readonly string[] };
 };
 
+/**
+ * What every ranking bench's SLO search shares: p95 within SLO_MS at under 1% errors, rates
+ * growing by 1.25x from the start, refined to 8%. Each bench adds its start, ceiling and step
+ * lengths.
+ */
+export const RANKING_SEARCH = { percentile: 95, maxErrorRate: 0.01, growth: 1.25, minRps: 5, tolerance: 0.08 } as const;
+
 export interface SearchRun extends SearchResult {
   /** Per step index: the increase of each scraped counter over its measured window. */
   scraped: Record<number, Record<string, number | null>>;

@@ -5,7 +5,7 @@ import type { ScoreTarget } from '../loadgen/target.js';
 import { buildCorpus } from '../workload/corpus.js';
 import { CorpusRequestSource } from '../workload/requests.js';
 import { qwen3Tokenizer } from '../workload/tokenizer.js';
-import { PROFILE, type SearchRun, bestStep, fmt, gpuCapacity, header, log, machineLine, mdTable, search, toJson, warmUp, watchChild, writeOutputs } from './common.js';
+import { PROFILE, type SearchRun, bestStep, fmt, gpuCapacity, header, log, machineLine, mdTable, search, toJson, warmUp, watchChild, writeOutputs, RANKING_SEARCH } from './common.js';
 
 /**
  * `npm run bench:rerank`: /v2/rerank against /rank on the same workload, in one run, through
@@ -41,14 +41,10 @@ async function main(): Promise<void> {
         try {
           await warmUp(target, source, startRps * 0.5, 5, SEED);
           const result = await search(`${route} #${round + 1}`, target, source, {
+            ...RANKING_SEARCH,
             sloMs: SLO_MS,
-            percentile: 95,
-            maxErrorRate: 0.01,
             startRps,
-            growth: 1.25,
-            minRps: 5,
             maxRps: 5000,
-            tolerance: 0.08,
             maxSteps: 12,
             warmupMs: 1000,
             stepMs: 4000,

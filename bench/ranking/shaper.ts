@@ -22,6 +22,7 @@ import {
   toJson,
   warmUp,
   writeOutputs,
+  RANKING_SEARCH,
 } from './common.js';
 
 /**
@@ -129,14 +130,10 @@ async function main(): Promise<void> {
         const metrics = `${sc.url}/metrics`;
         const before = await scrapeByLabel(metrics, 'scorecar_shaper_refused_total', 'reason');
         const result = await search(label, target, source, {
+          ...RANKING_SEARCH,
           sloMs: SLO_MS,
-          percentile: 95,
-          maxErrorRate: 0.01,
           startRps,
-          growth: 1.25,
-          minRps: 5,
           maxRps: 2000,
-          tolerance: 0.08,
           maxSteps: 12,
           warmupMs: 1000,
           stepMs: 6000,
