@@ -72,8 +72,9 @@ function expectedItemsPerSecond(c: Table7Case, col: Column): number {
   const seqs = cost.chunkedPrefillSize / len;
   const stepUs = cost.stepLaunchUs + cost.chunkedPrefillSize * cost.perTokenUs + seqs * causalPairs(len) * cost.attnUs + seqs * cost.perSeqUs;
   const gpu = (seqs / stepUs) * 1e6;
-  // SGLang's serial front end caps id requests too (10 items per request).
-  const front = (10 / frontEndCostUs(cost, col.emulator === 'single' ? 10 : 1, 10 * len)) * 1e6;
+  // SGLang's serial front end caps id requests too (10 items per request; a saturated server has
+  // many requests in flight).
+  const front = (10 / frontEndCostUs(cost, col.emulator === 'single' ? 10 : 1, 10 * len, 64)) * 1e6;
   return Math.min(col.emulator === 'single' ? gpu : 2 * gpu, front);
 }
 

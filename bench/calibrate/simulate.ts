@@ -34,19 +34,23 @@ export function simulateAt(cost: CostParams, w: SimWorkload, rps: number, second
   let t = 0;
   let k = 0;
   let measuredCount = 0;
+  let inFlight = 0;
   while (t < endMs) {
     t += (-Math.log(1 - rng.next()) / rps) * 1000;
     const lens = w.requests[k++ % w.requests.length] as ReadonlyArray<number>;
     let tokens = 0;
     for (const n of lens) tokens += n;
-    const frontUs = frontEndCostUs(cost, lens.length, tokens) + tokenizeCostUs(cost, lens);
     const arrival = t;
     const measured = arrival >= warmupSeconds * 1000;
     if (measured) measuredCount++;
     vc.setTimer(arrival, () => {
+      // The emulator counts a request in flight from its arrival to its answer.
+      inFlight++;
+      const frontUs = frontEndCostUs(cost, lens.length, tokens, inFlight) + tokenizeCostUs(cost, lens);
       clock.after(cost.requestOverheadUs / 1000, () => {
         tokenizer.acquire(frontUs, () => {
           scheduler.submit(lens, lens.map(causalPairs), () => {
+            inFlight--;
             if (measured) latencies.push(clock.now() - arrival);
           });
         });

@@ -11,7 +11,7 @@ export const EMULATE_OPTIONS = {
   mis: { type: 'bool', default: false, help: "multi-item scoring, today's flag (reports enable_mis)" },
   'mis-delimiter': { type: 'int', default: null, min: 0, help: 'multi-item scoring, the older flag (reports multi_item_scoring_delimiter)' },
   profile: { type: 'string', default: 'zero', help: `cost-model profile (${PROFILE_NAMES.join(', ')})` },
-  cost: { type: 'list', default: [], help: 'override a cost parameter: name=value (e.g. stepLaunchUs=4000)' },
+  cost: { type: 'list', default: [], help: 'override a cost parameter: name=value (e.g. stepLaunchUs=4000); setting a frontEnd* term makes the front end cost the same at any concurrency' },
   patched: { type: 'bool', default: false, help: 'act as a patched SGLang (patches/): advertise scorecar_patches and prefill token-id, apply_softmax, query-first requests as exact-prefix packs' },
   'api-key': { type: 'string', default: null, help: 'Bearer key required from clients' },
   'context-length': { type: 'int', default: DEFAULT_EMULATOR_OPTIONS.contextLength, min: 16, help: 'model context length' },
@@ -22,14 +22,19 @@ export const EMULATE_OPTIONS = {
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, help: 'JSON log lines on stdout at this level and above' },
 } as const satisfies OptionTable;
 
+/** The cost parameters --cost can set: the scalar ones. */
+const SETTABLE = Object.keys(ZERO_COST).filter((k) => !Array.isArray(ZERO_COST[k as keyof CostParams]));
+
 function applyCostOverrides(base: CostParams, overrides: string[]): CostParams {
   const cost: CostParams = { ...base };
   for (const o of overrides) {
     const eq = o.indexOf('=');
     const key = o.slice(0, eq) as keyof CostParams;
-    if (eq < 0 || !(key in ZERO_COST)) {
-      throw new ConfigError(`--cost ${o}: expected name=value with name one of ${Object.keys(ZERO_COST).join(', ')}`);
+    if (eq < 0 || !SETTABLE.includes(key)) {
+      throw new ConfigError(`--cost ${o}: expected name=value with name one of ${SETTABLE.join(', ')}`);
     }
+    // A front-end term set by hand stands alone: the measured curve would contradict it.
+    if (key.startsWith('frontEnd')) cost.frontEndCurve = [];
     const raw = o.slice(eq + 1);
     if (typeof ZERO_COST[key] === 'boolean') (cost as unknown as Record<string, unknown>)[key] = raw === 'true';
     else {

@@ -30,6 +30,8 @@ export class EmulatorContext {
   readonly frontEnd = new SerialResource();
   /** Modelled front-end time charged so far (without tokenization), in µs. */
   frontEndUs = 0;
+  /** /v1/score requests being handled: the concurrency the front end's cost depends on. */
+  scoresInFlight = 0;
   readonly tokenizer: EmulatedTokenizer;
   readonly faults: FaultInjector;
   readonly metrics: EmulatorMetrics;
@@ -67,7 +69,7 @@ export class EmulatorContext {
 
   /** Occupies the front end for one request handing `sequences` sequences of `tokens` in all to the scheduler. */
   chargeFrontEnd(sequences: number, tokens: number): Promise<void> {
-    const us = frontEndCostUs(this.options.cost, sequences, tokens);
+    const us = frontEndCostUs(this.options.cost, sequences, tokens, this.scoresInFlight);
     this.frontEndUs += us;
     return this.frontEnd.use(us);
   }

@@ -16,7 +16,10 @@
  *
  * (sequences: what the tokenizer manager sends to the scheduler and collects, one per item in
  * single-item mode, one per pack in multi-item or exact-prefix mode), ids and text alike; text
- * prompts then also pay the tokenizer (tokenizeCostUs) on the same resource.
+ * prompts then also pay the tokenizer (tokenizeCostUs) on the same resource. Those three terms
+ * are the front end's cost with one request in flight; with more in flight its asyncio loop
+ * handles several per wake-up and each costs less, which frontEndCurve gives as measured points
+ * (interpolated in log2 of the requests in flight, held flat outside the measured range).
  *
  * These are modelled costs of a simulated GPU, never measurements of a real one.
  */
@@ -37,6 +40,11 @@ export interface CostParams {
   frontEndPerSeqUs: number;
   /** Front-end cost per prompt token the request carries. */
   frontEndPerTokenUs: number;
+  /**
+   * The three front-end terms measured with more requests in flight, by ascending concurrency
+   * (above 1); empty: the terms above apply at any concurrency.
+   */
+  frontEndCurve: ReadonlyArray<FrontEndPoint>;
   /** SGLang's tokenizer: fixed cost per text and cost per produced token. */
   tokenizePerTextUs: number;
   tokenizePerTokenUs: number;
@@ -44,6 +52,14 @@ export interface CostParams {
   batchTokenize: boolean;
   /** One decode step for /generate with max_new_tokens > 0. */
   decodeStepUs: number;
+}
+
+/** The front end's per-request, per-sequence and per-token cost with `concurrency` requests in flight. */
+export interface FrontEndPoint {
+  concurrency: number;
+  perRequestUs: number;
+  perSeqUs: number;
+  perTokenUs: number;
 }
 
 export const ZERO_COST: CostParams = {
@@ -57,6 +73,7 @@ export const ZERO_COST: CostParams = {
   frontEndPerRequestUs: 0,
   frontEndPerSeqUs: 0,
   frontEndPerTokenUs: 0,
+  frontEndCurve: [],
   tokenizePerTextUs: 0,
   tokenizePerTokenUs: 0,
   batchTokenize: false,
@@ -96,9 +113,25 @@ export function tokenizeCostUs(p: CostParams, textTokens: ArrayLike<number>): nu
   return p.batchTokenize ? serial / batchTokenizeSpeedup(n) : serial;
 }
 
-/** Serial front-end time of one request that hands `sequences` sequences of `tokens` in all to the scheduler. */
-export function frontEndCostUs(p: CostParams, sequences: number, tokens: number): number {
-  return p.frontEndPerRequestUs + p.frontEndPerSeqUs * sequences + p.frontEndPerTokenUs * tokens;
+/**
+ * Serial front-end time of one request that hands `sequences` sequences of `tokens` in all to the
+ * scheduler, with `inFlight` requests (itself included) in the server.
+ */
+export function frontEndCostUs(p: CostParams, sequences: number, tokens: number, inFlight = 1): number {
+  const curve = p.frontEndCurve;
+  let lo: FrontEndPoint = { concurrency: 1, perRequestUs: p.frontEndPerRequestUs, perSeqUs: p.frontEndPerSeqUs, perTokenUs: p.frontEndPerTokenUs };
+  let f = 0;
+  let hi = lo;
+  for (const pt of curve) {
+    hi = pt;
+    if (inFlight <= pt.concurrency) break;
+    lo = pt;
+  }
+  if (inFlight > lo.concurrency && hi !== lo) {
+    f = Math.log2(inFlight / lo.concurrency) / Math.log2(hi.concurrency / lo.concurrency);
+  }
+  const at = (a: number, b: number): number => a + f * (b - a);
+  return at(lo.perRequestUs, hi.perRequestUs) + at(lo.perSeqUs, hi.perSeqUs) * sequences + at(lo.perTokenUs, hi.perTokenUs) * tokens;
 }
 
 export function stepCostUs(p: CostParams, tokens: number, attentionPairs: number, sequences: number): number {

@@ -149,12 +149,16 @@ function scoresJson(rows: number[][], model: string, promptTokens: number, token
   );
 }
 
-export async function handleScore(
-  ctx: EmulatorContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: Buffer,
-): Promise<void> {
+export async function handleScore(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  ctx.scoresInFlight++;
+  try {
+    await score(ctx, req, res, body);
+  } finally {
+    ctx.scoresInFlight--;
+  }
+}
+
+async function score(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
   const started = performance.now();
   const reply = (r: Reply): void => {
     ctx.record('POST', '/v1/score', r.status, send(res, r.status, r.body));

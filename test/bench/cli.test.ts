@@ -83,7 +83,7 @@ describe('scorecar bench against the emulator', () => {
       profile: 'bench-test',
       cost: {
         stepLaunchUs: 2000, perTokenUs: 4, attnUs: 0, perSeqUs: 0, maxPrefillTokens: 16384, chunkedPrefillSize: 8192,
-        requestOverheadUs: 0, frontEndPerRequestUs: 0, frontEndPerSeqUs: 0, frontEndPerTokenUs: 0, tokenizePerTextUs: 0, tokenizePerTokenUs: 0, batchTokenize: false, decodeStepUs: 0,
+        requestOverheadUs: 0, frontEndPerRequestUs: 0, frontEndPerSeqUs: 0, frontEndPerTokenUs: 0, frontEndCurve: [], tokenizePerTextUs: 0, tokenizePerTokenUs: 0, batchTokenize: false, decodeStepUs: 0,
       },
     });
     dir = await mkdtemp(join(tmpdir(), 'scorecar-bench-'));

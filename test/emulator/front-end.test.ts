@@ -25,13 +25,44 @@ describe('front-end cost terms', () => {
     expect(frontEndCostUs(ZERO_COST, 10, 2000)).toBe(0);
   });
 
+  it('follows the measured curve with the requests in flight: log-interpolated, flat outside it', () => {
+    const p = {
+      ...ZERO_COST,
+      frontEndPerRequestUs: 3000,
+      frontEndPerSeqUs: 100,
+      frontEndPerTokenUs: 1,
+      frontEndCurve: [
+        { concurrency: 4, perRequestUs: 2000, perSeqUs: 200, perTokenUs: 1 },
+        { concurrency: 16, perRequestUs: 1000, perSeqUs: 200, perTokenUs: 0 },
+      ],
+    };
+    expect(frontEndCostUs(p, 1, 0, 1)).toBe(3100);
+    expect(frontEndCostUs(p, 1, 0, 0)).toBe(3100);
+    // Two is halfway from 1 to 4 in log2; eight halfway from 4 to 16.
+    expect(frontEndCostUs(p, 1, 0, 2)).toBeCloseTo(2500 + 150, 9);
+    expect(frontEndCostUs(p, 2, 10, 4)).toBeCloseTo(2000 + 400 + 10, 9);
+    expect(frontEndCostUs(p, 1, 10, 8)).toBeCloseTo(1500 + 200 + 5, 9);
+    expect(frontEndCostUs(p, 1, 10, 16)).toBe(1200);
+    expect(frontEndCostUs(p, 1, 10, 500)).toBe(1200);
+    // Without an in-flight count, one request in flight.
+    expect(frontEndCostUs(p, 1, 0)).toBe(3100);
+  });
+
   it('scales every measured front-end term by one host factor, the fitted over the measured tokenizer cost', () => {
     const k = { gpuEfficiency: 0.3, tokenizeUsPerToken: MEASURED_FRONT_END.tokenizePerTokenUs / 2 };
     expect(hostScale(k)).toBeCloseTo(0.5, 12);
     const c = deriveCost(PRUNED_375M, undefined, k);
-    expect(c.frontEndPerRequestUs).toBeCloseTo(MEASURED_FRONT_END.perRequestUs / 2, 9);
-    expect(c.frontEndPerSeqUs).toBeCloseTo(MEASURED_FRONT_END.perSeqUs / 2, 9);
-    expect(c.frontEndPerTokenUs).toBeCloseTo(MEASURED_FRONT_END.perTokenUs / 2, 9);
+    const [c1, ...rest] = MEASURED_FRONT_END.ids;
+    expect(c.frontEndPerRequestUs).toBeCloseTo(c1.perRequestUs / 2, 9);
+    expect(c.frontEndPerSeqUs).toBeCloseTo(c1.perSeqUs / 2, 9);
+    expect(c.frontEndPerTokenUs).toBeCloseTo(c1.perTokenUs / 2, 9);
+    expect(c.frontEndCurve).toHaveLength(rest.length);
+    c.frontEndCurve.forEach((pt, i) => {
+      expect(pt.concurrency).toBe(rest[i]!.concurrency);
+      expect(pt.perRequestUs).toBeCloseTo(rest[i]!.perRequestUs / 2, 9);
+      expect(pt.perSeqUs).toBeCloseTo(rest[i]!.perSeqUs / 2, 9);
+      expect(pt.perTokenUs).toBeCloseTo(rest[i]!.perTokenUs / 2, 9);
+    });
     expect(c.tokenizePerTextUs).toBeCloseTo(MEASURED_FRONT_END.tokenizePerTextUs / 2, 9);
     expect(c.tokenizePerTokenUs).toBe(k.tokenizeUsPerToken);
   });
@@ -122,5 +153,37 @@ describe('the emulator charges the front end per request', () => {
       expect(d.frontUs).toBe(1000 + 3 * 100 + tokens);
       expect(d.tokens).toBe(tokens);
     }
+  });
+});
+
+describe('the emulator charges the measured front end by the requests in flight', () => {
+  let emu: Proc;
+  const query = [151644, 872, 198, 1234];
+  const body = { query, items: [[5, 6, 7], [8], [9, 10]], label_token_ids: [9693, 2152], apply_softmax: true };
+  const tokens = 3 * query.length + 3 + 1 + 2;
+
+  beforeAll(async () => {
+    emu = await startEmulator(['--profile', 'pruned-375m']);
+  });
+  afterAll(async () => {
+    await emu?.stop();
+  });
+
+  async function frontUs(): Promise<number> {
+    return (JSON.parse((await call(emu.url + '/emulator/stats', 'GET')).text) as { modelled_front_end_us: number }).modelled_front_end_us;
+  }
+
+  it('one request alone pays the single-request terms; 16 at once pay less each, never below the 16-in-flight point', async () => {
+    const c = deriveCost(PRUNED_375M);
+    const t0 = await frontUs();
+    expect((await postJson(emu.url, '/v1/score', body)).status).toBe(200);
+    const alone = (await frontUs()) - t0;
+    expect(alone).toBeCloseTo(frontEndCostUs(c, 3, tokens, 1), 6);
+    const t1 = await frontUs();
+    const rs = await Promise.all(Array.from({ length: 16 }, () => postJson(emu.url, '/v1/score', body)));
+    for (const r of rs) expect(r.status).toBe(200);
+    const each = ((await frontUs()) - t1) / 16;
+    expect(each).toBeLessThan(alone);
+    expect(each).toBeGreaterThanOrEqual(frontEndCostUs(c, 3, tokens, 16) - 1e-6);
   });
 });
