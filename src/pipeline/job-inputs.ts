@@ -26,9 +26,11 @@ export function setTextInputs(job: ScoreJob, query: string | null, items: readon
     return span;
   };
   const record = (t: number, s: number, e: number): void => {
-    hashBytes(body, s, e);
-    job.textHash[2 * t] = hashOut[0] as number;
-    job.textHash[2 * t + 1] = hashOut[1] as number;
+    if (t === 0) {
+      hashBytes(body, s, e);
+      job.textHash[0] = hashOut[0] as number;
+      job.textHash[1] = hashOut[1] as number;
+    }
     job.escaped[t] = body.indexOf(0x5c, s) >= 0 && body.indexOf(0x5c, s) < e ? 1 : 0;
   };
   if (query !== null) {

@@ -89,7 +89,7 @@ export function truncateBody(ids: Int32Array, off: number, len: number, head: In
 /**
  * Sets up a job for the first `depth` candidates of a /rank request: labels and flags from the
  * template, and identity hashes (template + query; template + item id + content) in
- * job.textHash, which key both the item token cache and the score cache.
+ * job.textHash (query lanes: the coalescer's key) and the keyed job.idHash, which keys the item token cache and the score cache.
  */
 export function identifyRank(job: ScoreJob, input: RankInput, depth: number, hasher: KeyedHash): void {
   const t = input.template;

@@ -29,9 +29,8 @@ export class ScoreJob {
   /** Texts whose JSON body holds escapes (bit per text: 0 = query, i + 1 = item i). */
   escaped: Uint8Array = new Uint8Array(17);
   /**
-   * Identity hash lanes of what the client sent (index 0 = query, i + 1 = item i): raw JSON
-   * string bytes for text, the ids for token requests, id + content for /rank items. Token and
-   * score caches key on these, so a hit needs no decoding or tokenizing.
+   * Unkeyed hash lanes of the query as sent ([0], [1]: raw JSON string bytes for text; /rank
+   * also fills item lanes at 2i + 2), the coalescer's grouping key. The caches key on idHash.
    */
   textHash: Int32Array = new Int32Array(34);
   /**

@@ -83,16 +83,17 @@ function hasSurrogateEscape(b: Buffer, s: number, e: number): boolean {
   return false;
 }
 
-/** Scans a string at p for text index t (0 = query, i + 1 = item i); records span and hash. */
+/** Scans a string at p for text index t (0 = query, i + 1 = item i); records its span (and the query's hash). */
 function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): number {
   const q = scanString(b, p, end);
   if (q < 0) return -1;
   if (scanFlags.escaped && hasSurrogateEscape(b, p + 1, q - 1)) return -1;
-  hashBytes(b, p + 1, q - 1);
-  job.textHash[2 * t] = hashOut[0] as number;
-  job.textHash[2 * t + 1] = hashOut[1] as number;
   job.escaped[t] = scanFlags.escaped ? 1 : 0;
   if (t === 0) {
+    // The coalescer groups requests by this; items are identified by keyed hashes later.
+    hashBytes(b, p + 1, q - 1);
+    job.textHash[0] = hashOut[0] as number;
+    job.textHash[1] = hashOut[1] as number;
     job.queryStart = p + 1;
     job.queryEnd = q - 1;
   } else {

