@@ -1,14 +1,17 @@
 import { createServer } from 'node:http';
+import { qwen3Tokenizer } from '../workload/tokenizer.js';
 
 /**
  * The floor bench's backend: answers SGLang's discovery routes (/server_info, /model_info,
- * /health, /tokenize for scorecar's tokenizer check) and /v1/score with a fixed, precomputed body
- * of as many score rows as the request has items, so every proxy in front of it is measured on
- * its own work. Items are counted from the ids body (`"items":[[..],[..]]`): `],[` separators.
+ * /health, /tokenize with the real Qwen3 tokenizer for scorecar's tokenizer check) and /v1/score
+ * with a fixed, precomputed body of as many score rows as the request has items, so every proxy in
+ * front of it is measured on its own work. Items are counted from the ids body
+ * (`"items":[[..],[..]]`): `],[` separators. `--mis` advertises multi-item scoring (enable_mis).
  *
- *   node dist/bench/floor/fixed-backend.js PORT
+ *   node dist/bench/floor/fixed-backend.js PORT [--mis]
  */
 const port = Number(process.argv[2] ?? 0);
+const mis = process.argv.includes('--mis');
 const ROW = '[0.7310585786300049,0.2689414213699951]';
 const bodies = new Map<number, Buffer>();
 
@@ -45,7 +48,7 @@ const SERVER_INFO = JSON.stringify({
   model_path: 'fixed-answer',
   context_length: 40960,
   max_req_input_len: 40954,
-  enable_mis: false,
+  enable_mis: mis,
   version: '0.5.23',
   note: 'scorecar floor bench: a fixed-answer backend, not SGLang',
 });
@@ -64,7 +67,10 @@ const server = createServer((req, res) => {
     if (url === '/health') return send(200, '');
     if (url === '/server_info' || url === '/get_server_info') return send(200, SERVER_INFO);
     if (url === '/model_info' || url === '/get_model_info') return send(200, MODEL_INFO);
-    if (url === '/tokenize') return send(404, '{"detail":"Not Found"}');
+    if (url === '/tokenize') {
+      const { prompt } = JSON.parse(Buffer.concat(chunks).toString()) as { prompt: string };
+      return send(200, JSON.stringify({ tokens: qwen3Tokenizer().encode(prompt), count: 0, max_model_len: 40960 }));
+    }
     send(404, '{"detail":"Not Found"}');
   });
 });

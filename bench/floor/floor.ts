@@ -1,10 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { BODY, CLOSED_SECONDS, CONNECTIONS, type Closed, DIST, type Proc, ROOT, ensureTools, freePort, log, median, nginxWorker, runWrk, startPinned } from './common.js';
 
 /**
  * `npm run bench:floor`: scorecar's hot path against the floor, in one run on this machine. A
@@ -25,111 +24,10 @@ import { Pool } from 'undici';
  * measured it.
  */
 const ROUNDS = Number(process.env.FLOOR_ROUNDS ?? 3);
-const CLOSED_SECONDS = 8;
-const CONNECTIONS = 32;
 const OPEN_RPS = 200;
 const OPEN_SECONDS = 10;
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const DIST = join(ROOT, 'dist');
-const CLK_TCK = 100;
 
 type Name = 'nginx' | 'naive' | 'scorecar';
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  /** The pid whose CPU time is the proxy's (nginx: its worker). */
-  cpuPid(): number;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function ensureTools(): void {
-  const missing = ['nginx', 'wrk', 'taskset'].filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0) return;
-  const pkgs = missing.map((t) => (t === 'taskset' ? 'util-linux' : t));
-  if (process.getuid?.() !== 0) throw new Error(`bench:floor needs ${missing.join(', ')}: sudo apt-get install -y ${pkgs.join(' ')}`);
-  log(`installing ${pkgs.join(', ')} with apt`);
-  execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pkgs.join(' ')}`], { stdio: 'inherit' });
-}
-
-function startPinned(name: string, core: number, cmd: string, args: string[], ready: RegExp | null, url?: string): Promise<Proc> {
-  const child = spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000);
-    const done = (u: string): void => {
-      clearTimeout(timer);
-      resolve({ name, child, url: u, cpuPid: () => child.pid as number });
-    };
-    const onData = (c: Buffer): void => {
-      out += c.toString();
-      const m = ready?.exec(out);
-      if (m) done(m[1] as string);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${out}`)));
-    if (ready === null && url !== undefined) setTimeout(() => done(url), 500);
-  });
-}
-
-function freePort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
-}
-
-/** utime + stime of a process (all its threads), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function nginxWorker(masterPid: number): number {
-  const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  if (children.length !== 1) throw new Error(`nginx master ${masterPid} has ${children.length} workers, expected 1`);
-  return Number(children[0]);
-}
-
-function ids(n: number, seed: number): number[] {
-  return Array.from({ length: n }, (_, i) => ((seed * 7919 + i * 104729) % 150000) + 10);
-}
-
-const BODY = JSON.stringify({
-  query: ids(50, 1),
-  items: Array.from({ length: 10 }, (_, k) => ids(170, k + 2)),
-  label_token_ids: [9693, 2152],
-  apply_softmax: true,
-});
-
-interface Closed {
-  rps: number;
-  cpuS: number;
-  wallS: number;
-  requests: number;
-}
-
-function runWrk(url: string, script: string, pid: number): Closed {
-  const before = cpuSeconds(pid);
-  const t0 = performance.now();
-  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${CLOSED_SECONDS}s`, '-s', script, `${url}/v1/score`], { encoding: 'utf8' });
-  const wallS = (performance.now() - t0) / 1000;
-  const cpuS = cpuSeconds(pid) - before;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers through ${url}:\n${out}`);
-  return { rps, cpuS, wallS, requests };
-}
 
 async function openLoop(url: string, seed: number): Promise<{ p50: number; p99: number; errors: number }> {
   const pool = new Pool(url, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -163,12 +61,6 @@ async function openLoop(url: string, seed: number): Promise<{ p50: number; p99: 
   const out = { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, errors };
   h.destroy();
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 async function main(): Promise<void> {

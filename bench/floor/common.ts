@@ -1,0 +1,118 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * What bench:floor and bench:hotpath share: processes pinned to a core with taskset, a process's
+ * own CPU time from /proc, wrk runs measured per proxy CPU-second, and the floor body.
+ */
+export const CLOSED_SECONDS = 8;
+export const CONNECTIONS = 32;
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export const DIST = join(ROOT, 'dist');
+const CLK_TCK = 100;
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  /** The pid whose CPU time is the proxy's (nginx: its worker). */
+  cpuPid(): number;
+}
+
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function ensureTools(): void {
+  const missing = ['nginx', 'wrk', 'taskset'].filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return;
+  const pkgs = missing.map((t) => (t === 'taskset' ? 'util-linux' : t));
+  if (process.getuid?.() !== 0) throw new Error(`bench:floor needs ${missing.join(', ')}: sudo apt-get install -y ${pkgs.join(' ')}`);
+  log(`installing ${pkgs.join(', ')} with apt`);
+  execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pkgs.join(' ')}`], { stdio: 'inherit' });
+}
+
+export function startPinned(name: string, core: number, cmd: string, args: string[], ready: RegExp | null, url?: string): Promise<Proc> {
+  const child = spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000);
+    const done = (u: string): void => {
+      clearTimeout(timer);
+      resolve({ name, child, url: u, cpuPid: () => child.pid as number });
+    };
+    const onData = (c: Buffer): void => {
+      out += c.toString();
+      const m = ready?.exec(out);
+      if (m) done(m[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${out}`)));
+    if (ready === null && url !== undefined) setTimeout(() => done(url), 500);
+  });
+}
+
+export function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+/** utime + stime of a process (all its threads), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+export function nginxWorker(masterPid: number): number {
+  const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) throw new Error(`nginx master ${masterPid} has ${children.length} workers, expected 1`);
+  return Number(children[0]);
+}
+
+export function ids(n: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => ((seed * 7919 + i * 104729) % 150000) + 10);
+}
+
+export const BODY = JSON.stringify({
+  query: ids(50, 1),
+  items: Array.from({ length: 10 }, (_, k) => ids(170, k + 2)),
+  label_token_ids: [9693, 2152],
+  apply_softmax: true,
+});
+
+export interface Closed {
+  rps: number;
+  cpuS: number;
+  wallS: number;
+  requests: number;
+}
+
+/** One closed-loop wrk run against url's /v1/score; `args` go to the script's init(). */
+export function runWrk(url: string, script: string, pid: number, args: string[] = []): Closed {
+  const before = cpuSeconds(pid);
+  const t0 = performance.now();
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${CLOSED_SECONDS}s`, '-s', script, `${url}/v1/score`, ...(args.length > 0 ? ['--', ...args] : [])], { encoding: 'utf8' });
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = cpuSeconds(pid) - before;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers through ${url}:\n${out}`);
+  return { rps, cpuS, wallS, requests };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
