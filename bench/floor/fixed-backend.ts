@@ -74,6 +74,8 @@ const server = createServer((req, res) => {
     send(404, '{"detail":"Not Found"}');
   });
 });
+// Loaded before listening: scorecar's tokenizer probe must not wait for it.
+qwen3Tokenizer();
 server.keepAliveTimeout = 75_000;
 server.listen(port, '127.0.0.1', () => {
   const a = server.address();

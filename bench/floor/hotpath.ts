@@ -91,7 +91,7 @@ function request()
   local parts = {}
   if #fixed > 0 then parts[1] = fixed end
   for k = 1, ${10 - fixed} do
-    parts[#parts + 1] = '[' .. (n % 150000 + 10) .. ',' .. (10 + k + 10 * math.floor(n / 150000)) .. tail
+    parts[#parts + 1] = '[' .. (n % 150000 + 10) .. ',' .. (10 + k + 10 * (math.floor(n / 150000) % 15000)) .. tail
   end
   return wrk.format(nil, nil, nil, head .. table.concat(parts, ',') .. '],"label_token_ids":[9693,2152],"apply_softmax":true}')
 end
@@ -178,6 +178,9 @@ async function main(): Promise<void> {
       mis: await scorecar('mis', misBackend.url, 'off'),
     };
     procs.push(...Object.values(servers));
+    // The text variant measures scorecar's own tokenizing path only if the backend tokenizes alike.
+    const match = metricSum(await (await fetch(`${servers['text-warm'].url}/metrics`)).text(), 'scorecar_backend_tokenizer_match');
+    if (match !== 1) throw new Error(`text-warm: scorecar does not see the backend's tokenizer as its own (scorecar_backend_tokenizer_match ${match}): text would be relayed, not tokenized`);
     const variants = Object.keys(servers) as Variant[];
     const library = (v: Variant): boolean => v.startsWith('http-');
     let base = 0;

@@ -1,4 +1,5 @@
 import type { ScoringMode } from '../backend/server-info.js';
+import { hashInts, hashOut } from '../mem/hash.js';
 import { type Batch, giveBatch, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
@@ -44,7 +45,16 @@ export class Coalescer<L extends Lane = Lane> {
     const mode = lane.mode;
     let labels = '';
     for (let l = 0; l < job.nLabels; l++) labels += `${job.labels[l]},`;
-    const prefix = job.wholePrompts ? 'whole' : `${job.kind}:${job.textHash[0]}:${job.textHash[1]}:${job.qLen}`;
+    let prefix = 'whole';
+    if (!job.wholePrompts) {
+      // Text and /rank jobs carry their query's hash (scanner, identifyRank); an id query is hashed here.
+      if (job.kind === 'ids') hashInts(job.qRef, job.qOff, job.qOff + job.qLen);
+      else {
+        hashOut[0] = job.textHash[0] as number;
+        hashOut[1] = job.textHash[1] as number;
+      }
+      prefix = `${job.kind}:${hashOut[0]}:${hashOut[1]}:${job.qLen}`;
+    }
     return `${lane.key}|${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
   }
 

@@ -29,8 +29,9 @@ export class ScoreJob {
   /** Texts whose JSON body holds escapes (bit per text: 0 = query, i + 1 = item i). */
   escaped: Uint8Array = new Uint8Array(17);
   /**
-   * Unkeyed hash lanes of the query as sent ([0], [1]: raw JSON string bytes for text; /rank
-   * also fills item lanes at 2i + 2), the coalescer's grouping key. The caches key on idHash.
+   * Unkeyed hash lanes of a text query as sent ([0], [1]: raw JSON string bytes; /rank fills
+   * them from its template and query, and item lanes at 2i + 2), the coalescer's grouping key
+   * (an id query is hashed there from its ids). The caches key on idHash.
    */
   textHash: Int32Array = new Int32Array(34);
   /**
@@ -232,6 +233,7 @@ export class ScoreJob {
     this.queryKind = 'none';
     this.itemsKind = 'empty';
     this.queryStart = this.queryEnd = -1;
+    this.textHash[0] = this.textHash[1] = 0;
     this.arenaUsed = 0;
     this.queryOff = this.queryLen = 0;
     this.querySpanStart = this.querySpanEnd = -1;

@@ -3,10 +3,10 @@ import type { Batch } from '../../src/pipeline/batch.js';
 import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
-/** An ids job with the given query, one one-id item, and a forced query hash. */
+/** A text job (tokenized: its query ids in qRef) with one one-id item and a forced query hash. */
 function idsJob(query: number[], hash: [number, number]): ScoreJob {
   const j = new ScoreJob();
-  j.kind = 'ids';
+  j.kind = 'text';
   j.reserve(1);
   j.qRef = Int32Array.from(query);
   j.qOff = 0;
@@ -48,5 +48,14 @@ describe('coalescing', () => {
     const w = idsJob([1, 2], [0, 0]);
     w.wholePrompts = true;
     expect(sameQuery(w, idsJob([1, 2], [0, 0]))).toBe(false);
+  });
+
+  it('keys an id query by its ids, whatever a pooled job last held', () => {
+    const a = idsJob([1, 2, 3], [1, 1]);
+    const b = idsJob([1, 2, 3], [2, 2]);
+    const c = idsJob([1, 2, 4], [1, 1]);
+    for (const j of [a, b, c]) j.kind = 'ids';
+    expect(Coalescer.key(a, MIS)).toBe(Coalescer.key(b, MIS));
+    expect(Coalescer.key(a, MIS)).not.toBe(Coalescer.key(c, MIS));
   });
 });
