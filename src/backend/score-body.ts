@@ -1,5 +1,4 @@
 import { type ByteWriter, lit } from '../mem/byte-writer.js';
-import { spelledIds } from '../mem/spelled-ids.js';
 import type { ScoreBatchView as Batch } from './score-batch.js';
 
 const OPEN_QUERY = lit('{"query":[');
@@ -28,7 +27,7 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
     // The client's query bytes, when they are its id list unchanged.
     if (lead.querySpanStart >= 0 && lead.qRef === lead.arena && lead.qOff === lead.queryOff && lead.qLen === lead.queryLen) {
       w.bytes(lead.body, lead.querySpanStart, lead.querySpanEnd);
-    } else writeIds(w, lead.qRef, lead.qOff, lead.qLen);
+    } else w.ints(lead.qRef, lead.qOff, lead.qLen);
   }
   w.raw(ITEMS);
   // Nothing written since here: the next item needs no comma before it.
@@ -66,10 +65,10 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
       }
       if (w.pos !== itemsAt) w.byte(0x2c);
       w.byte(0x5b);
-      writeIds(w, job.aRef[i] as Int32Array, job.aOff[i] as number, aLen);
+      w.ints(job.aRef[i] as Int32Array, job.aOff[i] as number, aLen);
       if (bLen > 0) {
         if (aLen > 0) w.byte(0x2c);
-        writeIds(w, job.bRef[i] as Int32Array, job.bOff[i] as number, bLen);
+        w.ints(job.bRef[i] as Int32Array, job.bOff[i] as number, bLen);
       }
       w.byte(0x5d);
     }
@@ -79,13 +78,6 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
   w.ints(lead.labels, 0, lead.nLabels);
   w.raw(lead.applySoftmax ? SOFTMAX_TRUE : SOFTMAX_FALSE);
   w.raw(lead.itemFirst && !lead.wholePrompts ? ITEM_FIRST_TRUE : ITEM_FIRST_FALSE);
-}
-
-/** ids[off, off + len) as comma-separated ASCII: copied when the whole array has a spelling (token-cache entries), else printed. */
-function writeIds(w: ByteWriter, ids: Int32Array, off: number, len: number): void {
-  const spelled = off === 0 && len === ids.length && len > 0 ? spelledIds(ids) : undefined;
-  if (spelled !== undefined) w.bytes(spelled, 0, spelled.length);
-  else w.ints(ids, off, len);
 }
 
 /** A run of items, after the comma that separates it from the items before it (none at itemsAt). */

@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import { numberKey } from '../mem/hash.js';
-import { spellIds } from '../mem/spelled-ids.js';
 
 /** Ids of one text tokenized alone, plus the interned edges used to judge joins. */
 export interface CachedTokens {
@@ -14,12 +13,9 @@ export interface CachedTokens {
   k2: number;
   k3: number;
   byteLength: number;
-  /** Bytes of the ids' backend spelling (mem/spelled-ids.ts), kept for as long as the ids. */
-  spelledBytes: number;
 }
 
-/** The entry object (112 B), and the spelling's own Buffer with its WeakMap slot (~230 B of heap, measured on Node 20 x64). */
-const ENTRY_OVERHEAD = 112 + 230;
+const ENTRY_OVERHEAD = 112;
 
 /**
  * text -> token ids, keyed by a keyed 128-bit hash of the bytes the client sent (four int32
@@ -36,7 +32,7 @@ export class TokenCache {
   constructor(maxBytes: number) {
     this.lru = new LRUCache<number, CachedTokens>({
       maxSize: Math.max(1024, maxBytes),
-      sizeCalculation: (v) => v.ids.byteLength + v.spelledBytes + ENTRY_OVERHEAD,
+      sizeCalculation: (v) => v.ids.byteLength + ENTRY_OVERHEAD,
     });
   }
 
@@ -60,7 +56,6 @@ export class TokenCache {
       k2: hash[at + 2] as number,
       k3: hash[at + 3] as number,
       byteLength,
-      spelledBytes: spellIds(ids),
     };
     this.lru.set(numberKey(entry.k0, entry.k1), entry);
     return entry;

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { scanScoreBody } from '../../src/api/http/score-scanner.js';
 import { writeScoreBody } from '../../src/backend/score-body.js';
 import { ByteWriter } from '../../src/mem/byte-writer.js';
-import { spellIds } from '../../src/mem/spelled-ids.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 import { resolveIds } from '../../src/pipeline/tokenize-stage.js';
@@ -84,35 +83,5 @@ describe('the backend /v1/score body', () => {
     // A stage that keeps segment a in the arena but trims it (as a cap would).
     job.aLen[1] = 2;
     expect((JSON.parse(written([job])) as { items: number[][] }).items).toEqual([[10, 11, 12], [20, 21]]);
-  });
-
-  it('copies the spelling of token-cache ids (whole arrays only) and writes what printing writes', () => {
-    fc.assert(
-      fc.property(request, fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), (value, spell) => {
-        const raw = Buffer.from(JSON.stringify(value));
-        const printed = written([scanned(raw, false)]);
-        // The items' and the query's ids moved to arrays of their own, as token-cache hits are.
-        const job = scanned(raw, false);
-        const own = (ref: Int32Array, off: number, len: number): Int32Array => {
-          const a = ref.slice(off, off + len);
-          if (spell[a.length % 12]) spellIds(a);
-          return a;
-        };
-        job.qRef = own(job.qRef, job.qOff, job.qLen);
-        job.qOff = 0;
-        for (let i = 0; i < job.n; i++) {
-          job.aRef[i] = own(job.aRef[i]!, job.aOff[i]!, job.aLen[i]!);
-          job.aOff[i] = 0;
-        }
-        expect(written([job])).toBe(printed);
-        // A slice of a spelled array is printed, never its whole spelling.
-        if (job.n > 0 && job.aLen[0]! > 1) {
-          spellIds(job.aRef[0]!);
-          job.aLen[0] = job.aLen[0]! - 1;
-          const items = (JSON.parse(written([job])) as { items: number[][] }).items;
-          expect(items[0]).toEqual(value.items[0]!.slice(0, -1));
-        }
-      }),
-    );
   });
 });
