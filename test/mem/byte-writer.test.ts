@@ -16,6 +16,19 @@ describe('ByteWriter', () => {
     );
   });
 
+  it('writes every digit-count boundary and both int32 ends, alone and in lists', () => {
+    const edges = [-2147483648, -100, -10, -1, 0, 1, 9, 10, 99, 100, 101, 999, 1000, 99999, 100000, 151935, 999999, 1000000, 99999999, 100000000, 999999999, 1000000000, 2147483647];
+    const w = new ByteWriter(16);
+    for (const v of edges) {
+      w.reset();
+      w.int(v);
+      expect(w.view().toString()).toBe(String(v));
+    }
+    w.reset();
+    w.ints(Int32Array.from(edges), 0, edges.length);
+    expect(w.view().toString()).toBe(edges.join(','));
+  });
+
   it('writes numbers, strings and fragments, growing as needed', () => {
     const w = new ByteWriter(16);
     w.raw(lit('{"a":'));
