@@ -18,8 +18,11 @@ export const MINUS = 0x2d;
 const PLAIN = new Uint8Array(256);
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
 
-/** Set by scanString: the last string held an escape sequence. */
-export const scanFlags = { escaped: false };
+/**
+ * Set by scanString: the last string held an escape sequence; and whether one of them was a
+ * \uD800-\uDFFF (surrogate) escape, which callers that must pair surrogates check themselves.
+ */
+export const scanFlags = { escaped: false, surrogate: false };
 
 export function skipWs(b: Uint8Array, p: number, end: number): number {
   while (p < end) {
@@ -41,6 +44,7 @@ function isHex(c: number): boolean {
  */
 export function scanString(b: Uint8Array, p: number, end: number): number {
   let escaped = false;
+  let surrogate = false;
   p++;
   while (p < end) {
     // Runs of plain ASCII (most of any text) in a one-load-one-compare loop: this halved the
@@ -51,6 +55,7 @@ export function scanString(b: Uint8Array, p: number, end: number): number {
     const c = b[p] as number;
     if (c === QUOTE) {
       scanFlags.escaped = escaped;
+      scanFlags.surrogate = surrogate;
       return p + 1;
     }
     if (c === BACKSLASH) {
@@ -60,6 +65,10 @@ export function scanString(b: Uint8Array, p: number, end: number): number {
         // \uXXXX
         if (p + 5 >= end) return -1;
         if (!isHex(b[p + 2] as number) || !isHex(b[p + 3] as number) || !isHex(b[p + 4] as number) || !isHex(b[p + 5] as number)) return -1;
+        const h0 = b[p + 2] as number;
+        const h1 = b[p + 3] as number;
+        // \uD8.. to \uDF..: the first hex digit d/D, the second 8-9, a-f or A-F.
+        if ((h0 === 0x64 || h0 === 0x44) && ((h1 >= 0x38 && h1 <= 0x39) || (h1 >= 0x61 && h1 <= 0x66) || (h1 >= 0x41 && h1 <= 0x46))) surrogate = true;
         p += 6;
         continue;
       }

@@ -68,26 +68,12 @@ const F_SOFTMAX = 8;
 const F_ITEM_FIRST = 16;
 const F_MODEL = 32;
 
-/**
- * Whether [s, e) holds a \uD800-\uDFFF escape: orjson refuses lone surrogates, so such strings
- * take the slow path, which checks pairs as orjson does.
- */
-function hasSurrogateEscape(b: Buffer, s: number, e: number): boolean {
-  for (let i = s; i + 3 < e; i++) {
-    if (b[i] === 0x5c && b[i + 1] === 0x75 && (b[i + 2] === 0x64 || b[i + 2] === 0x44)) {
-      const c = b[i + 3] as number;
-      if ((c >= 0x38 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) return true;
-    }
-    if (b[i] === 0x5c) i++; // skip the escaped character
-  }
-  return false;
-}
-
 /** Scans a string at p for text index t (0 = query, i + 1 = item i); records its span (and the query's hash). */
 function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): number {
   const q = scanString(b, p, end);
   if (q < 0) return -1;
-  if (scanFlags.escaped && hasSurrogateEscape(b, p + 1, q - 1)) return -1;
+  // orjson refuses lone surrogates: strings with a \uD800-\uDFFF escape take the slow path, which pairs them as orjson does.
+  if (scanFlags.surrogate) return -1;
   job.escaped[t] = scanFlags.escaped ? 1 : 0;
   if (t === 0) {
     // The coalescer groups requests by this; items are identified by keyed hashes later.

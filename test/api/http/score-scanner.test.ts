@@ -116,6 +116,19 @@ describe('the /v1/score byte scanner', () => {
     }
   });
 
+  it('sends texts with a surrogate escape to the slow path, and only those', () => {
+    const body = (t: string): Buffer => Buffer.from(`{"query":"q","items":["${t}"],"label_token_ids":[1]}`);
+    for (const t of ['\\ud800', 'a\\uDBFF b', 'x\\udc00', '\\uD83D\\uDE00']) {
+      const raw = body(t);
+      expect(scanScoreBody(raw, raw.length, new ScoreJob()), t).toBe(false);
+    }
+    // An escaped backslash before "uD800" is text, and other escapes stay on the fast path.
+    for (const t of ['\\\\uD800', 'line\\nnext \\u00e9 \\u0041 \\uE000', 'plain']) {
+      const raw = body(t);
+      expect(scanScoreBody(raw, raw.length, new ScoreJob()), t).toBe(true);
+    }
+  });
+
   it('hashes the same query text the same way on both paths when it has no escapes', () => {
     const raw = Buffer.from('{"query":"Senior engineer, Zürich 🚀","items":["x"]}');
     const fast = new ScoreJob();
