@@ -57,7 +57,8 @@ export class ScoreJob {
   querySpanEnd = -1;
   /**
    * Bounds of every id in the arena, kept by the byte scanner (idStatsValid): a range check that
-   * holds for the largest and the sign needs no second pass over the ids.
+   * holds for the largest and the sign needs no second pass over the ids. idMax is the largest id,
+   * or -1 when no id is at least 0 (negative ids are idNegative's to report).
    */
   idMax = -1;
   idNegative = false;

@@ -90,7 +90,7 @@ describe('the /v1/score byte scanner', () => {
         const all = lists.flat();
         expect(job.idStatsValid).toBe(true);
         expect(job.idNegative).toBe(all.some((v) => v < 0));
-        expect(job.idMax).toBe(all.length === 0 ? -1 : Math.max(...all));
+        expect(job.idMax).toBe(Math.max(-1, ...all));
       }),
       { numRuns: 300 },
     );
