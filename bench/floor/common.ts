@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -116,3 +116,27 @@ export function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/** A wrk script posting one fixed body. */
+export function staticScript(body: string): string {
+  return `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`;
+}
+
+/** Writes a bench's report to .bench-out/NAME.md and prints it. */
+export function writeReport(name: string, md: string): void {
+  mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
+  writeFileSync(join(ROOT, `.bench-out/${name}.md`), md);
+  process.stdout.write(`${md}\nwrote .bench-out/${name}.md\n`);
+}
+
+/** Runs a bench: the processes it adds to `procs` are stopped however it ends, and a failure exits 1. */
+export function runBench(name: string, main: (procs: Proc[]) => Promise<void>): void {
+  const procs: Proc[] = [];
+  main(procs)
+    .catch((e: unknown) => {
+      process.stderr.write(`bench:${name}: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      for (const p of procs.reverse()) p.child.kill('SIGTERM');
+    });
+}

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OP_ALONE } from '../../src/tokenize/protocol.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { buildCorpus } from '../workload/corpus.js';
 import { qwen3Tokenizer } from '../workload/tokenizer.js';
-import { BODY, type Closed, DIST, type Proc, ROOT, ensureTools, ids, log, median, runWrk, startPinned } from './common.js';
+import { BODY, type Closed, DIST, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
 
 /**
  * `npm run bench:hotpath`: scorecar's hot path in its modes, against the HTTP libraries' own floor,
@@ -66,11 +66,6 @@ async function sample(p: Proc, library: boolean): Promise<Sample> {
   };
 }
 
-/** A wrk script posting one fixed body. */
-function staticScript(body: string): string {
-  return `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`;
-}
-
 /**
  * A wrk script writing each body: `fixed` items the same in every request, the rest new (their
  * first two ids count requests from a base given per run, so no run repeats another's items).
@@ -127,7 +122,7 @@ async function tokenizerScaling(texts: string[]): Promise<{ rounds: Array<{ one:
   return { rounds };
 }
 
-async function main(): Promise<void> {
+async function main(procs: Proc[]): Promise<void> {
   ensureTools();
   const work = mkdtempSync(join(tmpdir(), 'scorecar-hotpath-'));
   const corpus = buildCorpus({ seed: 1, mode: 'summarized', jobs: 400, queries: 60 }, qwen3Tokenizer());
@@ -151,112 +146,102 @@ async function main(): Promise<void> {
     'corpus-ids': script('corpus-ids', staticScript(idsBody)),
     'text-warm': script('text', staticScript(textBody)),
   };
-  const procs: Proc[] = [];
-  try {
-    const fixed = join(DIST, 'bench/floor/fixed-backend.js');
-    const backend = await startPinned('backend', 1, process.execPath, [fixed, '0'], /listening on (http:\/\/\S+)/);
-    procs.push(backend);
-    const misBackend = await startPinned('mis-backend', 1, process.execPath, [fixed, '0', '--mis'], /listening on (http:\/\/\S+)/);
-    procs.push(misBackend);
-    const floor = join(DIST, 'bench/floor/http-floor.js');
-    const scorecar = (name: string, be: string, cache: string): Promise<Proc> =>
-      startPinned(
-        name,
-        0,
-        process.execPath,
-        [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
-        /HTTP API on (http:\/\/\S+)/,
-      );
-    const servers: Record<Variant, Proc> = {
-      'http-bare': await startPinned('http-bare', 0, process.execPath, [floor, '0', 'bare'], /listening on (http:\/\/\S+)/),
-      'http-dispatch': await startPinned('http-dispatch', 0, process.execPath, [floor, '0', 'dispatch', backend.url], /listening on (http:\/\/\S+)/),
-      ids: await scorecar('ids', backend.url, 'off'),
-      'ids-cache-0': await scorecar('ids-cache-0', backend.url, 'memory'),
-      'ids-cache-50': await scorecar('ids-cache-50', backend.url, 'memory'),
-      'corpus-ids': await scorecar('corpus-ids', backend.url, 'off'),
-      'text-warm': await scorecar('text-warm', backend.url, 'off'),
-      mis: await scorecar('mis', misBackend.url, 'off'),
-    };
-    procs.push(...Object.values(servers));
-    // The text variant measures scorecar's own tokenizing path only if the backend tokenizes alike.
-    const match = metricSum(await (await fetch(`${servers['text-warm'].url}/metrics`)).text(), 'scorecar_backend_tokenizer_match');
-    if (match !== 1) throw new Error(`text-warm: scorecar does not see the backend's tokenizer as its own (scorecar_backend_tokenizer_match ${match}): text would be relayed, not tokenized`);
-    const variants = Object.keys(servers) as Variant[];
-    const library = (v: Variant): boolean => v.startsWith('http-');
-    let base = 0;
-    const measure = async (v: Variant): Promise<Run> => {
-      const p = servers[v];
-      const before = await sample(p, library(v));
-      base += 10_000_000;
-      const r = runWrk(p.url, scripts[v], p.cpuPid(), [String(base)]);
-      const after = await sample(p, library(v));
-      return { ...r, heapBytes: after.heapBytes - before.heapBytes, gcSeconds: after.gcSeconds - before.gcSeconds, items: after.items - before.items };
-    };
-    log(`warm-up: one run per variant (JIT, token caches), not recorded`);
-    for (const v of variants) await measure(v);
-    const runs: Record<Variant, Run[]> = Object.fromEntries(variants.map((v) => [v, [] as Run[]])) as Record<Variant, Run[]>;
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const v of variants) {
-        const r = await measure(v);
-        runs[v].push(r);
-        log(`  round ${round + 1} ${v}: ${(r.requests / r.cpuS).toFixed(0)} req per CPU-s, ${(r.heapBytes / r.items).toFixed(0)} B heap per item, ${((r.gcSeconds * 1000 * 10_000) / r.items).toFixed(2)} ms GC per 10k items`);
-      }
-    }
-    // Score-cache hit shares, from the cache variants' own counters.
-    const hits: Partial<Record<Variant, string>> = {};
-    for (const v of ['ids-cache-0', 'ids-cache-50'] as const) {
-      const m = await (await fetch(`${servers[v].url}/metrics`)).text();
-      hits[v] = `${(metricSum(m, 'scorecar_score_cache_hit_ratio') * 100).toFixed(0)}%`;
-    }
-    log('tokenizer workers alone: cold texts per second, 1 vs 2 threads');
-    const tok = await tokenizerScaling(corpus.items.map((it) => it.text));
-
-    const perCpu = (v: Variant): number => median(runs[v].map((r) => r.requests / r.cpuS));
-    const perItem = (v: Variant): number => median(runs[v].map((r) => r.heapBytes / r.items));
-    const gc10k = (v: Variant): number => median(runs[v].map((r) => (r.gcSeconds * 1000 * 10_000) / r.items));
-    const roundRatio = (a: Variant, b: Variant, f: (r: Run) => number): number => median(runs[a].map((r, i) => f(r) / f(runs[b][i] as Run)));
-    const cpuPerItem = (r: Run): number => r.cpuS / r.items;
-    const rows = variants.map(
-      (v) => `| ${v} | ${perCpu(v).toFixed(0)} | ${perItem(v).toFixed(0)} | ${gc10k(v).toFixed(2)} |`,
+  const fixed = join(DIST, 'bench/floor/fixed-backend.js');
+  const backend = await startPinned('backend', 1, process.execPath, [fixed, '0'], /listening on (http:\/\/\S+)/);
+  procs.push(backend);
+  const misBackend = await startPinned('mis-backend', 1, process.execPath, [fixed, '0', '--mis'], /listening on (http:\/\/\S+)/);
+  procs.push(misBackend);
+  const floor = join(DIST, 'bench/floor/http-floor.js');
+  const scorecar = (name: string, be: string, cache: string): Promise<Proc> =>
+    startPinned(
+      name,
+      0,
+      process.execPath,
+      [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
+      /HTTP API on (http:\/\/\S+)/,
     );
-    const tokRatios = tok.rounds.map((r) => r.two / r.one);
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    const md = [
-      '# bench:hotpath: scorecar by mode, against the HTTP libraries alone',
-      '',
-      `Command: \`npm run build && npm run bench:hotpath\` (HOTPATH_ROUNDS=${ROUNDS}). Every server pinned to core 0; wrk (-t1 -c32, 8 s per run) and the fixed-answer backends on core 1; variants interleaved, ${ROUNDS} rounds after one warm-up run each; medians. Heap and GC from each scorecar's /metrics (\`scorecar_heap_allocated_bytes_total\`, \`scorecar_gc_pause_seconds\`, \`scorecar_items_total\`); the library floors read the same meter. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
-      '',
-      `Bodies: floor = query of 50 ids + 10 items of 170 ids (${BODY.length} bytes). corpus = one summarized bench-corpus request, ${corpusTokens} prompt tokens over 10 items, as ids (${idsBody.length} bytes) or as text (${textBody.length} bytes). Score-cache hit ratio at the end: ids-cache-0 ${hits['ids-cache-0']}, ids-cache-50 ${hits['ids-cache-50']}.`,
-      '',
-      '| variant | req per proxy CPU-second | heap B per item | GC ms per 10k items |',
-      '|---|---:|---:|---:|',
-      ...rows,
-      '',
-      'Same-round ratios (median over rounds):',
-      '',
-      `- text-warm / corpus-ids: CPU per item ${roundRatio('text-warm', 'corpus-ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('text-warm', 'corpus-ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
-      `- mis / ids (single-item): CPU per item ${roundRatio('mis', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('mis', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
-      `- ids-cache-50 / ids: CPU per item ${roundRatio('ids-cache-50', 'ids', cpuPerItem).toFixed(2)}x; ids-cache-0 / ids: ${roundRatio('ids-cache-0', 'ids', cpuPerItem).toFixed(2)}x.`,
-      `- http-dispatch / ids (what node:http + undici alone allocate, of scorecar's total): heap per item ${roundRatio('http-dispatch', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
-      '',
-      `Tokenizer workers alone (TokenizerPool, ${TOKENIZE_TASKS} tasks of 10 new corpus texts each, all submitted at once), texts per second, 1 vs 2 threads interleaved: ${tok.rounds.map((r) => `${r.one.toFixed(0)} / ${r.two.toFixed(0)}`).join(', ')}; 2 / 1 threads per round ${tokRatios.map((x) => `${x.toFixed(2)}x`).join(', ')}, median ${median(tokRatios).toFixed(2)}x.`,
-      '',
-      'Per-run figures:',
-      '',
-      ...variants.flatMap((v) =>
-        runs[v].map((r, i) => `- ${v} round ${i + 1}: ${r.rps.toFixed(0)} req/s, ${r.cpuS.toFixed(2)} CPU-s, ${r.items} items, ${(r.heapBytes / 1e6).toFixed(1)} MB heap, ${(r.gcSeconds * 1000).toFixed(1)} ms GC`),
-      ),
-      '',
-    ].join('\n');
-    mkdirSync(join(ROOT, '.bench-out'), { recursive: true });
-    writeFileSync(join(ROOT, '.bench-out/hotpath.md'), md);
-    process.stdout.write(md + '\nwrote .bench-out/hotpath.md\n');
-  } finally {
-    for (const p of procs.reverse()) p.child.kill('SIGTERM');
+  const servers: Record<Variant, Proc> = {
+    'http-bare': await startPinned('http-bare', 0, process.execPath, [floor, '0', 'bare'], /listening on (http:\/\/\S+)/),
+    'http-dispatch': await startPinned('http-dispatch', 0, process.execPath, [floor, '0', 'dispatch', backend.url], /listening on (http:\/\/\S+)/),
+    ids: await scorecar('ids', backend.url, 'off'),
+    'ids-cache-0': await scorecar('ids-cache-0', backend.url, 'memory'),
+    'ids-cache-50': await scorecar('ids-cache-50', backend.url, 'memory'),
+    'corpus-ids': await scorecar('corpus-ids', backend.url, 'off'),
+    'text-warm': await scorecar('text-warm', backend.url, 'off'),
+    mis: await scorecar('mis', misBackend.url, 'off'),
+  };
+  procs.push(...Object.values(servers));
+  // The text variant measures scorecar's own tokenizing path only if the backend tokenizes alike.
+  const match = metricSum(await (await fetch(`${servers['text-warm'].url}/metrics`)).text(), 'scorecar_backend_tokenizer_match');
+  if (match !== 1) throw new Error(`text-warm: scorecar does not see the backend's tokenizer as its own (scorecar_backend_tokenizer_match ${match}): text would be relayed, not tokenized`);
+  const variants = Object.keys(servers) as Variant[];
+  const library = (v: Variant): boolean => v.startsWith('http-');
+  let base = 0;
+  const measure = async (v: Variant): Promise<Run> => {
+    const p = servers[v];
+    const before = await sample(p, library(v));
+    base += 10_000_000;
+    const r = runWrk(p.url, scripts[v], p.cpuPid(), [String(base)]);
+    const after = await sample(p, library(v));
+    return { ...r, heapBytes: after.heapBytes - before.heapBytes, gcSeconds: after.gcSeconds - before.gcSeconds, items: after.items - before.items };
+  };
+  log(`warm-up: one run per variant (JIT, token caches), not recorded`);
+  for (const v of variants) await measure(v);
+  const runs: Record<Variant, Run[]> = Object.fromEntries(variants.map((v) => [v, [] as Run[]])) as Record<Variant, Run[]>;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const v of variants) {
+      const r = await measure(v);
+      runs[v].push(r);
+      log(`  round ${round + 1} ${v}: ${(r.requests / r.cpuS).toFixed(0)} req per CPU-s, ${(r.heapBytes / r.items).toFixed(0)} B heap per item, ${((r.gcSeconds * 1000 * 10_000) / r.items).toFixed(2)} ms GC per 10k items`);
+    }
   }
+  // Score-cache hit shares, from the cache variants' own counters.
+  const hits: Partial<Record<Variant, string>> = {};
+  for (const v of ['ids-cache-0', 'ids-cache-50'] as const) {
+    const m = await (await fetch(`${servers[v].url}/metrics`)).text();
+    hits[v] = `${(metricSum(m, 'scorecar_score_cache_hit_ratio') * 100).toFixed(0)}%`;
+  }
+  log('tokenizer workers alone: cold texts per second, 1 vs 2 threads');
+  const tok = await tokenizerScaling(corpus.items.map((it) => it.text));
+
+  const perCpu = (v: Variant): number => median(runs[v].map((r) => r.requests / r.cpuS));
+  const perItem = (v: Variant): number => median(runs[v].map((r) => r.heapBytes / r.items));
+  const gc10k = (v: Variant): number => median(runs[v].map((r) => (r.gcSeconds * 1000 * 10_000) / r.items));
+  const roundRatio = (a: Variant, b: Variant, f: (r: Run) => number): number => median(runs[a].map((r, i) => f(r) / f(runs[b][i] as Run)));
+  const cpuPerItem = (r: Run): number => r.cpuS / r.items;
+  const rows = variants.map(
+    (v) => `| ${v} | ${perCpu(v).toFixed(0)} | ${perItem(v).toFixed(0)} | ${gc10k(v).toFixed(2)} |`,
+  );
+  const tokRatios = tok.rounds.map((r) => r.two / r.one);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const md = [
+    '# bench:hotpath: scorecar by mode, against the HTTP libraries alone',
+    '',
+    `Command: \`npm run build && npm run bench:hotpath\` (HOTPATH_ROUNDS=${ROUNDS}). Every server pinned to core 0; wrk (-t1 -c32, 8 s per run) and the fixed-answer backends on core 1; variants interleaved, ${ROUNDS} rounds after one warm-up run each; medians. Heap and GC from each scorecar's /metrics (\`scorecar_heap_allocated_bytes_total\`, \`scorecar_gc_pause_seconds\`, \`scorecar_items_total\`); the library floors read the same meter. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
+    '',
+    `Bodies: floor = query of 50 ids + 10 items of 170 ids (${BODY.length} bytes). corpus = one summarized bench-corpus request, ${corpusTokens} prompt tokens over 10 items, as ids (${idsBody.length} bytes) or as text (${textBody.length} bytes). Score-cache hit ratio at the end: ids-cache-0 ${hits['ids-cache-0']}, ids-cache-50 ${hits['ids-cache-50']}.`,
+    '',
+    '| variant | req per proxy CPU-second | heap B per item | GC ms per 10k items |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    '',
+    'Same-round ratios (median over rounds):',
+    '',
+    `- text-warm / corpus-ids: CPU per item ${roundRatio('text-warm', 'corpus-ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('text-warm', 'corpus-ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
+    `- mis / ids (single-item): CPU per item ${roundRatio('mis', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('mis', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
+    `- ids-cache-50 / ids: CPU per item ${roundRatio('ids-cache-50', 'ids', cpuPerItem).toFixed(2)}x; ids-cache-0 / ids: ${roundRatio('ids-cache-0', 'ids', cpuPerItem).toFixed(2)}x.`,
+    `- http-dispatch / ids (what node:http + undici alone allocate, of scorecar's total): heap per item ${roundRatio('http-dispatch', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
+    '',
+    `Tokenizer workers alone (TokenizerPool, ${TOKENIZE_TASKS} tasks of 10 new corpus texts each, all submitted at once), texts per second, 1 vs 2 threads interleaved: ${tok.rounds.map((r) => `${r.one.toFixed(0)} / ${r.two.toFixed(0)}`).join(', ')}; 2 / 1 threads per round ${tokRatios.map((x) => `${x.toFixed(2)}x`).join(', ')}, median ${median(tokRatios).toFixed(2)}x.`,
+    '',
+    'Per-run figures:',
+    '',
+    ...variants.flatMap((v) =>
+      runs[v].map((r, i) => `- ${v} round ${i + 1}: ${r.rps.toFixed(0)} req/s, ${r.cpuS.toFixed(2)} CPU-s, ${r.items} items, ${(r.heapBytes / 1e6).toFixed(1)} MB heap, ${(r.gcSeconds * 1000).toFixed(1)} ms GC`),
+    ),
+    '',
+  ].join('\n');
+  writeReport('hotpath', md);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench:hotpath: ${(e as Error).stack ?? e}\n`);
-  process.exitCode = 1;
-});
+runBench('hotpath', main);
