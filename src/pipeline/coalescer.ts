@@ -48,12 +48,12 @@ export class Coalescer<L extends Lane = Lane> {
     let prefix = 'whole';
     if (!job.wholePrompts) {
       // Text and /rank jobs carry their query's hash (scanner, identifyRank); an id query is hashed here.
-      if (job.kind === 'ids') hashInts(job.qRef, job.qOff, job.qOff + job.qLen);
-      else {
-        hashOut[0] = job.textHash[0] as number;
-        hashOut[1] = job.textHash[1] as number;
+      let h = job.textHash;
+      if (job.kind === 'ids') {
+        hashInts(job.qRef, job.qOff, job.qOff + job.qLen);
+        h = hashOut;
       }
-      prefix = `${job.kind}:${hashOut[0]}:${hashOut[1]}:${job.qLen}`;
+      prefix = `${job.kind}:${h[0]}:${h[1]}:${job.qLen}`;
     }
     return `${lane.key}|${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
   }

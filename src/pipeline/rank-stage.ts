@@ -22,26 +22,6 @@ function templateSeed(t: PromptTemplate): [number, number] {
   return [hashOut[0] as number, hashOut[1] as number];
 }
 
-/** Hash of what the client sent for one item: its id and its content, in hashOut. */
-function itemIdentity(item: RankItem, seedA: number, seedB: number): void {
-  hashString(item.id, seedA, seedB);
-  let a = hashOut[0] as number;
-  let b = hashOut[1] as number;
-  if (item.text !== undefined) hashString(item.text, a ^ 0x74, b);
-  else if (item.ids !== undefined) hashInts(item.ids, 0, item.ids.length, a ^ 0x69, b);
-  else {
-    const f = item.fields ?? {};
-    // Field order is fixed, and a separator keeps "ab"+"c" apart from "a"+"bc".
-    for (const v of [f.title, f.company, f.location, f.employment_type, String(f.remote ?? ''), f.description]) {
-      hashString(v ?? '\u0000', a, b);
-      a = mixInt(hashOut[0] as number, 0x1f);
-      b = mixInt(hashOut[1] as number, 0x1e);
-    }
-    hashOut[0] = a;
-    hashOut[1] = b;
-  }
-}
-
 /** Ids of fixed template texts around id-given queries and bodies, tokenized once. */
 const aroundIds = new Map<string, Int32Array>();
 
@@ -88,13 +68,15 @@ export function truncateBody(ids: Int32Array, off: number, len: number, head: In
 
 /**
  * Sets up a job for the first `depth` candidates of a /rank request: labels and flags from the
- * template, and identity hashes (template + query; template + item id + content) in
- * job.textHash (query lanes: the coalescer's key) and the keyed job.idHash, which keys the item token cache and the score cache.
+ * template, the unkeyed hash of template + query (+ cap) in job.textHash (the coalescer's key),
+ * and keyed identities (template + query; template + item id + content + cap) in job.idHash,
+ * which key the item token cache and the score cache.
  */
 export function identifyRank(job: ScoreJob, input: RankInput, depth: number, hasher: KeyedHash): void {
   const t = input.template;
   let [sa, sb] = templateSeed(t);
-  // A cap changes what is scored, so it is part of every item's identity.
+  // A cap changes what is scored: requests with different caps never share a pack (the item
+  // identities below carry it too).
   const cap = input.maxTokensPerItem ?? 0;
   if (cap > 0) [sa, sb] = [mixInt(sa, cap), mixInt(sb, cap ^ 0x5f)];
   job.reserve(depth);
@@ -115,9 +97,6 @@ export function identifyRank(job: ScoreJob, input: RankInput, depth: number, has
   hasher.text('text', JSON.stringify([t.name, t.version, 'query', typeof q === 'string' ? q : Array.from(q)]), job.idHash, 0);
   for (let i = 0; i < depth; i++) {
     const item = input.items[i] as RankItem;
-    itemIdentity(item, sa, sb);
-    job.textHash[2 * i + 2] = hashOut[0] as number;
-    job.textHash[2 * i + 3] = hashOut[1] as number;
     hasher.text('text', rankItemIdentity(t, item, cap), job.idHash, 4 * (i + 1));
   }
 }

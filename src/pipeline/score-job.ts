@@ -29,13 +29,13 @@ export class ScoreJob {
   /** Texts whose JSON body holds escapes (bit per text: 0 = query, i + 1 = item i). */
   escaped: Uint8Array = new Uint8Array(17);
   /**
-   * Unkeyed hash lanes of a text query as sent ([0], [1]: raw JSON string bytes; /rank fills
-   * them from its template and query, and item lanes at 2i + 2), the coalescer's grouping key
-   * (an id query is hashed there from its ids). The caches key on idHash.
+   * Unkeyed hash lanes of a text query as sent (raw JSON string bytes; /rank: its template and
+   * query), the coalescer's grouping key (an id query is hashed there from its ids). The caches
+   * key on idHash.
    */
-  textHash: Int32Array = new Int32Array(34);
+  readonly textHash: Int32Array = new Int32Array(2);
   /**
-   * Keyed 128-bit identity of each text (4 int32 lanes; index t as in textHash), from
+   * Keyed 128-bit identity of each text (4 int32 lanes at 4t: t = 0 the query, i + 1 item i), from
    * mem/keyed-hash.ts: what the token caches and score-cache keys are built from.
    */
   idHash: Int32Array = new Int32Array(68);
@@ -167,7 +167,6 @@ export class ScoreJob {
       next.set(this.idSpan);
       this.idSpan = next;
     }
-    if (this.textHash.length < 2 * (n + 1)) this.textHash = growI32(this.textHash, 2 * (n + 1));
     if (this.idHash.length < 4 * (n + 1)) this.idHash = growI32(this.idHash, 4 * (n + 1));
     if (this.escaped.length < n + 1) {
       const next = new Uint8Array(grow(n + 1));
