@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * What bench:floor and bench:hotpath share: processes pinned to a core with taskset, a process's
- * own CPU time from /proc, wrk runs measured per proxy CPU-second, and the floor body.
+ * own CPU time from /proc, wrk runs measured per proxy CPU-second, the floor body, and the run
+ * itself (its processes stopped however it ends, its report written to .bench-out/).
  */
 export const CLOSED_SECONDS = 8;
 export const CONNECTIONS = 32;
