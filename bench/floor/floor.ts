@@ -106,7 +106,8 @@ async function main(procs: Proc[]): Promise<void> {
   runWrk(scorecar.url, script, scorecar.cpuPid()); // JIT warm-up, not recorded
   runWrk(naive.url, script, naive.cpuPid());
   for (let round = 0; round < ROUNDS; round++) {
-    for (const n of names) {
+    // Alternating order: no proxy always runs right after the same neighbour.
+    for (const n of round % 2 === 1 ? [...names].reverse() : names) {
       const r = runWrk(proxies[n].url, script, proxies[n].cpuPid());
       closed[n].push(r);
       log(`  round ${round + 1} ${n}: ${r.rps.toFixed(0)} req/s, proxy core ${((r.cpuS / r.wallS) * 100).toFixed(0)}% busy, ${(r.requests / r.cpuS).toFixed(0)} req per CPU-second`);

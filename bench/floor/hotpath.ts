@@ -23,6 +23,9 @@ import { BODY, type Closed, DIST, type Proc, ensureTools, ids, log, median, runB
  *  - corpus-ids / text-warm: one bench-corpus request (summarized) as token ids, and the same
  *    request as text with every text already in scorecar's token caches, score cache off;
  *  - mis: floor body, score cache off, in front of a backend that advertises multi-item scoring.
+ *
+ * Rounds alternate their order (variants, and 1 vs 2 tokenizer threads) so that no variant always
+ * follows the same neighbour.
  */
 const ROUNDS = Number(process.env.HOTPATH_ROUNDS ?? 3);
 const TOKENIZE_TASKS = 200;
@@ -117,7 +120,15 @@ async function tokenizerScaling(texts: string[]): Promise<{ rounds: Array<{ one:
   await run(pools.one);
   await run(pools.two);
   const rounds: Array<{ one: number; two: number }> = [];
-  for (let r = 0; r < 7; r++) rounds.push({ one: await run(pools.one), two: await run(pools.two) });
+  for (let r = 0; r < 7; r++) {
+    if (r % 2 === 0) {
+      const one = await run(pools.one);
+      rounds.push({ one, two: await run(pools.two) });
+    } else {
+      const two = await run(pools.two);
+      rounds.push({ one: await run(pools.one), two });
+    }
+  }
   await Promise.all([pools.one.close(), pools.two.close()]);
   return { rounds };
 }
@@ -189,7 +200,10 @@ async function main(procs: Proc[]): Promise<void> {
   for (const v of variants) await measure(v);
   const runs: Record<Variant, Run[]> = Object.fromEntries(variants.map((v) => [v, [] as Run[]])) as Record<Variant, Run[]>;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const v of variants) {
+    // Every other round runs the variants in reverse: a variant's place in the round (what ran just
+    // before it on the shared cores) otherwise shows up as its own cost (mis, last, read 1.08x of
+    // ids; in alternating order 0.95x, with an ids-vs-ids control at 1.05x).
+    for (const v of round % 2 === 1 ? [...variants].reverse() : variants) {
       const r = await measure(v);
       runs[v].push(r);
       log(`  round ${round + 1} ${v}: ${(r.requests / r.cpuS).toFixed(0)} req per CPU-s, ${(r.heapBytes / r.items).toFixed(0)} B heap per item, ${((r.gcSeconds * 1000 * 10_000) / r.items).toFixed(2)} ms GC per 10k items`);
@@ -232,7 +246,7 @@ async function main(procs: Proc[]): Promise<void> {
     `- ids-cache-50 / ids: CPU per item ${roundRatio('ids-cache-50', 'ids', cpuPerItem).toFixed(2)}x; ids-cache-0 / ids: ${roundRatio('ids-cache-0', 'ids', cpuPerItem).toFixed(2)}x.`,
     `- http-dispatch / ids (what node:http + undici alone allocate, of scorecar's total): heap per item ${roundRatio('http-dispatch', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     '',
-    `Tokenizer workers alone (TokenizerPool, ${TOKENIZE_TASKS} tasks of 10 new corpus texts each, all submitted at once), texts per second, 1 vs 2 threads interleaved: ${tok.rounds.map((r) => `${r.one.toFixed(0)} / ${r.two.toFixed(0)}`).join(', ')}; 2 / 1 threads per round ${tokRatios.map((x) => `${x.toFixed(2)}x`).join(', ')}, median ${median(tokRatios).toFixed(2)}x.`,
+    `Tokenizer workers alone (TokenizerPool, ${TOKENIZE_TASKS} tasks of 10 new corpus texts each, all submitted at once), texts per second, 1 vs 2 threads interleaved (order alternating): ${tok.rounds.map((r) => `${r.one.toFixed(0)} / ${r.two.toFixed(0)}`).join(', ')}; 2 / 1 threads per round ${tokRatios.map((x) => `${x.toFixed(2)}x`).join(', ')}, median ${median(tokRatios).toFixed(2)}x.`,
     '',
     'Per-run figures:',
     '',

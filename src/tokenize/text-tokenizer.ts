@@ -1,4 +1,5 @@
 import * as hfTokenizers from '@huggingface/tokenizers';
+import { installBpeCacheFastPath, installByteLevelFastPath } from './hf-fast-paths.js';
 import type { TokenizerFiles } from './tokenizer-file.js';
 
 /** The slice of @huggingface/tokenizers' Tokenizer that scorecar uses. */
@@ -15,15 +16,21 @@ const { Tokenizer } = hfTokenizers as unknown as {
 export interface TextTokenizer {
   encode(text: string): number[];
   decode(ids: ArrayLike<number>, skipSpecialTokens: boolean): string;
+  /** Whether the package's ByteLevel step and BPE word cache were replaced (hf-fast-paths.ts). */
+  readonly fastPaths: { byteLevel: boolean; bpeCache: boolean };
 }
 
 /**
  * Pure-JS tokenizer, id-identical to HF's Rust tokenizers on the Qwen3 file (deplab §3).
  * It blocks for milliseconds per long text, so it only ever runs inside worker threads.
  */
-export function createTextTokenizer(files: TokenizerFiles): TextTokenizer {
+export function createTextTokenizer(files: TokenizerFiles, opts: { fastPaths?: boolean } = {}): TextTokenizer {
   const tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+  // Output-identical and together ~2.7x faster (hf-fast-paths.ts); off only as the tests' reference.
+  const on = opts.fastPaths !== false;
+  const fastPaths = { byteLevel: on && installByteLevelFastPath(tok) > 0, bpeCache: on && installBpeCacheFastPath(tok) };
   return {
+    fastPaths,
     // Qwen3's post-processor adds no BOS/EOS, so add_special_tokens true and false agree; false
     // matches what SGLang's MIS path asks for.
     encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
