@@ -1,8 +1,9 @@
 /**
  * Which real keyed 128-bit hash is fastest in this Node for score-cache and token-cache keys?
  * Candidates: HMAC-SHA256 from node:crypto (truncated to 128 bits), BLAKE3 in keyed mode from
- * hash-wasm (WebAssembly) and from @noble/hashes (pure JS), and SipHash-2-4 with 128-bit output
- * from the `siphash` package (pure JS). Each hashes a span of a larger buffer, as the pipeline
+ * hash-wasm (WebAssembly) through its wrapper and driven directly (src/mem/blake3-wasm.ts, what
+ * scorecar runs), and from @noble/hashes (pure JS), and SipHash-2-4 with 128-bit output from the
+ * `siphash` package (pure JS). Beside the time, the heap bytes each hash allocates (HeapMeter). Each hashes a span of a larger buffer, as the pipeline
  * does (a text inside a request body), at the sizes a request carries: a 32-byte key combine,
  * short items, long items.
  *
@@ -12,6 +13,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { createBLAKE3 } from 'hash-wasm';
 import { createRequire } from 'node:module';
+import { Blake3Wasm, loadBlake3Module } from '../src/mem/blake3-wasm.js';
+import { HeapMeter } from '../src/metrics/heap-meter.js';
 
 const require = createRequire(import.meta.url);
 const sipDouble = require('siphash/lib/siphash-double') as { hash(key: Uint32Array | number[], m: Uint8Array): Uint32Array };
@@ -23,6 +26,10 @@ const sipKey = new Uint32Array(key.buffer, key.byteOffset, 4).slice();
 
 async function candidates(): Promise<Array<[string, HashFn]>> {
   const wasm = await createBLAKE3(128, key);
+  const module = loadBlake3Module();
+  if (typeof module === 'string') throw new Error(module);
+  const direct = new Blake3Wasm(module);
+  const digest = new Uint8Array(16);
   return [
     [
       'node:crypto HMAC-SHA256 (first 16 bytes)',
@@ -40,6 +47,15 @@ async function candidates(): Promise<Array<[string, HashFn]>> {
       },
     ],
     [
+      'the same BLAKE3 module driven directly (src/mem/blake3-wasm.ts)',
+      (b, s, e) => {
+        direct.init(key);
+        direct.update(b, s, e);
+        direct.final16(digest, 0);
+        return digest[0] as number;
+      },
+    ],
+    [
       '@noble/hashes BLAKE3 keyed (JS, 128-bit)',
       (b, s, e) => nobleBlake3(b.subarray(s, e), { key, dkLen: 16 })[0] as number,
     ],
@@ -47,12 +63,14 @@ async function candidates(): Promise<Array<[string, HashFn]>> {
   ];
 }
 
-function measure(fn: HashFn, buf: Uint8Array, size: number, ms: number): number {
+function measure(fn: HashFn, buf: Uint8Array, size: number, ms: number): { ns: number; bytes: number } {
   const spans = Math.max(1, Math.floor(buf.length / size) - 1);
   let sink = 0;
   // Warm up so the JIT (or wasm tier-up) has settled.
   for (let i = 0; i < 2000; i++) sink ^= fn(buf, (i % spans) * size, (i % spans) * size + size);
   let ops = 0;
+  const meter = new HeapMeter();
+  meter.start();
   const started = performance.now();
   let now = started;
   while (now - started < ms) {
@@ -63,8 +81,10 @@ function measure(fn: HashFn, buf: Uint8Array, size: number, ms: number): number 
     ops += 256;
     now = performance.now();
   }
+  meter.read();
+  meter.stop();
   if (sink === 0.5) console.log('');
-  return ((now - started) * 1e6) / ops;
+  return { ns: ((now - started) * 1e6) / ops, bytes: meter.allocatedBytes / ops };
 }
 
 async function main(): Promise<void> {
@@ -77,10 +97,13 @@ async function main(): Promise<void> {
   rows.push(`| --- | ${sizes.map(() => '---:').join(' | ')} |`);
   for (const [name, fn] of await candidates()) {
     const cells: string[] = [];
-    for (const size of sizes) cells.push(`${measure(fn, buf, size, ms).toFixed(0)} ns`);
+    for (const size of sizes) {
+      const m = measure(fn, buf, size, ms);
+      cells.push(`${m.ns.toFixed(0)} ns, ${m.bytes.toFixed(0)} B`);
+    }
     rows.push(`| ${name} | ${cells.join(' | ')} |`);
   }
-  console.log(`node ${process.version}, ${ms} ms per cell, ns per hash of one span (lower is better)\n`);
+  console.log(`node ${process.version}, ${ms} ms per cell, ns and heap bytes allocated per hash of one span (lower is better)\n`);
   console.log(rows.join('\n'));
 }
 

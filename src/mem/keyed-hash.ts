@@ -1,12 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { type IHasher, createBLAKE3 } from 'hash-wasm';
+import { Blake3Wasm, loadBlake3Module } from './blake3-wasm.js';
 
 /**
  * Keyed 128-bit hashes for cache identity: BLAKE3 in keyed mode (hash-wasm's WebAssembly
- * build, the fastest real keyed hash measured here: bench/keyed-hash.ts,
- * bench/results/keyed-hash.md). Score-cache keys, token-cache keys and the MACs on values
- * stored in Redis all come from here, so nobody without the deployment secret can predict a key
- * or craft two inputs that share one.
+ * module, the fastest real keyed hash measured here: bench/keyed-hash.ts,
+ * bench/results/keyed-hash.md, driven directly by blake3-wasm.ts so that a hash allocates
+ * nothing). Score-cache keys, token-cache keys and the MACs on values stored in Redis all come
+ * from here, so nobody without the deployment secret can predict a key or craft two inputs that
+ * share one.
  *
  * One secret, several purposes: each purpose hashes under its own key, derived from the secret
  * as HMAC-SHA256(secret, purpose), so a hash made for one purpose never equals one made for
@@ -22,14 +23,17 @@ export const DIGEST_BYTES = 16;
 export class KeyedHash {
   private scratch = Buffer.allocUnsafeSlow(4096);
 
-  private constructor(private readonly hashers: Record<HashPurpose, IHasher>) {}
+  private constructor(
+    private readonly keys: Record<HashPurpose, Buffer>,
+    private readonly b3: Blake3Wasm,
+  ) {}
 
   /** Hashers keyed by `secret` (any length; 32 random bytes when the deployment sets none). */
   static async create(secret: Uint8Array): Promise<KeyedHash> {
-    const entries = await Promise.all(
-      PURPOSES.map(async (p) => [p, await createBLAKE3(128, createHmac('sha256', secret).update(`scorecar cache ${p}`).digest())] as const),
-    );
-    return new KeyedHash(Object.fromEntries(entries) as Record<HashPurpose, IHasher>);
+    const module = loadBlake3Module();
+    if (typeof module === 'string') throw new Error(`cache keys: ${module}`);
+    const keys = Object.fromEntries(PURPOSES.map((p) => [p, createHmac('sha256', secret).update(`scorecar cache ${p}`).digest()]));
+    return new KeyedHash(keys as Record<HashPurpose, Buffer>, new Blake3Wasm(module));
   }
 
   /** A random per-process secret, for a deployment that sets none. */
@@ -39,18 +43,16 @@ export class KeyedHash {
 
   /** Hashes bytes [start, end) of buf under `purpose` into out[at .. at + 4) (four int32 lanes). */
   bytes(purpose: HashPurpose, buf: Uint8Array, start: number, end: number, out: Int32Array, at: number): void {
-    const h = this.hashers[purpose];
-    h.init();
-    h.update(buf.subarray(start, end));
-    writeLanes(h.digest('binary'), out, at);
+    this.b3.init(this.keys[purpose]);
+    this.b3.update(buf, start, end);
+    this.b3.finalLanes(out, at);
   }
 
   /** Hashes ids[start, end) (their little-endian bytes) into out[at .. at + 4). */
   ints(ids: Int32Array, start: number, end: number, out: Int32Array, at: number): void {
-    const h = this.hashers.ids;
-    h.init();
-    h.update(new Uint8Array(ids.buffer, ids.byteOffset + 4 * start, 4 * (end - start)));
-    writeLanes(h.digest('binary'), out, at);
+    this.b3.init(this.keys.ids);
+    this.b3.updateInts(ids, start, end);
+    this.b3.finalLanes(out, at);
   }
 
   /** Hashes a string's UTF-8 bytes under `purpose` into out[at .. at + 4). */
@@ -63,26 +65,17 @@ export class KeyedHash {
 
   /** The 16-byte digest of buf[start, end) under `purpose`, written into dst at dstAt. */
   digestInto(purpose: HashPurpose, buf: Uint8Array, start: number, end: number, dst: Uint8Array, dstAt: number): void {
-    const h = this.hashers[purpose];
-    h.init();
-    h.update(buf.subarray(start, end));
-    dst.set(h.digest('binary'), dstAt);
+    this.b3.init(this.keys[purpose]);
+    this.b3.update(buf, start, end);
+    this.b3.final16(dst, dstAt);
   }
 
   /** MAC of a cache entry: key and value, 16 bytes into dst at dstAt. */
   mac(key: Uint8Array, value: Uint8Array, valueLength: number, dst: Uint8Array, dstAt: number): void {
-    const h = this.hashers.mac;
-    h.init();
-    h.update(key);
-    h.update(value.subarray(0, valueLength));
-    dst.set(h.digest('binary'), dstAt);
-  }
-}
-
-function writeLanes(d: Uint8Array, out: Int32Array, at: number): void {
-  for (let k = 0; k < 4; k++) {
-    const o = 4 * k;
-    out[at + k] = (d[o] as number) | ((d[o + 1] as number) << 8) | ((d[o + 2] as number) << 16) | ((d[o + 3] as number) << 24);
+    this.b3.init(this.keys.mac);
+    this.b3.update(key, 0, key.length);
+    this.b3.update(value, 0, valueLength);
+    this.b3.final16(dst, dstAt);
   }
 }
 

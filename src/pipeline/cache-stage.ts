@@ -138,7 +138,10 @@ export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): voi
     slab.writeInt32LE(job.usageNull ? -1 : itemShare(job, i, mis), at);
     slab.writeInt32LE(q, at + 4);
     at += ENTRY_HEADER;
-    at += (job.rowBuf[i] as Buffer).copy(slab, at, job.rowStart[i] as number, job.rowEnd[i] as number);
+    // A row is tens of bytes: a byte loop, where Buffer#copy of part of a buffer allocates a view.
+    const row = job.rowBuf[i] as Buffer;
+    const end = job.rowEnd[i] as number;
+    for (let r = job.rowStart[i] as number; r < end; r++) slab[at++] = row[r] as number;
     values[k] = slab.subarray(start, at);
   }
   void cache.setMany(job.cacheKeys, which, m, values);

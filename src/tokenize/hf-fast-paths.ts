@@ -2,15 +2,15 @@
  * Two faster steps for @huggingface/tokenizers, output-identical, installed on a loaded tokenizer.
  *
  * Why by hand: the package has no option for either, and they are the worker threads' largest
- * costs (profile of a tokenizer worker on bench-corpus texts). Measured with an A/B loop over
- * 3,000 bench-corpus texts on one thread, medians of 6-7 rounds:
+ * costs (profile of a tokenizer worker on bench-corpus texts). `npm run bench:tokenizer` measures
+ * them on one thread (bench/results/tokenizer.md: 1.82x for the first, 2.53x with both):
  *  - ByteLevel: every pre-token (a word, for Qwen3) went to its byte-level string through
  *    TextEncoder.encode, Array.from, a per-byte closure and join, four allocations per word.
- *    Writing the UTF-8 bytes straight through the package's own 256-entry table: 1.87x.
- *  - The BPE word cache: an LRU whose every hit costs has + get + delete + set on a Map. The same
- *    bound (cache_capacity entries) with first-in-first-out eviction, one Map.get per hit: 1.46x
- *    more on top. The cache memoizes a pure function of the word, so the policy cannot change
- *    an id; it only changes which words are recomputed.
+ *    This writes the UTF-8 bytes straight through the package's own 256-entry table.
+ *  - The BPE word cache: an LRU whose every hit costs has + get + delete + set on a Map. This one
+ *    keeps the same bound (cache_capacity entries) with first-in-first-out eviction, one Map.get
+ *    per hit. The cache memoizes a pure function of the word, so the policy cannot change an id;
+ *    it only changes which words are recomputed.
  * The test checks every pre-token shape (ASCII, 2-4 byte UTF-8, lone surrogates) and whole
  * encodings against the unpatched tokenizer, and fails if the package changes shape so that a
  * step no longer applies.

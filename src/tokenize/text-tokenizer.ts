@@ -24,11 +24,14 @@ export interface TextTokenizer {
  * Pure-JS tokenizer, id-identical to HF's Rust tokenizers on the Qwen3 file (deplab §3).
  * It blocks for milliseconds per long text, so it only ever runs inside worker threads.
  */
-export function createTextTokenizer(files: TokenizerFiles, opts: { fastPaths?: boolean } = {}): TextTokenizer {
+export function createTextTokenizer(files: TokenizerFiles, opts: { byteLevel?: boolean; bpeCache?: boolean } = {}): TextTokenizer {
   const tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
-  // Output-identical and together ~2.7x faster (hf-fast-paths.ts); off only as the tests' reference.
-  const on = opts.fastPaths !== false;
-  const fastPaths = { byteLevel: on && installByteLevelFastPath(tok) > 0, bpeCache: on && installBpeCacheFastPath(tok) };
+  // Output-identical, 2.5x the texts per second (hf-fast-paths.ts, bench/results/tokenizer.md);
+  // off only as the tests' and the bench's reference.
+  const fastPaths = {
+    byteLevel: opts.byteLevel !== false && installByteLevelFastPath(tok) > 0,
+    bpeCache: opts.bpeCache !== false && installBpeCacheFastPath(tok),
+  };
   return {
     fastPaths,
     // Qwen3's post-processor adds no BOS/EOS, so add_special_tokens true and false agree; false

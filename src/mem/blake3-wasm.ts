@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/**
+ * hash-wasm's own BLAKE3 WebAssembly module, driven without its JS wrapper.
+ *
+ * Why by hand: the wrapper allocates on every call (a subarray per update, a `slice` per binary
+ * digest: 506 B per hash) and adds ~0.1 µs of JS; this allocates nothing for spans up to 64 bytes
+ * and one 96-byte view above, ~1.5x faster at 32 bytes (bench/results/keyed-hash.md). A request
+ * with the score cache on hashes every item twice, so the wrapper's garbage was most of the
+ * cache's heap cost per item (bench/results/hotpath.md: ids with the cache on at 0% hits went
+ * from 4,053 to 2,921 B per item). The module is the package's, byte for byte (its sha256 is
+ * pinned below), so every digest is the one the wrapper gives: cache keys shared through Redis do
+ * not change. The package ships the module only as base64 inside its bundles; it is read from
+ * the BLAKE3-only one.
+ *
+ * The module's ABI (hash-wasm's src/blake3.c): one static 16 KiB I/O buffer at Hash_GetBuffer();
+ * Hash_Init(32) takes the key from that buffer, Hash_Update(n) hashes its first n bytes,
+ * Hash_Final(n) writes an n-byte digest to its start. Nothing allocates in WebAssembly memory,
+ * so the memory never grows and the views below stay valid (checked anyway).
+ */
+const WASM_SHA256 = 'c6c8d4e499fde057c89df0461b560fe68f1fac1b384c444870c3490c31bf41fe';
+const BUFFER_BYTES = 16 * 1024;
+
+/** The slice of the WebAssembly API used here (tsconfig's libs carry no WebAssembly types). */
+interface WasmModule {
+  readonly wasmModule: true;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface Blake3Exports {
+  memory: { buffer: ArrayBuffer };
+  Hash_GetBuffer(): number;
+  Hash_Init(keyLen: number): void;
+  Hash_Update(len: number): void;
+  Hash_Final(digestBytes: number): void;
+}
+
+/** The module's bytes, or why they cannot be had (the package changed shape). */
+export function loadBlake3Module(): WasmModule | string {
+  let source: string;
+  try {
+    source = readFileSync(createRequire(import.meta.url).resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
+  } catch (e) {
+    return `hash-wasm's blake3 bundle not found (${(e as Error).message})`;
+  }
+  const m = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(source);
+  if (m === null) return "no WebAssembly module in hash-wasm's blake3 bundle";
+  const bytes = Buffer.from(m[1] as string, 'base64');
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== WASM_SHA256) return `hash-wasm's BLAKE3 module changed (sha256 ${sha}, pinned ${WASM_SHA256})`;
+  return new wasm.Module(bytes);
+}
+
+/** One BLAKE3 instance: keyed 128-bit hashes into caller-owned memory, allocating nothing. */
+export class Blake3Wasm {
+  private readonly exports: Blake3Exports;
+  private readonly at: number;
+  private heap: Uint8Array;
+  private heap32: Int32Array;
+
+  constructor(module: WasmModule) {
+    this.exports = new wasm.Instance(module, {}).exports as Blake3Exports;
+    this.at = this.exports.Hash_GetBuffer();
+    // The buffer is 128-byte aligned in the module (alignas(128)); int32 copies rely on it.
+    if (this.at % 4 !== 0) throw new Error(`BLAKE3 module buffer at ${this.at} is not 4-byte aligned`);
+    this.heap = new Uint8Array(this.exports.memory.buffer);
+    this.heap32 = new Int32Array(this.exports.memory.buffer);
+  }
+
+  private view(): Uint8Array {
+    if (this.heap.buffer !== this.exports.memory.buffer) {
+      this.heap = new Uint8Array(this.exports.memory.buffer);
+      this.heap32 = new Int32Array(this.exports.memory.buffer);
+    }
+    return this.heap;
+  }
+
+  /** Starts a hash keyed by `key` (32 bytes). */
+  init(key: Uint8Array): void {
+    this.view().set(key, this.at);
+    this.exports.Hash_Init(32);
+  }
+
+  /** Hashes src[start, end), in buffer-sized pieces. */
+  update(src: Uint8Array, start: number, end: number): void {
+    const heap = this.view();
+    const at = this.at;
+    for (let s = start; s < end; ) {
+      const n = Math.min(BUFFER_BYTES, end - s);
+      // A byte loop for short spans: set() would need a subarray view (an allocation) to copy part of src.
+      if (n <= 64) for (let i = 0; i < n; i++) heap[at + i] = src[s + i] as number;
+      else heap.set(src.subarray(s, s + n), at);
+      this.exports.Hash_Update(n);
+      s += n;
+    }
+  }
+
+  /** Hashes the bytes of ids[start, end) as they lie in memory (little-endian int32s). */
+  updateInts(ids: Int32Array, start: number, end: number): void {
+    this.view();
+    const heap32 = this.heap32;
+    const at32 = this.at >> 2;
+    const per = BUFFER_BYTES >> 2;
+    for (let s = start; s < end; ) {
+      const n = Math.min(per, end - s);
+      for (let i = 0; i < n; i++) heap32[at32 + i] = ids[s + i] as number;
+      this.exports.Hash_Update(4 * n);
+      s += n;
+    }
+  }
+
+  /** Ends the hash: its 16-byte digest into dst[dstAt, dstAt + 16). */
+  final16(dst: Uint8Array, dstAt: number): void {
+    this.exports.Hash_Final(16);
+    const heap = this.view();
+    const at = this.at;
+    for (let i = 0; i < 16; i++) dst[dstAt + i] = heap[at + i] as number;
+  }
+
+  /** Ends the hash: its 16-byte digest as four little-endian int32 lanes into out[at, at + 4). */
+  finalLanes(out: Int32Array, outAt: number): void {
+    this.exports.Hash_Final(16);
+    const h = this.view();
+    const a = this.at;
+    for (let k = 0; k < 4; k++) {
+      const o = a + 4 * k;
+      out[outAt + k] = (h[o] as number) | ((h[o + 1] as number) << 8) | ((h[o + 2] as number) << 16) | ((h[o + 3] as number) << 24);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { createBLAKE3 } from 'hash-wasm';
+import { describe, expect, it } from 'vitest';
+import { Blake3Wasm, loadBlake3Module } from '../../src/mem/blake3-wasm.js';
+import { mulberry32 } from '../support/random-texts.js';
+
+/** hash-wasm's own wrapper over the same module: the digests cache keys were made with until now. */
+async function reference(key: Uint8Array, parts: Uint8Array[]): Promise<Uint8Array> {
+  const h = await createBLAKE3(128, key);
+  h.init();
+  for (const p of parts) h.update(p);
+  return h.digest('binary');
+}
+
+describe('Blake3Wasm (hash-wasm BLAKE3 module driven directly)', () => {
+  const module = loadBlake3Module();
+
+  it("loads the package's module, whose sha256 is pinned", () => {
+    expect(typeof module).not.toBe('string');
+  });
+
+  it("gives the wrapper's digests for every span length around block, chunk and buffer edges", async () => {
+    if (typeof module === 'string') throw new Error(module);
+    const b3 = new Blake3Wasm(module);
+    const rnd = mulberry32(5);
+    const src = randomBytes(40_000);
+    const lengths = [0, 1, 31, 32, 33, 63, 64, 65, 100, 680, 1023, 1024, 1025, 2048, 4097, 16_383, 16_384, 16_385, 32_769, 39_000];
+    for (let k = 0; k < 40; k++) lengths.push(Math.floor(rnd() * 20_000));
+    const out = new Uint8Array(20);
+    for (const n of lengths) {
+      const key = randomBytes(32);
+      const start = Math.floor(rnd() * (src.length - n));
+      b3.init(key);
+      b3.update(src, start, start + n);
+      b3.final16(out, 3);
+      expect(Buffer.from(out.subarray(3, 19)).toString('hex'), `length ${n}`).toBe(Buffer.from(await reference(key, [src.subarray(start, start + n)])).toString('hex'));
+    }
+  });
+
+  it('hashes several updates as one stream, ints as their little-endian bytes, lanes as the digest words', async () => {
+    if (typeof module === 'string') throw new Error(module);
+    const b3 = new Blake3Wasm(module);
+    const key = randomBytes(32);
+    const a = randomBytes(700);
+    const b = randomBytes(5_000);
+    const d = new Uint8Array(16);
+    b3.init(key);
+    b3.update(a, 0, a.length);
+    b3.update(b, 10, 4_010);
+    b3.final16(d, 0);
+    expect(Buffer.from(d)).toEqual(Buffer.from(await reference(key, [a, b.subarray(10, 4_010)])));
+
+    const ids = Int32Array.from({ length: 5_000 }, (_, i) => (i * 2_654_435_761) | 0);
+    const lanes = new Int32Array(6);
+    b3.init(key);
+    b3.updateInts(ids, 7, 4_500);
+    b3.finalLanes(lanes, 2);
+    const ref = await reference(key, [new Uint8Array(ids.buffer, 4 * 7, 4 * (4_500 - 7))]);
+    expect(Array.from(lanes.subarray(2))).toEqual(Array.from(new Int32Array(ref.buffer, ref.byteOffset, 4)));
+  });
+});
