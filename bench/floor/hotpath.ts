@@ -221,9 +221,9 @@ async function main(procs: Proc[]): Promise<void> {
   for (const v of variants) await measure(v);
   const runs: Record<Variant, Run[]> = Object.fromEntries(variants.map((v) => [v, [] as Run[]])) as Record<Variant, Run[]>;
   for (let round = 0; round < ROUNDS; round++) {
-    // Every other round runs the variants in reverse: a variant's place in the round (what ran just
-    // before it on the shared cores) otherwise shows up as its own cost (mis, last, read 1.08x of
-    // ids; in alternating order 0.95x, with an ids-vs-ids control at 1.05x).
+    // Every other round runs the variants in reverse, so that no variant always runs right after
+    // the same neighbour on the shared cores (mis, always last, read 1.07-1.20x of ids over five
+    // runs before this).
     for (const v of round % 2 === 1 ? [...variants].reverse() : variants) {
       const r = await measure(v);
       runs[v].push(r);

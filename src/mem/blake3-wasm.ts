@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
  * and one 96-byte view above, ~1.5x faster at 32 bytes (bench/results/keyed-hash.md). A request
  * with the score cache on hashes every item twice, so the wrapper's garbage was most of the
  * cache's heap cost per item (bench/results/hotpath.md: ids with the cache on at 0% hits went
- * from 4,053 to 2,921 B per item). The module is the package's, byte for byte (its sha256 is
+ * from 4,032 to 2,921 B per item). The module is the package's, byte for byte (its sha256 is
  * pinned below), so every digest is the one the wrapper gives: cache keys shared through Redis do
  * not change. The package ships the module only as base64 inside its bundles; it is read from
  * the BLAKE3-only one.
@@ -47,13 +47,13 @@ export function loadBlake3Module(): WasmModule | string {
   try {
     source = readFileSync(createRequire(import.meta.url).resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
   } catch (e) {
-    return `hash-wasm's blake3 bundle not found (${(e as Error).message})`;
+    return `hash-wasm's blake3 bundle not found (${(e as Error).message}); scorecar needs hash-wasm@4.13.0, as package.json pins it`;
   }
   const m = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(source);
-  if (m === null) return "no WebAssembly module in hash-wasm's blake3 bundle";
+  if (m === null) return "no WebAssembly module in hash-wasm's blake3 bundle; scorecar needs hash-wasm@4.13.0, as package.json pins it";
   const bytes = Buffer.from(m[1] as string, 'base64');
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== WASM_SHA256) return `hash-wasm's BLAKE3 module changed (sha256 ${sha}, pinned ${WASM_SHA256})`;
+  if (sha !== WASM_SHA256) return `hash-wasm's BLAKE3 module changed (sha256 ${sha}, pinned ${WASM_SHA256}); scorecar needs hash-wasm@4.13.0, as package.json pins it`;
   return new wasm.Module(bytes);
 }
 
@@ -83,6 +83,8 @@ export class Blake3Wasm {
 
   /** Starts a hash keyed by `key` (32 bytes). */
   init(key: Uint8Array): void {
+    // The module reads 32 key bytes from its buffer whatever is there: a short key would mix in old bytes.
+    if (key.length !== 32) throw new RangeError(`BLAKE3 keys are 32 bytes, got ${key.length}`);
     this.view().set(key, this.at);
     this.exports.Hash_Init(32);
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { createBLAKE3 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
 import { Blake3Wasm, loadBlake3Module } from '../../src/mem/blake3-wasm.js';
@@ -35,6 +36,21 @@ describe('Blake3Wasm (hash-wasm BLAKE3 module driven directly)', () => {
       b3.final16(out, 3);
       expect(Buffer.from(out.subarray(3, 19)).toString('hex'), `length ${n}`).toBe(Buffer.from(await reference(key, [src.subarray(start, start + n)])).toString('hex'));
     }
+  });
+
+  it('agrees with an independent BLAKE3 (@noble/hashes, pure JS) and refuses keys that are not 32 bytes', () => {
+    if (typeof module === 'string') throw new Error(module);
+    const b3 = new Blake3Wasm(module);
+    const src = randomBytes(50_001);
+    const d = new Uint8Array(16);
+    for (const n of [0, 1, 64, 65, 1_024, 16_384, 16_385, 50_000]) {
+      const key = randomBytes(32);
+      b3.init(key);
+      b3.update(src, 1, 1 + n);
+      b3.final16(d, 0);
+      expect(Buffer.from(d).toString('hex'), `length ${n}`).toBe(Buffer.from(nobleBlake3(src.subarray(1, 1 + n), { key, dkLen: 16 })).toString('hex'));
+    }
+    expect(() => b3.init(randomBytes(16))).toThrow(/32 bytes/);
   });
 
   it('hashes several updates as one stream, ints as their little-endian bytes, lanes as the digest words', async () => {

@@ -38,6 +38,18 @@ describe('KeyedHash', () => {
     expect(mac).toEqual(await wrapper(secret, 'mac', [key, value.subarray(0, 40)]));
   });
 
+  it('gives fixed known answers: a change of key derivation or hash would change every shared cache key', async () => {
+    // Recorded 2026-12-03; the 'text' digest agrees with @noble/hashes' keyed BLAKE3 under the same derived key.
+    const h = await KeyedHash.create(Buffer.from('scorecar known-answer secret'));
+    const buf = Buffer.from('Senior engineer, Zürich');
+    const out = new Int32Array(4);
+    h.bytes('key', buf, 0, buf.length, out, 0);
+    expect(Array.from(out)).toEqual([-204390876, 1651839432, -2059497864, -578426301]);
+    const d = Buffer.alloc(16);
+    h.digestInto('text', buf, 0, buf.length, d, 0);
+    expect(d.toString('hex')).toBe('3e5a8e90eac0d34f6eb41fa86abf2834');
+  });
+
   it('keys differ by secret and by purpose', async () => {
     const a = await KeyedHash.create(Buffer.from('a'));
     const b = await KeyedHash.create(Buffer.from('b'));

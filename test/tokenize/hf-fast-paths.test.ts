@@ -99,6 +99,28 @@ describe('fast paths for @huggingface/tokenizers', () => {
     expect(c.cache.size).toBe(0);
   });
 
+  it("keeps the package's own prefix-space and regex steps: all four settings, patched and not, give the same ids", () => {
+    // Qwen3's file sets both off; another tokenizer file may set them (--tokenizer-path).
+    type Encoder = { encode(t: string, o: object): { ids: number[] } };
+    const sample = strings().filter((_, k) => k % 7 === 0);
+    for (const addPrefixSpace of [false, true]) {
+      for (const useRegex of [false, true]) {
+        const json = structuredClone(files.tokenizerJson) as { pre_tokenizer: { pretokenizers: Array<Record<string, unknown>> } };
+        const level = json.pre_tokenizer.pretokenizers.find((p) => p.type === 'ByteLevel') as Record<string, unknown>;
+        level.add_prefix_space = addPrefixSpace;
+        level.use_regex = useRegex;
+        const plain = new Tokenizer(json, files.tokenizerConfig) as unknown as Encoder;
+        const fast = new Tokenizer(json, files.tokenizerConfig);
+        expect(installByteLevelFastPath(fast)).toBe(1);
+        for (const s of sample) {
+          expect((fast as unknown as Encoder).encode(s, { add_special_tokens: false }).ids, `${addPrefixSpace}/${useRegex} ${JSON.stringify(s).slice(0, 60)}`).toEqual(
+            plain.encode(s, { add_special_tokens: false }).ids,
+          );
+        }
+      }
+    }
+  });
+
   it('leaves a tokenizer without a ByteLevel pre-tokenizer alone', () => {
     expect(installByteLevelFastPath({ pre_tokenizer: null })).toBe(0);
     expect(installByteLevelFastPath({})).toBe(0);
