@@ -1,7 +1,7 @@
 /**
  * `npm run bench:tokenizer`: what hf-fast-paths.ts buys, on one thread, ids checked equal.
- * Three tokenizers from the same file, as src/tokenize/text-tokenizer.ts builds them: the package
- * as shipped, with the fast ByteLevel step only, and with both fast paths (what the workers run).
+ * Four tokenizers from the same file, as src/tokenize/text-tokenizer.ts builds them: the package
+ * as shipped, then with each fast path added in turn (the last is what the workers run).
  * Each round tokenizes the same 3,000 bench-corpus texts (summarized items, each with a numbered
  * suffix) with each tokenizer in turn, order alternating; 7 rounds after one warm-up, medians of
  * the per-round ratios. The corpus's words recur, so after the warm-up the BPE word caches hit
@@ -20,11 +20,12 @@ const TEXTS = 3_000;
 const ROUNDS = 7;
 const files = loadTokenizerFiles();
 const variants: Array<[string, TextTokenizer]> = [
-  ['package as shipped', createTextTokenizer(files, { byteLevel: false, bpeCache: false })],
-  ['+ fast ByteLevel step', createTextTokenizer(files, { bpeCache: false })],
-  ['+ FIFO word cache (workers)', createTextTokenizer(files)],
+  ['package as shipped', createTextTokenizer(files, { byteLevel: false, bpeCache: false, preTokenizeLoop: false })],
+  ['+ fast ByteLevel step', createTextTokenizer(files, { bpeCache: false, preTokenizeLoop: false })],
+  ['+ FIFO word cache', createTextTokenizer(files, { preTokenizeLoop: false })],
+  ['+ pre-tokenize loop (what the workers run)', createTextTokenizer(files)],
 ];
-const corpus = buildCorpus({ seed: 1, mode: 'summarized', jobs: 400, queries: 60 }, variants[2]![1]);
+const corpus = buildCorpus({ seed: 1, mode: 'summarized', jobs: 400, queries: 60 }, variants[3]![1]);
 const texts = corpus.items.map((it) => it.text);
 let salt = 0;
 
@@ -45,7 +46,7 @@ for (const [, tok] of variants) run(tok);
 const ms: number[][] = variants.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
   // Same salt for every tokenizer of a round, so all encode the same texts (checked below).
-  const order = r % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+  const order = r % 2 === 0 ? [0, 1, 2, 3] : [3, 2, 1, 0];
   const base = salt;
   const results: Array<{ ms: number; tokens: number; check: number }> = [];
   for (const v of order) {
@@ -63,7 +64,7 @@ const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('
 const md = [
   '# bench:tokenizer: the tokenizer fast paths on one thread',
   '',
-  `Command: \`npm run build && npm run bench:tokenizer\`. ${TEXTS} summarized bench-corpus texts per run, ${ROUNDS} rounds, order alternating; ids checked equal across the three in every round. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
+  `Command: \`npm run build && npm run bench:tokenizer\`. ${TEXTS} summarized bench-corpus texts per run, ${ROUNDS} rounds, order alternating; ids checked equal across the four in every round. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
   '',
   '| tokenizer | texts per second (median) | speed-up over the package (median of per-round ratios) |',
   '|---|---:|---:|',

@@ -1,9 +1,9 @@
 /**
- * Two faster steps for @huggingface/tokenizers, output-identical, installed on a loaded tokenizer.
+ * Faster steps for @huggingface/tokenizers, output-identical, installed on a loaded tokenizer.
  *
- * Why by hand: the package has no option for either, and they are the worker threads' largest
- * costs (profile of a tokenizer worker on bench-corpus texts). `npm run bench:tokenizer` measures
- * them on one thread (bench/results/tokenizer.md: 1.82x for the first, 2.53x with both):
+ * Why by hand: the package has no option for any of them, and they were the worker threads'
+ * largest costs (profile of a tokenizer worker on bench-corpus texts). `npm run bench:tokenizer` measures
+ * them on one thread, added in turn (bench/results/tokenizer.md: 1.80x, 2.29x, 2.86x):
  *  - ByteLevel: every pre-token (a word, for Qwen3) went to its byte-level string through
  *    TextEncoder.encode, Array.from, a per-byte closure and join, four allocations per word.
  *    This writes the UTF-8 bytes straight through the package's own 256-entry table.
@@ -11,9 +11,11 @@
  *    keeps the same bound (cache_capacity entries) with first-in-first-out eviction, one Map.get
  *    per hit. The cache memoizes a pure function of the word, so the policy cannot change an id;
  *    it only changes which words are recomputed.
- * The test checks every pre-token shape (ASCII, 2-4 byte UTF-8, lone surrogates) and whole
- * encodings against the unpatched tokenizer, and fails if the package changes shape so that a
- * step no longer applies.
+ *  - Pre-tokenizing a list: the package maps every piece to a list and flattens the result with
+ *    the generic `flat()`; Split and ByteLevel return flat lists, so a loop appends them instead.
+ * The tests check every pre-token shape (ASCII, 2-4 byte UTF-8, lone surrogates) and whole
+ * encodings against the unpatched tokenizer, and fail if the package changes shape so that a
+ * step no longer applies (package.json pins the version these were written against).
  */
 
 /** The fields of the package's ByteLevel pre-tokenizer this file relies on. */
@@ -100,6 +102,45 @@ export function installByteLevelFastPath(tokenizer: unknown): number {
     };
   });
   return found.length;
+}
+
+/** A pre-tokenizer whose pre_tokenize_text returns a flat list of strings (Split, ByteLevel). */
+interface FlatPreTokenizer {
+  constructor: { name: string };
+  pre_tokenize_text(text: string, options?: unknown): string[];
+  pre_tokenize(text: string | string[], options?: unknown): string[];
+}
+
+/**
+ * The package's pre_tokenize for one string or a list, without the intermediate `map` array and
+ * the generic `flat()` it ends with: each piece's strings are appended in order, which is what
+ * flat() gives when every piece is a flat list of strings (true of Split and ByteLevel).
+ */
+function preTokenizeLoop(this: FlatPreTokenizer, text: string | string[], options?: unknown): string[] {
+  if (!Array.isArray(text)) return this.pre_tokenize_text(text, options);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const r = this.pre_tokenize_text(text[i] as string, options);
+    for (let j = 0; j < r.length; j++) out.push(r[j] as string);
+  }
+  return out;
+}
+
+/**
+ * Gives the Split and ByteLevel pre-tokenizers inside `tokenizer`'s pre-tokenizer Sequence the
+ * loop above. Returns how many it changed.
+ */
+export function installPreTokenizeLoop(tokenizer: unknown): number {
+  const inner = (tokenizer as { pre_tokenizer?: { tokenizers?: unknown } } | null)?.pre_tokenizer?.tokenizers;
+  if (!Array.isArray(inner)) return 0;
+  let n = 0;
+  for (const t of inner as Partial<FlatPreTokenizer>[]) {
+    const name = t?.constructor?.name;
+    if ((name !== 'Split' && name !== 'ByteLevel') || typeof t.pre_tokenize_text !== 'function' || typeof t.pre_tokenize !== 'function') continue;
+    t.pre_tokenize = preTokenizeLoop;
+    n++;
+  }
+  return n;
 }
 
 /** The package's BPE model, as far as its word cache goes. */

@@ -50,8 +50,6 @@ export interface EncodeResult {
   packed: Int32Array;
   /** Two edge keys (left, right) per op when wantEdges, else empty. */
   edges: string[];
-  /** Worker CPU spent, milliseconds. */
-  cpuMs: number;
 }
 
 export interface DecodeResult {

@@ -49,7 +49,6 @@ function textsOf(task: EncodeTask): string[] {
 }
 
 function encode(task: EncodeTask): EncodeResult {
-  const t0 = process.cpuUsage();
   const texts = textsOf(task);
   const ops = task.ops;
   const nOps = ops.length / 3;
@@ -114,8 +113,7 @@ function encode(task: EncodeTask): EncodeResult {
       packed[base + 3] = 0;
     }
   }
-  const cpu = process.cpuUsage(t0);
-  return { packed, edges, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { packed, edges };
 }
 
 export default function run(task: TokenizeTask): unknown {

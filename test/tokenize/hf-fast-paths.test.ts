@@ -1,6 +1,6 @@
 import * as hfTokenizers from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { FifoWordCache, byteLevelString, installBpeCacheFastPath, installByteLevelFastPath } from '../../src/tokenize/hf-fast-paths.js';
+import { FifoWordCache, byteLevelString, installBpeCacheFastPath, installByteLevelFastPath, installPreTokenizeLoop } from '../../src/tokenize/hf-fast-paths.js';
 import { createTextTokenizer } from '../../src/tokenize/text-tokenizer.js';
 import { loadTokenizerFiles } from '../../src/tokenize/tokenizer-file.js';
 import { PIECES, longText, mulberry32, randomText } from '../support/random-texts.js';
@@ -66,15 +66,16 @@ describe('fast paths for @huggingface/tokenizers', () => {
 
   it('keeps whole encodings identical to the unpatched tokenizer, also once the word cache evicts', () => {
     const fast = createTextTokenizer(files);
-    const slow = createTextTokenizer(files, { byteLevel: false, bpeCache: false });
+    const slow = createTextTokenizer(files, { byteLevel: false, bpeCache: false, preTokenizeLoop: false });
     expect([fast.fastPaths, slow.fastPaths]).toEqual([
-      { byteLevel: true, bpeCache: true },
-      { byteLevel: false, bpeCache: false },
+      { byteLevel: true, bpeCache: true, preTokenizeLoop: true },
+      { byteLevel: false, bpeCache: false, preTokenizeLoop: false },
     ]);
     // A small cache that evicts on every few words: recomputed words must come out the same.
     const small = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
     installByteLevelFastPath(small);
     installBpeCacheFastPath(small);
+    installPreTokenizeLoop(small);
     small.model.cache = new FifoWordCache<unknown>(8);
     const smallIds = (s: string): number[] => (small as unknown as { encode(t: string, o: object): { ids: number[] } }).encode(s, { add_special_tokens: false }).ids;
     let tokens = 0;
@@ -112,6 +113,7 @@ describe('fast paths for @huggingface/tokenizers', () => {
         const plain = new Tokenizer(json, files.tokenizerConfig) as unknown as Encoder;
         const fast = new Tokenizer(json, files.tokenizerConfig);
         expect(installByteLevelFastPath(fast)).toBe(1);
+        expect(installPreTokenizeLoop(fast)).toBe(2);
         for (const s of sample) {
           expect((fast as unknown as Encoder).encode(s, { add_special_tokens: false }).ids, `${addPrefixSpace}/${useRegex} ${JSON.stringify(s).slice(0, 60)}`).toEqual(
             plain.encode(s, { add_special_tokens: false }).ids,
@@ -121,8 +123,22 @@ describe('fast paths for @huggingface/tokenizers', () => {
     }
   });
 
+  it('gives Split and ByteLevel the flattening loop, which returns what the package did for a string and for a list', () => {
+    const ref = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+    const tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+    expect(installPreTokenizeLoop(tok)).toBe(2);
+    type Pre = { pre_tokenize(t: string | string[]): string[] };
+    const pieces = strings().slice(0, 400);
+    for (const [k, t] of (tok.pre_tokenizer.tokenizers ?? []).entries()) {
+      const r = (ref.pre_tokenizer.tokenizers ?? [])[k] as unknown as Pre;
+      expect((t as unknown as Pre).pre_tokenize(pieces)).toEqual(r.pre_tokenize(pieces));
+      for (const s of pieces.slice(0, 50)) expect((t as unknown as Pre).pre_tokenize(s)).toEqual(r.pre_tokenize(s));
+    }
+  });
+
   it('leaves a tokenizer without a ByteLevel pre-tokenizer alone', () => {
     expect(installByteLevelFastPath({ pre_tokenizer: null })).toBe(0);
     expect(installByteLevelFastPath({})).toBe(0);
+    expect(installPreTokenizeLoop({ pre_tokenizer: {} })).toBe(0);
   });
 });
