@@ -13,7 +13,7 @@ import type { RankInput } from './rank-input.js';
 import type { TrafficShaper } from '../control/traffic-shaper.js';
 import { CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
-import { batchBase, itemCost } from './batch.js';
+import { type Batch, batchBase, itemCost } from './batch.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
 import { type CacheContext, backendContext, computeKeys, identify, lookupScores, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
@@ -94,9 +94,8 @@ export class ScorePipeline {
       packTokens.observe(0, tokens);
     };
     const batchIds: BatchIds | undefined = deps.observe;
-    this.coalescer = new Coalescer<BackendGroup>(opts.coalesceWindowMs, (batches, group) =>
-      Promise.allSettled(batches.map((b) => sendBatch(b, group, deps.fleet, this.packObserver, batchIds))),
-    );
+    const send = (b: Batch, group: BackendGroup): Promise<void> => sendBatch(b, group, deps.fleet, this.packObserver, batchIds);
+    this.coalescer = new Coalescer<BackendGroup>(opts.coalesceWindowMs, (batches, group) => Promise.allSettled(batches.map((b) => send(b, group))), send);
   }
 
   /** The served model, as /rank reports it. */

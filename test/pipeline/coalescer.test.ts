@@ -58,4 +58,54 @@ describe('coalescing', () => {
     expect(Coalescer.key(a, MIS)).toBe(Coalescer.key(b, MIS));
     expect(Coalescer.key(a, MIS)).not.toBe(Coalescer.key(c, MIS));
   });
+
+  it('with window 0 sends a one-batch request through sendOne, and a split one through send', async () => {
+    const viaSend: number[] = [];
+    const viaOne: number[] = [];
+    const c = new Coalescer(
+      0,
+      (batches: readonly Batch[]) => {
+        for (const b of batches) viaSend.push(b.items);
+        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+      },
+      (b: Batch) => {
+        viaOne.push(b.items);
+        return b.items === 1 && (b.jobs[0] as ScoreJob).qLen === 9 ? Promise.reject(new Error('backend said no')) : Promise.resolve();
+      },
+    );
+    await c.dispatch(idsJob([1, 2, 3], [1, 1]), MIS, 1000, 2);
+    expect([viaOne, viaSend]).toEqual([[1], []]);
+    // Two items over a budget that holds one (query 3 + 1, items 2 each): two batches, sent together.
+    const two = idsJob([1, 2, 3], [1, 1]);
+    two.reserve(2);
+    two.n = 2;
+    two.aRef[1] = Int32Array.of(8);
+    two.aOff[1] = 0;
+    two.aLen[1] = 1;
+    two.selectAll();
+    await c.dispatch(two, MIS, 5, 4);
+    expect([viaOne, viaSend]).toEqual([[1], [1, 1]]);
+    // A lone batch's failure is the request's.
+    await expect(c.dispatch(idsJob([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1]), MIS, 1000, 2)).rejects.toThrow('backend said no');
+    expect(viaOne).toEqual([1, 1]);
+  });
+
+  it('sends a job nobody joined in its window through sendOne too, and still packs jobs that share one', async () => {
+    const viaSend: number[] = [];
+    const viaOne: number[] = [];
+    const c = new Coalescer(
+      5,
+      (batches: readonly Batch[]) => {
+        for (const b of batches) viaSend.push(b.count);
+        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+      },
+      (b: Batch) => {
+        viaOne.push(b.count);
+        return Promise.reject(new Error('lone call failed'));
+      },
+    );
+    await expect(c.dispatch(idsJob([4, 5], [3, 3]), MIS, 1000, 2)).rejects.toThrow('lone call failed');
+    await Promise.all([c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2), c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2)]);
+    expect([viaOne, viaSend]).toEqual([[1], [2]]);
+  });
 });
