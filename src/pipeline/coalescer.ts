@@ -44,7 +44,7 @@ export class Coalescer<L extends Lane = Lane> {
   constructor(
     private readonly windowMs: number,
     private readonly send: SendBatches<L>,
-    /** With window 0, a request packed into one batch goes through this instead of `send`. */
+    /** A job alone (window 0, or alone when its window ended) packed into one batch goes through this instead of `send`. */
     private readonly sendOne?: SendBatch<L>,
   ) {}
 
@@ -77,7 +77,7 @@ export class Coalescer<L extends Lane = Lane> {
     let g = this.groups.get(key);
     // The key holds a hash of the query; the pack carries the lead's query ids for every job, so
     // a job joins only a group whose query ids are its own, compared id by id.
-    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.flushJobs([job], lane, budget).then(firstError);
+    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.sendAlone(job, lane, budget);
     if (g !== undefined && g.tokens + tokens > budget) {
       this.flush(key, g);
       g = undefined;
@@ -101,7 +101,7 @@ export class Coalescer<L extends Lane = Lane> {
     // Nobody joined in the window (the common case at low load): the lone job's lighter path.
     if (g.jobs.length === 1) {
       const settle = g.settle[0] as (e: unknown) => void;
-      this.sendAlone(g.jobs[0] as ScoreJob, g.lane, g.budget).then(() => settle(null), settle);
+      void this.sendAlone(g.jobs[0] as ScoreJob, g.lane, g.budget).then(() => settle(null), settle);
       return;
     }
     void this.flushJobs(g.jobs, g.lane, g.budget).then((errors) => {
@@ -119,9 +119,13 @@ export class Coalescer<L extends Lane = Lane> {
     const sendOne = this.sendOne;
     if (sendOne === undefined) return this.flushJobs([job], lane, budget).then(firstError);
     const batches = this.packed;
+    batches.length = 0;
     this.lone[0] = job;
-    packJobs(this.lone, lane.mode === 'mis', budget, batches);
-    this.lone.length = 0;
+    try {
+      packJobs(this.lone, lane.mode === 'mis', budget, batches);
+    } finally {
+      this.lone.length = 0;
+    }
     if (batches.length === 1) {
       const b = batches[0] as Batch;
       batches.length = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch } from '../../src/pipeline/batch.js';
+import { type Batch, takeBatch, giveBatch } from '../../src/pipeline/batch.js';
 import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
@@ -107,5 +107,55 @@ describe('coalescing', () => {
     await expect(c.dispatch(idsJob([4, 5], [3, 3]), MIS, 1000, 2)).rejects.toThrow('lone call failed');
     await Promise.all([c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2), c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2)]);
     expect([viaOne, viaSend]).toEqual([[1], [2]]);
+  });
+
+  it('gives a lone batch back to the pool exactly once, whether its call succeeds or fails', async () => {
+    let last: Batch | null = null;
+    let fail = false;
+    const c = new Coalescer(
+      0,
+      () => Promise.reject(new Error('not used')),
+      (b: Batch) => {
+        last = b;
+        return fail ? Promise.reject(new Error('no')) : Promise.resolve();
+      },
+    );
+    for (const f of [false, true]) {
+      fail = f;
+      const p = c.dispatch(idsJob([1, 2], [1, 1]), MIS, 1000, 2);
+      await (f ? expect(p).rejects.toThrow('no') : p);
+      const b = last as unknown as Batch;
+      expect([b.count, b.items]).toEqual([0, 0]);
+      // Back in the pool once: the next two takes are it and then another object.
+      const first = takeBatch();
+      const second = takeBatch();
+      expect(first).toBe(b);
+      expect(second).not.toBe(b);
+      giveBatch(second);
+      giveBatch(first);
+    }
+    expect(c.merged).toBe(0);
+  });
+
+  it('splits a lone job of a window over several batches when its items exceed the budget', async () => {
+    const sent: number[] = [];
+    const c = new Coalescer(
+      5,
+      (batches: readonly Batch[]) => {
+        for (const b of batches) sent.push(b.items);
+        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+      },
+      () => Promise.reject(new Error('not for split jobs')),
+    );
+    const two = idsJob([1, 2, 3], [1, 1]);
+    two.reserve(2);
+    two.n = 2;
+    two.aRef[1] = Int32Array.of(8);
+    two.aOff[1] = 0;
+    two.aLen[1] = 1;
+    two.selectAll();
+    await c.dispatch(two, MIS, 5, 4);
+    expect(sent).toEqual([1, 1]);
+    expect(c.merged).toBe(0);
   });
 });

@@ -128,7 +128,13 @@ describe('fast paths for @huggingface/tokenizers', () => {
     const tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
     expect(installPreTokenizeLoop(tok)).toBe(2);
     type Pre = { pre_tokenize(t: string | string[]): string[] };
-    const pieces = strings().slice(0, 400);
+    // Installed on the instances: their own property, not the class's method the reference still uses.
+    for (const [k, t] of (tok.pre_tokenizer.tokenizers ?? []).entries()) {
+      expect(Object.hasOwn(t, 'pre_tokenize')).toBe(true);
+      expect((t as unknown as Pre).pre_tokenize).not.toBe(((ref.pre_tokenizer.tokenizers ?? [])[k] as unknown as Pre).pre_tokenize);
+    }
+    const all = strings();
+    const pieces = [...all.slice(0, 200), ...all.slice(-300)];
     for (const [k, t] of (tok.pre_tokenizer.tokenizers ?? []).entries()) {
       const r = (ref.pre_tokenizer.tokenizers ?? [])[k] as unknown as Pre;
       expect((t as unknown as Pre).pre_tokenize(pieces)).toEqual(r.pre_tokenize(pieces));
