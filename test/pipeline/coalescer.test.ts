@@ -3,11 +3,11 @@ import { type Batch, takeBatch, giveBatch } from '../../src/pipeline/batch.js';
 import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
-/** A text job (tokenized: its query ids in qRef) with one one-id item and a forced query hash. */
-function idsJob(query: number[], hash: [number, number]): ScoreJob {
+/** A text job (tokenized: its query ids in qRef) with one-id items (one, 7, unless given) and a forced query hash. */
+function idsJob(query: number[], hash: [number, number], items: number[] = [7]): ScoreJob {
   const j = new ScoreJob();
   j.kind = 'text';
-  j.reserve(1);
+  j.reserve(items.length);
   j.qRef = Int32Array.from(query);
   j.qOff = 0;
   j.qLen = query.length;
@@ -15,12 +15,19 @@ function idsJob(query: number[], hash: [number, number]): ScoreJob {
   j.textHash[1] = hash[1];
   j.pushLabel(9693);
   j.nLabels = 1;
-  j.n = 1;
-  j.aRef[0] = Int32Array.of(7);
-  j.aOff[0] = 0;
-  j.aLen[0] = 1;
+  j.n = items.length;
+  items.forEach((id, i) => {
+    j.aRef[i] = Int32Array.of(id);
+    j.aOff[i] = 0;
+    j.aLen[i] = 1;
+  });
   j.selectAll();
   return j;
+}
+
+/** Query [1, 2, 3] and two one-id items: two MIS batches under a budget of 5 (query 3 + 1, items 2 each). */
+function twoItemJob(): ScoreJob {
+  return idsJob([1, 2, 3], [1, 1], [7, 8]);
 }
 
 const MIS = { mode: 'mis', key: 'g' } as const;
@@ -76,13 +83,7 @@ describe('coalescing', () => {
     await c.dispatch(idsJob([1, 2, 3], [1, 1]), MIS, 1000, 2);
     expect([viaOne, viaSend]).toEqual([[1], []]);
     // Two items over a budget that holds one (query 3 + 1, items 2 each): two batches, sent together.
-    const two = idsJob([1, 2, 3], [1, 1]);
-    two.reserve(2);
-    two.n = 2;
-    two.aRef[1] = Int32Array.of(8);
-    two.aOff[1] = 0;
-    two.aLen[1] = 1;
-    two.selectAll();
+    const two = twoItemJob();
     await c.dispatch(two, MIS, 5, 4);
     expect([viaOne, viaSend]).toEqual([[1], [1, 1]]);
     // A lone batch's failure is the request's.
@@ -147,13 +148,7 @@ describe('coalescing', () => {
       },
       () => Promise.reject(new Error('not for split jobs')),
     );
-    const two = idsJob([1, 2, 3], [1, 1]);
-    two.reserve(2);
-    two.n = 2;
-    two.aRef[1] = Int32Array.of(8);
-    two.aOff[1] = 0;
-    two.aLen[1] = 1;
-    two.selectAll();
+    const two = twoItemJob();
     await c.dispatch(two, MIS, 5, 4);
     expect(sent).toEqual([1, 1]);
     expect(c.merged).toBe(0);
