@@ -18,6 +18,7 @@ but a repeated stock-path text request on the patched server once moved by
 import math
 import random
 import re
+import time
 
 import pytest
 
@@ -140,20 +141,42 @@ def test_refusals_keep_the_stock_messages(patched_server, stock_server):
         assert patched_server.post("/v1/score", body) == stock_server.post("/v1/score", body)
 
 
+def _after_warmup_step(server, timeout_s=60.0):
+    """The patches' server-info once the post-warmup step has run. That step runs in SGLang's
+    warm-up thread, which may still be working when the server already answers /health (a CI run
+    read "pending" here), so wait for it, within a bound."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _, info = server.get("/server_info")
+        patches = info["scorecar_patches"]
+        if patches["gc_freeze"] != "pending" or time.monotonic() > deadline:
+            return patches
+        time.sleep(0.25)
+
+
 def test_gc_frozen_by_the_patch_after_skipped_warmup(patched_server):
-    status, info = patched_server.get("/server_info")
-    patches = info["scorecar_patches"]
+    patches = _after_warmup_step(patched_server)
     # The patch's own step ran (not SGLang's) and the serving process is frozen.
     assert patches["gc_freeze"] == "frozen via /freeze_gc"
     assert patches["gc_freeze_count"] > 0
-    assert re.search(r"scorecar: post-warmup GC freeze: frozen via /freeze_gc; gc.get_freeze_count\(\)=[1-9]",
-                     patched_server.log())
+    # The state is set just before the step logs it: give the line the same bounded wait.
+    line = r"scorecar: post-warmup GC freeze: frozen via /freeze_gc; gc.get_freeze_count\(\)=[1-9]"
+    deadline = time.monotonic() + 10.0
+    while not re.search(line, patched_server.log()) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert re.search(line, patched_server.log())
 
 
 def test_stock_gc_freeze_after_skipped_warmup_is_a_race(stock_server):
     """Record what stock 0.5.23 did: its one POST /freeze_gc either lost the race with the
     HTTP server's start (connection refused, nothing frozen) or won it (debug log line)."""
+    # Its warm-up thread may still be running when the server answers /health: wait for either line.
+    deadline = time.monotonic() + 60.0
     log = stock_server.log()
+    while ("post-warmup freeze_gc failed" not in log and "Freezing GC in Tokenizer Manager process" not in log
+           and time.monotonic() < deadline):
+        time.sleep(0.25)
+        log = stock_server.log()
     failed = "post-warmup freeze_gc failed" in log
     frozen = "Freezing GC in Tokenizer Manager process" in log
     assert failed != frozen, "exactly one outcome expected"
