@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { type TextTokenizer, createTextTokenizer } from '../src/tokenize/text-tokenizer.js';
 import { loadTokenizerFiles } from '../src/tokenize/tokenizer-file.js';
-import { writeReport } from './floor/common.js';
+import { median, writeReport } from './floor/common.js';
 import { buildCorpus } from './workload/corpus.js';
 
 const TEXTS = 3_000;
@@ -27,10 +27,8 @@ const variants: Array<[string, TextTokenizer]> = [
 ];
 const corpus = buildCorpus({ seed: 1, mode: 'summarized', jobs: 400, queries: 60 }, variants[3]![1]);
 const texts = corpus.items.map((it) => it.text);
-let salt = 0;
-
-function run(tok: TextTokenizer): { ms: number; tokens: number; check: number } {
-  const tag = ++salt;
+/** Tokenizes the texts, each with suffix `tag` (the same tag gives the same texts). */
+function run(tok: TextTokenizer, tag: number): { ms: number; tokens: number; check: number } {
   let tokens = 0;
   let check = 0;
   const t0 = performance.now();
@@ -42,23 +40,17 @@ function run(tok: TextTokenizer): { ms: number; tokens: number; check: number } 
   return { ms: performance.now() - t0, tokens, check };
 }
 
-for (const [, tok] of variants) run(tok);
+for (const [, tok] of variants) run(tok, 0);
 const ms: number[][] = variants.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
-  // Same salt for every tokenizer of a round, so all encode the same texts (checked below).
+  // One tag for every tokenizer of a round, so all encode the same texts (checked below).
   const order = r % 2 === 0 ? [0, 1, 2, 3] : [3, 2, 1, 0];
-  const base = salt;
   const results: Array<{ ms: number; tokens: number; check: number }> = [];
-  for (const v of order) {
-    salt = base;
-    results[v] = run(variants[v]![1]);
-  }
+  for (const v of order) results[v] = run(variants[v]![1], r + 1);
   const ref = results[0]!;
   for (const x of results) if (x.tokens !== ref.tokens || x.check !== ref.check) throw new Error('the tokenizers disagree on ids');
   results.forEach((x, v) => ms[v]!.push(x.ms));
-  salt = base + 1;
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 const speedup = (v: number): number => median(ms[0]!.map((t, r) => t / (ms[v]![r] as number)));
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const md = [

@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
  */
 const WASM_SHA256 = 'c6c8d4e499fde057c89df0461b560fe68f1fac1b384c444870c3490c31bf41fe';
 const BUFFER_BYTES = 16 * 1024;
+const NEEDS = 'scorecar needs hash-wasm@4.13.0, as package.json pins it';
 
 /** The slice of the WebAssembly API used here (tsconfig's libs carry no WebAssembly types). */
 interface WasmModule {
@@ -47,17 +48,17 @@ export function loadBlake3Module(): WasmModule | string {
   try {
     source = readFileSync(createRequire(import.meta.url).resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
   } catch (e) {
-    return `hash-wasm's blake3 bundle not found (${(e as Error).message}); scorecar needs hash-wasm@4.13.0, as package.json pins it`;
+    return `hash-wasm's blake3 bundle not found (${(e as Error).message}); ${NEEDS}`;
   }
   const m = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(source);
-  if (m === null) return "no WebAssembly module in hash-wasm's blake3 bundle; scorecar needs hash-wasm@4.13.0, as package.json pins it";
+  if (m === null) return `no WebAssembly module in hash-wasm's blake3 bundle; ${NEEDS}`;
   const bytes = Buffer.from(m[1] as string, 'base64');
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== WASM_SHA256) return `hash-wasm's BLAKE3 module changed (sha256 ${sha}, pinned ${WASM_SHA256}); scorecar needs hash-wasm@4.13.0, as package.json pins it`;
+  if (sha !== WASM_SHA256) return `hash-wasm's BLAKE3 module changed (sha256 ${sha}, pinned ${WASM_SHA256}); ${NEEDS}`;
   return new wasm.Module(bytes);
 }
 
-/** One BLAKE3 instance: keyed 128-bit hashes into caller-owned memory, allocating nothing. */
+/** One BLAKE3 instance: keyed 128-bit hashes into caller-owned memory; allocates one view per span over 64 bytes, nothing else. */
 export class Blake3Wasm {
   private readonly exports: Blake3Exports;
   private readonly at: number;

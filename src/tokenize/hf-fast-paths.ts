@@ -73,11 +73,16 @@ export function byteLevelString(s: string, table: readonly string[]): string {
   return out;
 }
 
-/** Every ByteLevel pre-tokenizer reachable from `pre` (itself, or inside a Sequence). */
-function byteLevels(pre: unknown, out: ByteLevelLike[]): ByteLevelLike[] {
-  if (isByteLevel(pre)) out.push(pre);
-  const inner = (pre as { tokenizers?: unknown } | null)?.tokenizers;
-  if (Array.isArray(inner)) for (const t of inner) byteLevels(t, out);
+/** Every pre-tokenizer of `tokenizer`: its own, and those inside Sequences, depth first. */
+function preTokenizers(tokenizer: unknown): unknown[] {
+  const out: unknown[] = [];
+  const walk = (pre: unknown): void => {
+    if (pre === undefined || pre === null) return;
+    out.push(pre);
+    const inner = (pre as { tokenizers?: unknown }).tokenizers;
+    if (Array.isArray(inner)) for (const t of inner) walk(t);
+  };
+  walk((tokenizer as { pre_tokenizer?: unknown } | null)?.pre_tokenizer);
   return out;
 }
 
@@ -86,7 +91,7 @@ function byteLevels(pre: unknown, out: ByteLevelLike[]): ByteLevelLike[] {
  * patched (0: the tokenizer has none, or the package no longer has the shape this relies on).
  */
 export function installByteLevelFastPath(tokenizer: unknown): number {
-  const found = byteLevels((tokenizer as { pre_tokenizer?: unknown } | null)?.pre_tokenizer, []);
+  const found = preTokenizers(tokenizer).filter(isByteLevel);
   const tables = found.map((bl) => Array.from({ length: 256 }, (_, b) => bl.byte_encoder[b]));
   if (!tables.every((t): t is string[] => t.every((ch) => typeof ch === 'string'))) return 0;
   found.forEach((bl, k) => {
@@ -127,14 +132,12 @@ function preTokenizeLoop(this: FlatPreTokenizer, text: string | string[], option
 }
 
 /**
- * Gives the Split and ByteLevel pre-tokenizers inside `tokenizer`'s pre-tokenizer Sequence the
- * loop above. Returns how many it changed.
+ * Gives the Split and ByteLevel pre-tokenizers inside `tokenizer`'s pre-tokenizer Sequence (the
+ * ones a Sequence hands lists to) the loop above. Returns how many it changed.
  */
 export function installPreTokenizeLoop(tokenizer: unknown): number {
-  const inner = (tokenizer as { pre_tokenizer?: { tokenizers?: unknown } } | null)?.pre_tokenizer?.tokenizers;
-  if (!Array.isArray(inner)) return 0;
   let n = 0;
-  for (const t of inner as Partial<FlatPreTokenizer>[]) {
+  for (const t of preTokenizers(tokenizer).slice(1) as Partial<FlatPreTokenizer>[]) {
     const name = t?.constructor?.name;
     if ((name !== 'Split' && name !== 'ByteLevel') || typeof t.pre_tokenize_text !== 'function' || typeof t.pre_tokenize !== 'function') continue;
     t.pre_tokenize = preTokenizeLoop;

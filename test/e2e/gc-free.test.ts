@@ -35,9 +35,13 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
+/** The parts of scorecar's /scorecar/stats this test reads. */
+async function stats(url: string): Promise<{ heap: { allocated_bytes: number }; score_cache: { hits: number; misses: number } }> {
+  return JSON.parse((await call(url + '/scorecar/stats', 'GET')).text) as { heap: { allocated_bytes: number }; score_cache: { hits: number; misses: number } };
+}
+
 async function allocated(url: string): Promise<number> {
-  const s = JSON.parse((await call(url + '/scorecar/stats', 'GET')).text) as { heap: { allocated_bytes: number } };
-  return s.heap.allocated_bytes;
+  return (await stats(url)).heap.allocated_bytes;
 }
 
 /** Sends `bodies` round-robin, 8 at a time, `total` requests; returns the bytes scorecar allocated meanwhile. */
@@ -78,7 +82,7 @@ function cacheBodies(repeated: number, count: number, fixedSeed: number, seed: n
 }
 
 async function cacheHits(): Promise<{ hits: number; misses: number }> {
-  return (JSON.parse((await call(cached.url + '/scorecar/stats', 'GET')).text) as { score_cache: { hits: number; misses: number } }).score_cache;
+  return (await stats(cached.url)).score_cache;
 }
 
 function idsBodies(items: number, tokens: number, count: number): string[] {
@@ -157,9 +161,10 @@ describe('GC-free hot path', () => {
     // scorecar above: 3,004-3,073) and 2,916-2,952 at 50%, once keyed hashing stopped going
     // through hash-wasm's allocating wrapper (src/mem/blake3-wasm.ts; with it, 0% hits cost
     // ~1.1 KB more per item in bench:hotpath); then 3,042-3,067 and 2,808-2,848 once a lone
-    // request's batch skipped the coalescer's multi-batch bookkeeping. The bounds sit above that noise to catch a regression; the
-    // hot-path issue's 256 B per item is out of reach while node:http and undici alone allocate
-    // ~1.36 KB per item at 10 items per request (bench/results/hotpath.md).
+    // request's batch skipped the coalescer's multi-batch bookkeeping. The bounds sit above that
+    // noise to catch a regression; the hot-path issue's 256 B per item is out of reach while
+    // node:http and undici alone allocate ~1.36 KB per item at 10 items per request
+    // (bench/results/hotpath.md).
     expect(miss).toBeLessThan(3700);
     expect(half).toBeLessThan(3500);
   }, 180_000);

@@ -30,15 +30,23 @@ function twoItemJob(): ScoreJob {
   return idsJob([1, 2, 3], [1, 1], [7, 8]);
 }
 
+/** A `send` that records `of(batch)` for every batch it is given and reports each one sent. */
+function recordingSend<T>(into: T[], of: (b: Batch) => T): (batches: readonly Batch[]) => Promise<PromiseSettledResult<void>[]> {
+  return (batches) => {
+    for (const b of batches) into.push(of(b));
+    return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+  };
+}
+
 const MIS = { mode: 'mis', key: 'g' } as const;
 
 describe('coalescing', () => {
   it('compares the query ids themselves: a hash collision does not make two queries share a pack', async () => {
     const sent: Array<Int32Array[]> = [];
-    const c = new Coalescer(20, (batches: readonly Batch[]) => {
-      for (const b of batches) sent.push(Array.from({ length: b.count }, (_, s) => (b.jobs[s] as ScoreJob).qRef.slice(0, (b.jobs[s] as ScoreJob).qLen)));
-      return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
-    });
+    const c = new Coalescer(
+      20,
+      recordingSend(sent, (b) => Array.from({ length: b.count }, (_, s) => (b.jobs[s] as ScoreJob).qRef.slice(0, (b.jobs[s] as ScoreJob).qLen))),
+    );
     const a = idsJob([1, 2, 3], [42, 43]);
     const b = idsJob([9, 9, 9], [42, 43]); // same hash and length, other ids
     const a2 = idsJob([1, 2, 3], [42, 43]);
@@ -71,10 +79,7 @@ describe('coalescing', () => {
     const viaOne: number[] = [];
     const c = new Coalescer(
       0,
-      (batches: readonly Batch[]) => {
-        for (const b of batches) viaSend.push(b.items);
-        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
-      },
+      recordingSend(viaSend, (b) => b.items),
       (b: Batch) => {
         viaOne.push(b.items);
         return b.items === 1 && (b.jobs[0] as ScoreJob).qLen === 9 ? Promise.reject(new Error('backend said no')) : Promise.resolve();
@@ -96,10 +101,7 @@ describe('coalescing', () => {
     const viaOne: number[] = [];
     const c = new Coalescer(
       5,
-      (batches: readonly Batch[]) => {
-        for (const b of batches) viaSend.push(b.count);
-        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
-      },
+      recordingSend(viaSend, (b) => b.count),
       (b: Batch) => {
         viaOne.push(b.count);
         return Promise.reject(new Error('lone call failed'));
@@ -142,10 +144,7 @@ describe('coalescing', () => {
     const sent: number[] = [];
     const c = new Coalescer(
       5,
-      (batches: readonly Batch[]) => {
-        for (const b of batches) sent.push(b.items);
-        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
-      },
+      recordingSend(sent, (b) => b.items),
       () => Promise.reject(new Error('not for split jobs')),
     );
     const two = twoItemJob();
