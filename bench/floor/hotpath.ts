@@ -17,6 +17,7 @@ import { BODY, type Closed, DIST, type Proc, ensureTools, ids, log, median, runB
  * Variants, interleaved for HOTPATH_ROUNDS rounds (8 s each):
  *  - http-bare: node:http reading the floor body and answering fixed bytes (no scoring code);
  *  - http-dispatch: the same plus forwarding the body with undici's dispatch to the backend;
+ *  - http-h1: the same forwarding through scorecar's H1Pool (what scorecar's scoring calls use);
  *  - ids: scorecar, floor body (50 + 10 x 170 ids), score cache off: bench:floor's setting;
  *  - ids-cache-0 / ids-cache-50: the default memory score cache on, every item new (0% hits) or
  *    five of ten items repeated in every request (~50% hits), bodies written per request by wrk;
@@ -32,7 +33,7 @@ const TOKENIZE_TASKS = 1_000;
 /** Tasks kept outstanding: enough that no worker waits for the next, under the pool's queue bound. */
 const TOKENIZE_WINDOW = 32;
 
-type Variant = 'http-bare' | 'http-dispatch' | 'ids' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
+type Variant = 'http-bare' | 'http-dispatch' | 'http-h1' | 'ids' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
 
 interface Run extends Closed {
   heapBytes: number;
@@ -171,6 +172,7 @@ async function main(procs: Proc[]): Promise<void> {
   const scripts: Record<Variant, string> = {
     'http-bare': script('floor', staticScript(BODY)),
     'http-dispatch': join(work, 'floor.lua'),
+    'http-h1': join(work, 'floor.lua'),
     ids: join(work, 'floor.lua'),
     mis: join(work, 'floor.lua'),
     'ids-cache-0': script('cache0', cacheScript(0)),
@@ -195,6 +197,7 @@ async function main(procs: Proc[]): Promise<void> {
   const servers: Record<Variant, Proc> = {
     'http-bare': await startPinned('http-bare', 0, process.execPath, [floor, '0', 'bare'], /listening on (http:\/\/\S+)/),
     'http-dispatch': await startPinned('http-dispatch', 0, process.execPath, [floor, '0', 'dispatch', backend.url], /listening on (http:\/\/\S+)/),
+    'http-h1': await startPinned('http-h1', 0, process.execPath, [floor, '0', 'h1', backend.url], /listening on (http:\/\/\S+)/),
     ids: await scorecar('ids', backend.url, 'off'),
     'ids-cache-0': await scorecar('ids-cache-0', backend.url, 'memory'),
     'ids-cache-50': await scorecar('ids-cache-50', backend.url, 'memory'),
@@ -264,7 +267,7 @@ async function main(procs: Proc[]): Promise<void> {
     `- text-warm / corpus-ids: CPU per item ${roundRatio('text-warm', 'corpus-ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('text-warm', 'corpus-ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- mis / ids (single-item): CPU per item ${roundRatio('mis', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('mis', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- ids-cache-50 / ids: CPU per item ${roundRatio('ids-cache-50', 'ids', cpuPerItem).toFixed(2)}x; ids-cache-0 / ids: ${roundRatio('ids-cache-0', 'ids', cpuPerItem).toFixed(2)}x.`,
-    `- http-dispatch / ids (what node:http + undici alone allocate, of scorecar's total): heap per item ${roundRatio('http-dispatch', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
+    `- http-h1 / ids (what node:http + H1Pool alone allocate, of scorecar's total): heap per item ${roundRatio('http-h1', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x; http-h1 / http-dispatch: heap per item ${roundRatio('http-h1', 'http-dispatch', (r) => r.heapBytes / r.items).toFixed(2)}x, CPU per request ${roundRatio('http-h1', 'http-dispatch', (r) => r.cpuS / r.requests).toFixed(2)}x.`,
     '',
     tokenizerLine(tok.rounds),
     '',

@@ -1,5 +1,7 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
+import { H1Pool } from '../../src/backend/h1-pool.js';
+import { bufferPool } from '../../src/mem/buffer-pool.js';
 import { HeapMeter } from '../../src/metrics/heap-meter.js';
 
 /**
@@ -9,13 +11,14 @@ import { HeapMeter } from '../../src/metrics/heap-meter.js';
  *   node dist/bench/floor/http-floor.js PORT bare                 read the body, answer fixed bytes
  *   node dist/bench/floor/http-floor.js PORT dispatch BACKEND_URL  read it, forward it with undici's
  *                                                                  dispatch (a handler object, as
- *                                                                  scorecar does), relay the reply
+ *                                                                  scorecar did), relay the reply
+ *   node dist/bench/floor/http-floor.js PORT h1 BACKEND_URL        the same through scorecar's H1Pool
  *
  * Both copy the body into one reused buffer per connection and write the answer as one Buffer,
  * so what they allocate is the libraries' own share. GET /heap reads the meter.
  */
 const port = Number(process.argv[2] ?? 0);
-const mode = process.argv[3] === 'dispatch' ? 'dispatch' : 'bare';
+const mode = process.argv[3] === 'dispatch' || process.argv[3] === 'h1' ? process.argv[3] : 'bare';
 const backend = process.argv[4] ?? 'http://127.0.0.1:30000';
 const ROW = '[0.7310585786300049,0.2689414213699951]';
 const FIXED = Buffer.from(`{"scores":[${new Array<string>(10).fill(ROW).join(',')}],"object":"scoring"}`);
@@ -25,6 +28,11 @@ meter.start();
 let requests = 0;
 const pool = mode === 'dispatch' ? new Pool(backend, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 }) : null;
 const SCORE_HEADERS = { 'content-type': 'application/json' };
+const backendUrl = new URL(backend);
+const h1 =
+  mode === 'h1'
+    ? new H1Pool({ host: backendUrl.hostname, port: Number(backendUrl.port), connections: 64, timeoutMs: 30_000, connectTimeoutMs: 5_000, idleTimeoutMs: 60_000, maxReplyBytes: 1 << 20, headers: {} })
+    : null;
 
 class Relay implements Dispatcher.DispatchHandler {
   private status = 0;
@@ -73,6 +81,21 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   });
   req.on('end', () => {
     requests++;
+    if (h1 !== null) {
+      h1.post('/v1/score', body.subarray(0, length)).then(
+        (r) => {
+          r.body.copy(reply, 0, 0, r.length);
+          bufferPool.release(r.body);
+          res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': r.length });
+          res.end(reply.subarray(0, r.length));
+        },
+        (e: unknown) => {
+          res.writeHead(502);
+          res.end(String(e));
+        },
+      );
+      return;
+    }
     if (pool === null) {
       res.writeHead(200, HEADERS);
       res.end(FIXED);

@@ -1,3 +1,5 @@
+import { CONNECT_TIMEOUT_CODE } from './h1-pool.js';
+
 /** Failures talking to a backend, by what the client should be told. */
 export class BackendUnavailable extends Error {
   /**
@@ -32,9 +34,9 @@ export class UpstreamError extends Error {
   }
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', CONNECT_TIMEOUT_CODE]);
 
-/** Whether an undici error happened before the request reached the server (safe to retry elsewhere). */
+/** Whether an undici or H1Pool error happened before the request reached the server (safe to retry elsewhere). */
 export function isConnectFailure(e: unknown): boolean {
   let cur: unknown = e;
   for (let i = 0; i < 4 && cur; i++) {

@@ -3,6 +3,7 @@ import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { BadGateway, BackendUnavailable, UpstreamError, isConnectFailure } from './errors.js';
 import { BackendStats } from './backend-stats.js';
+import { H1Pool } from './h1-pool.js';
 import { LatencyWindow } from './latency-window.js';
 import { type OutlierOptions, OutlierDetector } from './outlier-detector.js';
 import { type BackendInfo, parseBackendInfo, parseEndpointContext } from './server-info.js';
@@ -35,15 +36,22 @@ export type TokenizerCheck = 'match' | 'mismatch' | 'unknown';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/** The largest scoring reply read (a reply is ~30 bytes per item and label). */
+export const MAX_SCORE_REPLY_BYTES = 32 * 1024 * 1024;
+
 /**
- * One SGLang server (or the emulator) behind an undici Pool with keep-alive connections.
- * undici.request on a Pool costs a third of fetch's CPU here (deplab §4).
+ * One SGLang server (or the emulator). Scoring calls to an http:// server go through H1Pool
+ * (h1-pool.ts: lighter than undici on the hot path); everything else, and https servers, through
+ * undici Pools with keep-alive connections (undici.request costs a third of fetch's CPU here,
+ * deplab §4).
  */
 export class SglangBackend {
   readonly url: string;
   readonly pool: Pool;
   /** Passed-through calls only: apart from `pool`, so streams and slow readers never hold scoring's connections. */
   readonly passthroughPool: Pool;
+  /** Scoring calls' connections (http:// servers); null: they go through `pool`. */
+  readonly scorePool: H1Pool | null;
   passthroughInflight = 0;
   info: BackendInfo | null = null;
   tokenizer: TokenizerCheck = 'unknown';
@@ -92,6 +100,23 @@ export class SglangBackend {
     });
     this.authHeaders = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
     this.scoreHeaders = { ...JSON_HEADERS, ...this.authHeaders };
+    const u = new URL(this.url);
+    this.scorePool =
+      u.protocol === 'http:'
+        ? new H1Pool({
+            host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: Number(u.port || 80),
+            connections: opts.connections,
+            timeoutMs: opts.callTimeoutMs,
+            connectTimeoutMs: 5_000,
+            idleTimeoutMs: 60_000,
+            maxReplyBytes: MAX_SCORE_REPLY_BYTES,
+            headers: this.authHeaders,
+            onConnect: () => {
+              this.identityStale = true;
+            },
+          })
+        : null;
   }
 
   get name(): string {
@@ -200,20 +225,13 @@ export class SglangBackend {
   /**
    * POSTs a scoring body and reads the whole reply into a pooled buffer. Connection failures
    * before the request reached the server throw BackendUnavailable; breaks after that, BadGateway.
-   * Uses undici's dispatch with a handler object: no Readable stream or async iterator per call.
    * `headers` (x-request-id, traceparent) go with this call on top of the fixed ones.
    */
   async post(path: string, body: Uint8Array, scope?: CancelScope, headers?: Record<string, string>): Promise<BackendReply> {
     if (scope?.cancelled) throw new CancelledError();
     this.inflight++;
-    const call = new ScoreCall(scope);
     try {
-      const reply = await new Promise<BackendReply>((resolve, reject) => {
-        call.resolve = resolve;
-        call.reject = reject;
-        this.pool.dispatch({ path, method: 'POST', headers: headers === undefined ? this.scoreHeaders : { ...this.scoreHeaders, ...headers }, body }, call);
-      });
-      return reply;
+      return await (this.scorePool !== null ? this.scorePool.post(path, body, scope, headers) : this.dispatch(path, body, scope, headers));
     } catch (e) {
       this.lastError = String((e as Error)?.message ?? e);
       if ((e as Error)?.name === 'AbortError') throw e;
@@ -227,6 +245,16 @@ export class SglangBackend {
     }
   }
 
+  /** undici's dispatch with a handler object: no Readable stream or async iterator per call. */
+  private dispatch(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined): Promise<BackendReply> {
+    const call = new ScoreCall(scope);
+    return new Promise<BackendReply>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+      this.pool.dispatch({ path, method: 'POST', headers: headers === undefined ? this.scoreHeaders : { ...this.scoreHeaders, ...headers }, body }, call);
+    });
+  }
+
   /** An error reply as an exception carrying the body, for relaying. */
   static upstreamError(reply: BackendReply): UpstreamError {
     const body = Buffer.from(reply.body.subarray(0, reply.length));
@@ -235,12 +263,12 @@ export class SglangBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.close(), this.passthroughPool.destroy()]);
+    await Promise.all([this.pool.close(), this.passthroughPool.destroy(), this.scorePool?.close()]);
   }
 
   /** Closes at once, failing whatever is still in flight (a drain that ran out of time). */
   async destroy(): Promise<void> {
-    await Promise.all([this.pool.destroy(), this.passthroughPool.destroy()]);
+    await Promise.all([this.pool.destroy(), this.passthroughPool.destroy(), this.scorePool?.destroy()]);
   }
 }
 

@@ -1,0 +1,199 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { classifyFailure, isConnectFailure } from '../../src/backend/errors.js';
+import { type H1PoolOptions, H1Pool } from '../../src/backend/h1-pool.js';
+import { CancelScope } from '../../src/mem/cancel-scope.js';
+
+/** What a raw server got: each request's head and body, by connection. */
+interface Got {
+  head: string;
+  body: string;
+  conn: number;
+}
+
+type Answer = (got: Got, socket: net.Socket, index: number) => void;
+
+const open: Array<{ close: () => void }> = [];
+afterEach(() => {
+  for (const o of open.splice(0)) o.close();
+});
+
+/** A raw TCP server that parses requests (Content-Length bodies) and answers with `answer`. */
+async function rawServer(answer: Answer): Promise<{ port: number; got: Got[]; conns: () => number; sockets: net.Socket[] }> {
+  const got: Got[] = [];
+  const sockets: net.Socket[] = [];
+  let conns = 0;
+  const server = net.createServer((s) => {
+    const conn = conns++;
+    sockets.push(s);
+    let buf = Buffer.alloc(0);
+    s.on('error', () => {});
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.toString('latin1', 0, end);
+        const len = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        const g = { head, body: buf.toString('utf8', end + 4, end + 4 + len), conn };
+        buf = buf.subarray(end + 4 + len);
+        got.push(g);
+        answer(g, s, got.length - 1);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  open.push({
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  });
+  return { port: (server.address() as net.AddressInfo).port, got, conns: () => conns, sockets };
+}
+
+function ok(body: string): string {
+  return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+function pool(port: number, over: Partial<H1PoolOptions> = {}): H1Pool {
+  const p = new H1Pool({ host: '127.0.0.1', port, connections: 2, timeoutMs: 2000, connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxReplyBytes: 1 << 20, headers: { authorization: 'Bearer k' }, ...over });
+  open.push({ close: () => void p.destroy() });
+  return p;
+}
+
+const text = (r: { body: Buffer; length: number }): string => r.body.toString('utf8', 0, r.length);
+
+describe('H1Pool', () => {
+  it('sends one well-formed POST per call and reuses the keep-alive connection', async () => {
+    const srv = await rawServer((g, s) => s.write(ok(`{"echo":${g.body}}`)));
+    let connects = 0;
+    const p = pool(srv.port, {
+      onConnect: () => {
+        connects++;
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await p.post('/v1/score', Buffer.from(`{"i":${i}}`), undefined, { 'x-request-id': `r${i}` });
+      expect(r.status).toBe(200);
+      expect(r.contentType).toBe('application/json');
+      expect(text(r)).toBe(`{"echo":{"i":${i}}}`);
+    }
+    expect(srv.got.map((g) => g.conn)).toEqual([0, 0, 0]);
+    expect(connects).toBe(1);
+    const head = (srv.got[2] as Got).head.split('\r\n');
+    expect(head[0]).toBe('POST /v1/score HTTP/1.1');
+    expect(head).toContain(`host: 127.0.0.1:${srv.port}`);
+    expect(head).toContain('content-type: application/json');
+    expect(head).toContain('authorization: Bearer k');
+    expect(head).toContain('x-request-id: r2');
+    expect(head).toContain('content-length: 7');
+  });
+
+  it('queues calls past the connection cap and answers each with its own reply', async () => {
+    // Replies come back out of order across connections; each call must get its own.
+    const srv = await rawServer((g, s, i) => setTimeout(() => s.write(ok(g.body)), (7 - i) * 3));
+    const p = pool(srv.port);
+    const bodies = Array.from({ length: 8 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i * 100)}"}`);
+    const replies = await Promise.all(bodies.map((b) => p.post('/v1/score', Buffer.from(b))));
+    expect(replies.map(text)).toEqual(bodies);
+    expect(srv.conns()).toBe(2);
+  });
+
+  it('sends a call again on a fresh connection when a reused one was closed under it', async () => {
+    // The server closes each connection right after its first reply, as an idle timeout would.
+    const srv = await rawServer((g, s, i) => {
+      if (i === 0) s.end(ok('"first"'));
+      else s.write(ok(g.body));
+    });
+    const p = pool(srv.port, { connections: 1 });
+    expect(text(await p.post('/v1/score', Buffer.from('"a"')))).toBe('"first"');
+    // The close may or may not have arrived yet: either way the call is answered.
+    await new Promise((r) => setImmediate(r));
+    expect(text(await p.post('/v1/score', Buffer.from('"b"')))).toBe('"b"');
+  });
+
+  it('a stale connection that drops the resent call too fails it as a reset, not a connect failure', async () => {
+    const srv = await rawServer((_g, s, i) => {
+      if (i === 0) s.write(ok('1'));
+      else s.destroy();
+    });
+    const p = pool(srv.port, { connections: 1 });
+    await p.post('/v1/score', Buffer.from('1'));
+    const e = await p.post('/v1/score', Buffer.from('2')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(isConnectFailure(e)).toBe(false);
+    expect(classifyFailure(e)).toBe('reset');
+    // The first attempt and the one resend, no more.
+    expect(srv.got.length).toBe(3);
+  });
+
+  it('a refused connection is a connect failure (safe to send elsewhere)', async () => {
+    const srv = await rawServer(() => {});
+    const port = srv.port;
+    open.shift()?.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const e = await pool(port).post('/v1/score', Buffer.from('1')).catch((x: unknown) => x);
+    expect(isConnectFailure(e)).toBe(true);
+    expect(classifyFailure(e)).toBe('connect');
+  });
+
+  it('a backend that never answers times out, and the connection is not reused', async () => {
+    const srv = await rawServer((g, s) => {
+      if (g.body !== '"hang"') s.write(ok(g.body));
+    });
+    const p = pool(srv.port, { connections: 1, timeoutMs: 150 });
+    const t0 = performance.now();
+    const e = await p.post('/v1/score', Buffer.from('"hang"')).catch((x: unknown) => x);
+    expect(classifyFailure(e)).toBe('timeout');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(text(await p.post('/v1/score', Buffer.from('"next"')))).toBe('"next"');
+    expect(srv.conns()).toBe(2);
+  });
+
+  it('cancelling a call aborts it at once, queued or sent', async () => {
+    const srv = await rawServer(() => {});
+    const p = pool(srv.port, { connections: 1 });
+    const sent = new CancelScope();
+    const queued = new CancelScope();
+    const a = p.post('/v1/score', Buffer.from('1'), sent).catch((x: unknown) => x);
+    const b = p.post('/v1/score', Buffer.from('2'), queued).catch((x: unknown) => x);
+    await new Promise((r) => setTimeout(r, 30));
+    queued.cancelAll();
+    sent.cancelAll();
+    expect(((await a) as Error).name).toBe('AbortError');
+    expect(((await b) as Error).name).toBe('AbortError');
+    expect(p.pending).toBe(0);
+    expect(srv.got.length).toBe(1);
+  });
+
+  it('a reply over the bound, or not HTTP, fails the call without taking the memory', async () => {
+    const srv = await rawServer((g, s) => {
+      if (g.body === '"big"') s.write('HTTP/1.1 200 OK\r\ncontent-length: 999999999\r\n\r\n');
+      else s.write('garbage\r\n\r\n');
+    });
+    const p = pool(srv.port, { maxReplyBytes: 1024 });
+    await expect(p.post('/v1/score', Buffer.from('"big"'))).rejects.toThrow(/over the 1024-byte bound/);
+    const e = await p.post('/v1/score', Buffer.from('"x"')).catch((x: unknown) => x);
+    expect(classifyFailure(e)).toBe('reset');
+  });
+
+  it('refuses header values that would split the request head', async () => {
+    const srv = await rawServer((g, s) => s.write(ok(g.body)));
+    const p = pool(srv.port);
+    await expect(p.post('/v1/score', Buffer.from('1'), undefined, { 'x-request-id': 'a\r\nx-evil: 1' })).rejects.toThrow(/character HTTP does not allow/);
+    expect(srv.got.length).toBe(0);
+  });
+
+  it('close() waits for calls in flight, then ends every connection', async () => {
+    const srv = await rawServer((g, s) => setTimeout(() => s.write(ok(g.body)), 50));
+    const p = pool(srv.port);
+    const call = p.post('/v1/score', Buffer.from('"late"'));
+    await new Promise((r) => setTimeout(r, 10));
+    const closed = p.close();
+    expect(text(await call)).toBe('"late"');
+    await closed;
+    await expect(p.post('/v1/score', Buffer.from('1'))).rejects.toThrow(/closing/);
+  });
+});
