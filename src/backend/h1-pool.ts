@@ -117,7 +117,13 @@ class H1Conn {
     this.socket = net.connect({ host: opts.host, port: opts.port, noDelay: true, onread: { buffer: READ_BUF, callback: this.onRead } });
     this.socket.once('connect', this.onConnect);
     this.socket.on('error', this.onError);
+    this.socket.once('end', this.onEnd);
     this.socket.once('close', this.onClose);
+  }
+
+  /** Whether a call may be written here now. */
+  get usable(): boolean {
+    return !this.closed && !this.socket.destroyed && this.socket.writable;
   }
 
   send(call: H1Call): void {
@@ -149,6 +155,10 @@ class H1Conn {
     this.error ??= e;
   };
 
+  private readonly onEnd = (): void => {
+    this.pool.drop(this);
+  };
+
   private readonly onClose = (): void => {
     this.closed = true;
     this.pool.onClose(this);
@@ -163,6 +173,7 @@ export class H1Pool {
   private sweep: NodeJS.Timeout | null = null;
   private closing = false;
   private closed: (() => void) | null = null;
+  private closedPromise: Promise<void> | null = null;
 
   constructor(private readonly opts: H1PoolOptions) {}
 
@@ -203,8 +214,9 @@ export class H1Pool {
     call.reject(e);
   }
 
-  private start(call: H1Call): void {
-    const conn = this.idle.pop();
+  /** `fresh`: not on an idle connection (a resend after a stale one: its idle peers may be stale too). */
+  private start(call: H1Call, fresh = false): void {
+    const conn = fresh && this.conns.length < this.opts.connections ? undefined : this.takeIdle();
     if (conn !== undefined) {
       conn.send(call);
     } else if (this.conns.length < this.opts.connections) {
@@ -217,6 +229,22 @@ export class H1Pool {
     this.sweep ??= setInterval(this.onSweep, SWEEP_MS).unref();
   }
 
+  /** The warmest idle connection still open. */
+  private takeIdle(): H1Conn | undefined {
+    for (;;) {
+      const c = this.idle.pop();
+      if (c === undefined || c.usable) return c;
+      c.socket.destroy();
+    }
+  }
+
+  /** Takes a connection out of the idle list and closes it. */
+  drop(conn: H1Conn): void {
+    const j = this.idle.indexOf(conn);
+    if (j >= 0) this.idle.splice(j, 1);
+    if (conn.call === null) conn.socket.destroy();
+  }
+
   connected(): void {
     this.opts.onConnect?.();
   }
@@ -225,7 +253,7 @@ export class H1Pool {
     const call = conn.call;
     if (call === null) {
       // Bytes nobody asked for: the connection is out of step.
-      conn.socket.destroy();
+      this.drop(conn);
       return;
     }
     let used: number;
@@ -265,7 +293,7 @@ export class H1Pool {
         if (conn.writingOwner === call) {
           // The socket still holds the bytes: send a copy.
           this.restartWithCopy(call);
-        } else this.start(call);
+        } else this.start(call, true);
       } else {
         const e = conn.error;
         const code = !conn.connected ? ((e as { code?: string } | null)?.code ?? 'ECONNREFUSED') : ((e as { code?: string } | null)?.code ?? 'ECONNRESET');
@@ -280,11 +308,14 @@ export class H1Pool {
   /** Stops taking calls; resolves once the calls in flight are done and every connection is closed. */
   close(): Promise<void> {
     this.closing = true;
-    for (const c of this.idle) c.socket.destroy();
-    return new Promise((resolve) => {
-      this.closed = resolve;
+    for (const c of [...this.idle]) this.drop(c);
+    if (this.closedPromise === null) {
+      this.closedPromise = new Promise((resolve) => {
+        this.closed = resolve;
+      });
       this.maybeClosed();
-    });
+    }
+    return this.closedPromise;
   }
 
   /** Fails whatever is in flight and closes every connection. */
@@ -335,7 +366,7 @@ export class H1Pool {
     fresh.reject = call.reject;
     call.settled = true;
     call.scope?.delete(call);
-    this.start(fresh);
+    this.start(fresh, true);
   }
 
   private maybeClosed(): void {
@@ -355,6 +386,8 @@ export class H1Pool {
 
   private readonly onSweep = (): void => {
     const now = performance.now();
+    // A call still queued at its deadline had every connection busy for its whole budget: the
+    // backend is failing its calls, and this counts as its timeout.
     for (const call of [...this.queue]) if (now >= call.deadline) this.fail(call, new H1CallError(`no connection to ${this.opts.host}:${this.opts.port} within ${this.opts.timeoutMs} ms`, 'ETIMEDOUT'));
     for (const c of [...this.conns]) {
       const call = c.call;
@@ -365,7 +398,7 @@ export class H1Pool {
       } else if (call !== null && now >= call.deadline) {
         this.fail(call, new H1CallError(`${this.opts.host}:${this.opts.port} did not reply within ${this.opts.timeoutMs} ms`, 'ETIMEDOUT'));
       } else if (call === null && now - c.idleSince >= this.opts.idleTimeoutMs && this.idle.includes(c)) {
-        c.socket.destroy();
+        this.drop(c);
       }
     }
   };
@@ -381,10 +414,15 @@ export class H1Pool {
       this.prefixes.set(path, prefix);
     }
     let extra = 0;
-    if (headers !== undefined) for (const k in headers) extra += k.length + (headers[k] as string).length + 4;
+    if (headers !== undefined) for (const k in headers) if (headerOk(k, headers[k] as string)) extra += k.length + (headers[k] as string).length + 4;
     const buf = bufferPool.acquire(prefix.length + extra + 40 + body.length);
     let at = prefix.copy(buf, 0);
-    if (headers !== undefined) for (const k in headers) at += buf.write(headerLine(k, headers[k] as string), at, 'latin1');
+    if (headers !== undefined) {
+      for (const k in headers) {
+        const v = headers[k] as string;
+        if (headerOk(k, v)) at += buf.write(`${k}: ${v}\r\n`, at, 'latin1');
+      }
+    }
     at += CONTENT_LENGTH.copy(buf, at);
     at = writeDecimal(buf, at, body.length);
     buf[at++] = 13;
@@ -396,10 +434,22 @@ export class H1Pool {
   }
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Field-value bytes (RFC 9110 §5.5): visible ASCII, space, tab and obs-text, written as latin1. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** One header line; names and values that could split the head are refused. */
 function headerLine(k: string, v: string): string {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || !/^[\t\x20-\x7e]*$/.test(v)) throw new H1CallError(`header ${JSON.stringify(k)} has a character HTTP does not allow`, 'SC_BAD_REQUEST');
+  if (!headerOk(k, v)) throw new H1CallError(`header ${JSON.stringify(k)} has a character HTTP does not allow`, 'SC_BAD_REQUEST');
   return `${k}: ${v}\r\n`;
+}
+
+/**
+ * Per-call headers (x-request-id, traceparent) are metadata: one HTTP cannot carry is left off
+ * rather than failing the call (which would count against the backend).
+ */
+function headerOk(k: string, v: string): boolean {
+  return TOKEN.test(k) && FIELD_VALUE.test(v);
 }
 
 /** Writes n (a non-negative integer) in decimal at `at`; returns the index past it. */

@@ -57,26 +57,31 @@ describe('H1ReplyParser', () => {
     expect(read('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA').rest).toBe(5);
   });
 
-  it('refuses what is not HTTP/1.1, over-long heads and bodies over the bound', () => {
-    const bad = (wire: string, max?: number): void => {
-      expect(() => read(wire, 0, true, max)).toThrow(H1ProtocolError);
+  it('refuses what is not HTTP/1.1, over-long heads and bodies over the bound, as each arrives', () => {
+    // No end(): each must be refused from its bytes alone, not for being cut short.
+    const bad = (wire: string, why: RegExp, max = 1 << 20): void => {
+      const p = new H1ReplyParser(max);
+      const b = Buffer.from(wire, 'latin1');
+      expect(() => p.feed(b, 0, b.length)).toThrow(why);
     };
-    bad('SSH-2.0-OpenSSH\r\n\r\n');
-    bad('HTTP/2 200\r\n\r\n');
-    bad('HTTP/1.1 2x0 OK\r\n\r\n');
-    bad('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n');
-    bad('HTTP/1.1 200 OK\r\ncontent-length: 1x\r\n\r\n');
-    bad('HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nxx');
-    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n');
-    bad('HTTP/1.1 101 Switching Protocols\r\n\r\n');
-    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n');
-    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabX\r\n');
-    bad(`HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`);
-    // Bounds: a declared length, a chunk size, and a body read to close.
-    bad('HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n', 10);
-    bad(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${'f'.repeat(20)}\r\n`, 10);
-    bad(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n`, 10);
-    bad(`HTTP/1.1 200 OK\r\n\r\n${'x'.repeat(11)}`, 10);
+    bad('SSH-2.0-OpenSSH\r\n\r\n', /not an HTTP\/1.x response/);
+    bad('HTTP/2 200\r\n\r\n', /not an HTTP\/1.x response/);
+    bad('HTTP/1.1 2x0 OK\r\n\r\n', /bad status line/);
+    bad('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /bad header line/);
+    bad('HTTP/1.1 200 OK\r\ncontent-length: 1x\r\n\r\n', /bad Content-Length/);
+    bad('HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nxx', /conflicting Content-Length/);
+    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n', /unsupported Transfer-Encoding/);
+    bad('HTTP/1.1 101 Switching Protocols\r\n\r\n', /101/);
+    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n', /bad chunk size/);
+    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabX\r\n', /not followed by CRLF/);
+    bad(`HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`, /response head over/);
+    // Bounds: a declared length, a chunk size, chunks that add up past it, a body read to close.
+    bad('HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n', /reply of 11 bytes is over the 10-byte bound/, 10);
+    bad(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${'f'.repeat(20)}\r\n`, /chunk over the 10-byte bound/, 10);
+    bad('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n', /reply over the 10-byte bound/, 10);
+    bad(`HTTP/1.1 200 OK\r\n\r\n${'x'.repeat(11)}`, /reply over the 10-byte bound/, 10);
+    // A body the close cut short is refused, not returned short.
+    expect(() => read('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab', 0, true)).toThrow(H1ProtocolError);
   });
 
   it('a connection closed before the reply ended is an error, not a short body', () => {
