@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type WasmModule, wasm } from './wasm-api.js';
 
 /**
  * hash-wasm's own BLAKE3 WebAssembly module, driven without its JS wrapper.
@@ -23,16 +24,6 @@ import { createRequire } from 'node:module';
 const WASM_SHA256 = 'c6c8d4e499fde057c89df0461b560fe68f1fac1b384c444870c3490c31bf41fe';
 const BUFFER_BYTES = 16 * 1024;
 const NEEDS = 'scorecar needs hash-wasm@4.13.0, as package.json pins it';
-
-/** The slice of the WebAssembly API used here (tsconfig's libs carry no WebAssembly types). */
-interface WasmModule {
-  readonly wasmModule: true;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface Blake3Exports {
   memory: { buffer: ArrayBuffer };

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { int32Pool } from '../../mem/buffer-pool.js';
 import { hashBytes, hashOut } from '../../mem/hash.js';
+import { idScan, idScanList, idScanOut, idScanReset } from '../../mem/id-scan.js';
 import {
   COLON,
   COMMA,
@@ -92,13 +93,35 @@ function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): nu
 /** Set by idsAt: the list's bytes were canonical (digits and single commas), see ScoreJob.idSpan. */
 let idsCanonical = false;
 
+/** Whether canonical lists go to id-scan.ts's WebAssembly loop (tests and bench:scanner turn it off to compare). */
+let wasmIds = true;
+export function useWasmIdScan(on: boolean): void {
+  wasmIds = on;
+}
+
 /**
  * The list at p (just past '[') when its bytes are canonical: unsigned ints without leading
- * zeros, one comma between them, no spaces. This is what clients' JSON encoders write, and the
- * loop keeps everything in locals (one pass, no call per id). Returns the index past ']', or -1
- * for anything else, which idsAtGeneral then reads again (or refuses).
+ * zeros, one comma between them, no spaces. This is what clients' JSON encoders write; id-scan.ts
+ * reads it in WebAssembly and idsAtCanonicalJs takes what that declines. Returns the index past
+ * ']', or -1 for anything else, which idsAtGeneral then reads again (or refuses).
  */
 function idsAtCanonical(job: ScoreJob, b: Buffer, p: number, end: number): number {
+  const q = wasmIds ? idScanList(b, p, end) : -1;
+  if (q >= 0) {
+    const n = idScan.count;
+    const used = job.arenaUsed;
+    let arena = job.arena;
+    if (used + n > arena.length) arena = job.arena = int32Pool.grow(arena, used, used + n);
+    for (let i = 0; i < n; i++) arena[used + i] = idScanOut[i] as number;
+    job.arenaUsed = used + n;
+    if (idScan.max > job.idMax) job.idMax = idScan.max;
+    return q;
+  }
+  return idsAtCanonicalJs(job, b, p, end);
+}
+
+/** idsAtCanonical in JavaScript, for a list id-scan.ts leaves (not canonical, or longer than its window). */
+function idsAtCanonicalJs(job: ScoreJob, b: Buffer, p: number, end: number): number {
   if (p < end && b[p] === RBRACKET) return p + 1;
   let arena = job.arena;
   let used = job.arenaUsed;
@@ -228,6 +251,14 @@ function itemsAt(job: ScoreJob, b: Buffer, p: number, end: number, maxItems: num
  * then hold partial state and must be reset.
  */
 export function scanScoreBody(b: Buffer, end: number, job: ScoreJob, maxItems = Number.POSITIVE_INFINITY): boolean {
+  // id-scan.ts's window must not outlive this body: pooled buffers come back with other bytes.
+  idScanReset();
+  const ok = scanBody(b, end, job, maxItems);
+  idScanReset();
+  return ok;
+}
+
+function scanBody(b: Buffer, end: number, job: ScoreJob, maxItems: number): boolean {
   scanOut.tooManyItems = false;
   job.body = b;
   job.bodyLength = end;
