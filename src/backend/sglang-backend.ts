@@ -228,21 +228,42 @@ export class SglangBackend {
    * `headers` (x-request-id, traceparent) go with this call on top of the fixed ones.
    */
   async post(path: string, body: Uint8Array, scope?: CancelScope, headers?: Record<string, string>): Promise<BackendReply> {
-    if (scope?.cancelled) throw new CancelledError();
-    this.inflight++;
     try {
-      return await (this.scorePool !== null ? this.scorePool.post(path, body, scope, headers) : this.dispatch(path, body, scope, headers));
+      return await this.postRaw(path, body, scope, headers);
     } catch (e) {
-      this.lastError = String((e as Error)?.message ?? e);
-      if ((e as Error)?.name === 'AbortError') throw e;
-      if (isConnectFailure(e)) {
-        this.healthy = false;
-        throw new BackendUnavailable(`${this.url}: ${this.lastError}`, { cause: e });
-      }
-      throw new BadGateway(`${this.url}: ${this.lastError}`, { cause: e });
+      throw this.postFailure(e);
     } finally {
       this.inflight--;
     }
+  }
+
+  /**
+   * post() in parts, for a caller that awaits the call in its own frame (fleet-call.ts, one
+   * async frame less per scoring call): counts the call in flight and sends it. The caller then
+   * maps a rejection with postFailure() and calls postDone() once the call has settled.
+   */
+  postRaw(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined): Promise<BackendReply> {
+    this.inflight++;
+    if (scope?.cancelled) return Promise.reject(new CancelledError());
+    return this.scorePool !== null ? this.scorePool.post(path, body, scope, headers) : this.dispatch(path, body, scope, headers);
+  }
+
+  postDone(): void {
+    this.inflight--;
+  }
+
+  /**
+   * What a failed post() throws: a cancellation as is (the client left, which says nothing about
+   * the backend, so it is not its lastError), else BackendUnavailable (not reached) or BadGateway.
+   */
+  postFailure(e: unknown): unknown {
+    if ((e as Error)?.name === 'AbortError') return e;
+    this.lastError = String((e as Error)?.message ?? e);
+    if (isConnectFailure(e)) {
+      this.healthy = false;
+      return new BackendUnavailable(`${this.url}: ${this.lastError}`, { cause: e });
+    }
+    return new BadGateway(`${this.url}: ${this.lastError}`, { cause: e });
   }
 
   /** undici's dispatch with a handler object: no Readable stream or async iterator per call. */

@@ -94,6 +94,8 @@ class Waiter implements AdmissionTicket, Cancellable {
   }
 }
 
+function noop(): void {}
+
 function onWaiterDue(w: Waiter): void {
   w.timer = null;
   w.shaper.expireQueued(w);
@@ -201,6 +203,23 @@ export class TrafficShaper {
       const w = new Waiter(this, tokens, priority, deadlineAt, now, resolve, reject, scope);
       this.arrive(w, now);
     });
+  }
+
+  /**
+   * admit() without the promise, for the common case: a ticket when the work would be admitted
+   * at once (nothing queued ahead, it fits, its deadline can be met), else null, and the caller
+   * goes through admit(), which decides (and counts a refusal) as usual. Nothing is counted
+   * here unless the ticket is given.
+   */
+  tryAdmit(tokens: number, deadlineAt: number, priority: Priority, scope?: CancelHook): AdmissionTicket | null {
+    if (!(tokens >= 0) || this.closed || scope?.cancelled) return null;
+    const queueAhead = priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
+    if (queueAhead !== 0 || !this.fits(tokens)) return null;
+    const now = this.clock.now();
+    if (now >= deadlineAt || now + this.serviceMs() > deadlineAt) return null;
+    const w = new Waiter(this, tokens, priority, deadlineAt, now, noop, noop, scope);
+    this.admitNow(w, now);
+    return w;
   }
 
   /**

@@ -15,7 +15,7 @@ export interface Lane {
 
 export type SendBatches<L extends Lane> = (batches: readonly Batch[], lane: L) => Promise<PromiseSettledResult<void>[]>;
 
-/** Sends one batch; rejects with its error. */
+/** Sends one batch, which it owns: it gives the batch back (giveBatch) once settled; rejects with its error. */
 export type SendBatch<L extends Lane> = (batch: Batch, lane: L) => Promise<void>;
 
 interface Group<L extends Lane> {
@@ -129,7 +129,7 @@ export class Coalescer<L extends Lane = Lane> {
     if (batches.length === 1) {
       const b = batches[0] as Batch;
       batches.length = 0;
-      return sendLone(sendOne, b, lane);
+      return sendOne(b, lane);
     }
     const all = batches.slice();
     batches.length = 0;
@@ -179,14 +179,6 @@ export function sameQuery(a: ScoreJob, b: ScoreJob): boolean {
   if (qa === qb && oa === ob) return true;
   for (let i = 0; i < n; i++) if (qa[oa + i] !== qb[ob + i]) return false;
   return true;
-}
-
-async function sendLone<L extends Lane>(sendOne: SendBatch<L>, b: Batch, lane: L): Promise<void> {
-  try {
-    await sendOne(b, lane);
-  } finally {
-    giveBatch(b);
-  }
 }
 
 function firstError(errors: unknown[]): void {

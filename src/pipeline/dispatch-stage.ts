@@ -11,7 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import { REQUEST_ID_HEADER, type RequestIds } from '../observe/request-id.js';
 import { type Link, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { TRACEPARENT, traceparentOf } from '../observe/tracing.js';
-import type { Batch } from './batch.js';
+import { type Batch, giveBatch } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 const writers: ByteWriter[] = [];
@@ -121,9 +121,10 @@ function detachRows(batch: Batch, reply: Buffer): void {
  * Sends one batch to the group its jobs were routed to: writes its body into a pooled buffer,
  * posts it through the fleet (retries and hedges on other members of the group, never outside
  * it), and maps the reply's rows onto its jobs. The reported prompt tokens go to a lone job;
- * coalesced jobs are charged their own share.
+ * coalesced jobs are charged their own share. With `give`, the batch goes back to its pool once
+ * the call has settled (the coalescer's sendOne contract).
  */
-export async function sendBatch(batch: Batch, group: BackendGroup, policy: FleetPolicy, observe: PackObserver, batchIds?: BatchIds): Promise<void> {
+export async function sendBatch(batch: Batch, group: BackendGroup, policy: FleetPolicy, observe: PackObserver, batchIds: BatchIds | undefined, give: boolean): Promise<void> {
   const mode = group.mode;
   observe(mode, batch.items, batch.tokens);
   const lead = batch.lead();
@@ -161,6 +162,7 @@ export async function sendBatch(batch: Batch, group: BackendGroup, policy: Fleet
   } finally {
     span?.end(performance.now());
     giveWriter(w);
+    if (give) giveBatch(batch);
   }
 }
 

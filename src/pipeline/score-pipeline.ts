@@ -94,8 +94,10 @@ export class ScorePipeline {
       packTokens.observe(0, tokens);
     };
     const batchIds: BatchIds | undefined = deps.observe;
-    const send = (b: Batch, group: BackendGroup): Promise<void> => sendBatch(b, group, deps.fleet, this.packObserver, batchIds);
-    this.coalescer = new Coalescer<BackendGroup>(opts.coalesceWindowMs, (batches, group) => Promise.allSettled(batches.map((b) => send(b, group))), send);
+    const send = (b: Batch, group: BackendGroup): Promise<void> => sendBatch(b, group, deps.fleet, this.packObserver, batchIds, false);
+    // A lone job's batch is given back by sendBatch itself: no wrapper frame per request.
+    const sendOne = (b: Batch, group: BackendGroup): Promise<void> => sendBatch(b, group, deps.fleet, this.packObserver, batchIds, true);
+    this.coalescer = new Coalescer<BackendGroup>(opts.coalesceWindowMs, (batches, group) => Promise.allSettled(batches.map((b) => send(b, group))), sendOne);
   }
 
   /** The served model, as /rank reports it. */
@@ -131,46 +133,8 @@ export class ScorePipeline {
     const info = group.info;
     // Rows computed while the backend's identity changed are not cached under either identity.
     const epoch = backends.identityEpoch;
-    if (job.asIs || (job.kind === 'text' && group.tokenizer !== 'match')) {
-      if (job.asIs) checkArenaIds(job, info.vocabSize ?? this.opts.inputVocab);
-      const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
-      // Relayed requests take their share of the backend's budget like any other: their tokens
-      // are unknown, so a bound from their size stands in (a token is at least a byte of text,
-      // and an id takes at least two bytes of JSON).
-      const tokens = Math.ceil(request.length / 2);
-      const ticket = await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope);
-      job.queueMs = ticket.queuedMs;
-      let ok = false;
-      const started = performance.now();
-      const t = job.trace;
-      if (t !== null) t.stage('shaper queue', started - ticket.queuedMs, started);
-      const span = t !== null ? t.child('backend score', SpanKind.CLIENT, started) : null;
-      try {
-        const headers: Record<string, string> = {};
-        if (job.requestId !== '') headers[REQUEST_ID_HEADER] = job.requestId;
-        const tp = span !== null ? traceparentOf(span) : job.traceparent;
-        if (tp !== null) headers[TRACEPARENT] = tp;
-        span?.setAttribute('scorecar.relayed', job.asIs ? 'as-is' : 'tokenizer-mismatch');
-        // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
-        // bytes are written (the job releases it on reset if nobody took it).
-        job.relay = await callFleet(
-          group,
-          { path: '/v1/score', body: request, tokens, scope: job.scope, deadlineAt: job.deadlineAt, idempotent: true, headers, span },
-          this.deps.fleet,
-          newScope,
-        );
-        span?.setAttribute('http.response.status_code', job.relay.status);
-        ok = true;
-      } catch (e) {
-        span?.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
-        throw e;
-      } finally {
-        job.backendMs = performance.now() - started;
-        span?.end(started + job.backendMs);
-        shaper.release(ticket, ok ? job.backendMs : undefined);
-      }
-      return;
-    }
+    // Relayed requests have their own (rarer) path, so that this frame stays small.
+    if (job.asIs || (job.kind === 'text' && group.tokenizer !== 'match')) return this.relay(job, group, info);
     const mis = info.mode === 'mis';
     if (job.kind !== 'text') checkIdRange(job, info.vocabSize ?? this.opts.inputVocab);
     if (job.kind === 'text') checkTokenizeWork(job, mis, this.opts.maxTokenizeBytes);
@@ -195,19 +159,7 @@ export class ScorePipeline {
     // (estimating tokens from bytes) is refused now instead of after the workers' effort.
     if (job.kind !== 'ids') shaper.precheck(estimateTokens(job), job.deadlineAt, job.priority);
     if (job.kind === 'ids') resolveIds(job);
-    else {
-      const t0 = t !== null ? performance.now() : 0;
-      try {
-        if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
-        else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
-      } catch (e) {
-        if (e instanceof TokenizerBusy) throw new ShaperRefused('queue-full', 1, job.priority);
-        if (e instanceof TokenizeExpired) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
-        throw e;
-      }
-      metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
-      if (t !== null) t.stage('tokenize', t0, performance.now(), { 'scorecar.items': job.nActive });
-    }
+    else await this.tokenize(job, mis);
 
     let itemTokens = 0;
     let longest = 0;
@@ -221,7 +173,9 @@ export class ScorePipeline {
     // prompts each fit is split however large its whole (a documented difference from SGLang).
     const tooLong = job.nActive > 0 ? tooLongMessage(batchBase(job, mis) + longest, info.contextLength, info.maxReqInputLen) : null;
     if (tooLong !== null) throw new ScoreError(400, tooLong, TYPE_BAD_REQUEST);
-    const ticket = await shaper.admit(batchBase(job, mis) + itemTokens, job.deadlineAt, job.priority, job.scope);
+    const cost = batchBase(job, mis) + itemTokens;
+    // Admitted at once (the usual case) without a promise; otherwise queued, or refused, by admit().
+    const ticket = shaper.tryAdmit(cost, job.deadlineAt, job.priority, job.scope) ?? (await shaper.admit(cost, job.deadlineAt, job.priority, job.scope));
     job.queueMs = ticket.queuedMs;
     metrics.stage.observe(this.queueSlot, ticket.queuedMs / 1000);
     const started = performance.now();
@@ -255,6 +209,67 @@ export class ScorePipeline {
       const t0 = t !== null ? performance.now() : 0;
       storeScores(job, cache, mis);
       if (t !== null) t.stage('cache store', t0, performance.now());
+    }
+  }
+
+  /** Token ids for a text or /rank job's misses (token caches, then the workers), in its own frame. */
+  private async tokenize(job: ScoreJob, mis: boolean): Promise<void> {
+    const t = job.trace;
+    const t0 = t !== null ? performance.now() : 0;
+    try {
+      if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
+      else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
+    } catch (e) {
+      if (e instanceof TokenizerBusy) throw new ShaperRefused('queue-full', 1, job.priority);
+      if (e instanceof TokenizeExpired) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
+      throw e;
+    }
+    this.deps.metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
+    if (t !== null) t.stage('tokenize', t0, performance.now(), { 'scorecar.items': job.nActive });
+  }
+
+  /**
+   * A request SGLang must see as the client sent it: the original body relayed, its reply's
+   * pooled buffer left on job.relay for the route to send and release.
+   */
+  private async relay(job: ScoreJob, group: BackendGroup, info: BackendInfo): Promise<void> {
+    const { shaper } = this.deps;
+    if (job.asIs) checkArenaIds(job, info.vocabSize ?? this.opts.inputVocab);
+    const request = job.rawRequest !== null ? job.rawRequest.subarray(0, job.rawLength) : job.body.subarray(0, job.bodyLength);
+    // Relayed requests take their share of the backend's budget like any other: their tokens
+    // are unknown, so a bound from their size stands in (a token is at least a byte of text,
+    // and an id takes at least two bytes of JSON).
+    const tokens = Math.ceil(request.length / 2);
+    const ticket = shaper.tryAdmit(tokens, job.deadlineAt, job.priority, job.scope) ?? (await shaper.admit(tokens, job.deadlineAt, job.priority, job.scope));
+    job.queueMs = ticket.queuedMs;
+    let ok = false;
+    const started = performance.now();
+    const t = job.trace;
+    if (t !== null) t.stage('shaper queue', started - ticket.queuedMs, started);
+    const span = t !== null ? t.child('backend score', SpanKind.CLIENT, started) : null;
+    try {
+      const headers: Record<string, string> = {};
+      if (job.requestId !== '') headers[REQUEST_ID_HEADER] = job.requestId;
+      const tp = span !== null ? traceparentOf(span) : job.traceparent;
+      if (tp !== null) headers[TRACEPARENT] = tp;
+      span?.setAttribute('scorecar.relayed', job.asIs ? 'as-is' : 'tokenizer-mismatch');
+      // The reply's pooled buffer goes with job.relay: whoever sends it releases it once the
+      // bytes are written (the job releases it on reset if nobody took it).
+      job.relay = await callFleet(
+        group,
+        { path: '/v1/score', body: request, tokens, scope: job.scope, deadlineAt: job.deadlineAt, idempotent: true, headers, span },
+        this.deps.fleet,
+        newScope,
+      );
+      span?.setAttribute('http.response.status_code', job.relay.status);
+      ok = true;
+    } catch (e) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+      throw e;
+    } finally {
+      job.backendMs = performance.now() - started;
+      span?.end(started + job.backendMs);
+      shaper.release(ticket, ok ? job.backendMs : undefined);
     }
   }
 }

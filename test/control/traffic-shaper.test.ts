@@ -409,3 +409,50 @@ describe('the queue-time bound and the cheap admission', () => {
     expect(() => s.precheck(100, now - 1, 'online')).toThrow(ShaperRefused);
   });
 });
+
+describe('TrafficShaper.tryAdmit (admission without a promise)', () => {
+  it('gives a ticket exactly when admit() would admit at once, and counts it like admit()', async () => {
+    const { shaper } = setup(100);
+    const t = shaper.tryAdmit(60, Infinity, 'online');
+    expect(t).not.toBe(null);
+    expect(t?.queuedMs).toBe(0);
+    expect(shaper.inFlightTokens).toBe(60);
+    expect(shaper.stats().admitted).toBe(1);
+    // Would not fit beside the first: null, and nothing counted or queued.
+    expect(shaper.tryAdmit(60, Infinity, 'online')).toBe(null);
+    expect(shaper.stats()).toMatchObject({ admitted: 1, inFlightTokens: 60, queuedRequests: { online: 0, nearline: 0 } });
+    // Queued work ahead: null even for a request that would fit (FIFO holds).
+    const queued = shaper.admit(60, Infinity, 'online');
+    expect(shaper.tryAdmit(10, Infinity, 'online')).toBe(null);
+    shaper.release(t as AdmissionTicket, 10);
+    const second = await queued;
+    expect(shaper.inFlightTokens).toBe(60);
+    // A request larger than the whole budget goes alone, as admit() lets it.
+    shaper.release(second, 10);
+    const big = shaper.tryAdmit(500, Infinity, 'online');
+    expect(big).not.toBe(null);
+    shaper.release(big as AdmissionTicket, 10);
+    expect(shaper.inFlightTokens).toBe(0);
+    expect(shaper.stats().refused).toEqual({ deadline: 0, 'queue-full': 0, 'queue-time': 0, closed: 0 });
+  });
+
+  it('leaves refusals to admit(): closed, cancelled, or past its deadline gives null and counts nothing', () => {
+    const { shaper, now } = setup(100);
+    const scope = new CancelScope();
+    scope.cancelAll();
+    expect(shaper.tryAdmit(10, Infinity, 'online', scope)).toBe(null);
+    expect(shaper.tryAdmit(10, now() - 1, 'online')).toBe(null);
+    shaper.close();
+    expect(shaper.tryAdmit(10, Infinity, 'online')).toBe(null);
+    expect(shaper.stats().refused).toEqual({ deadline: 0, 'queue-full': 0, 'queue-time': 0, closed: 0 });
+    expect(shaper.stats().cancelled).toBe(0);
+    expect(shaper.inFlightTokens).toBe(0);
+  });
+
+  it('refuses at once work whose expected service time would miss its deadline (null, as admit() refuses it)', async () => {
+    const { shaper, now } = setup(100);
+    await warm(shaper, 50);
+    expect(shaper.tryAdmit(10, now() + 10, 'online')).toBe(null);
+    expect(shaper.tryAdmit(10, now() + 500, 'online')).not.toBe(null);
+  });
+});

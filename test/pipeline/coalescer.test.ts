@@ -112,7 +112,7 @@ describe('coalescing', () => {
     expect([viaOne, viaSend]).toEqual([[1], [2]]);
   });
 
-  it('gives a lone batch back to the pool exactly once, whether its call succeeds or fails', async () => {
+  it('hands a lone batch to sendOne, which owns it: the coalescer never gives it back itself', async () => {
     let last: Batch | null = null;
     let fail = false;
     const c = new Coalescer(
@@ -128,14 +128,11 @@ describe('coalescing', () => {
       const p = c.dispatch(idsJob([1, 2], [1, 1]), MIS, 1000, 2);
       await (f ? expect(p).rejects.toThrow('no') : p);
       const b = last as unknown as Batch;
-      expect([b.count, b.items]).toEqual([0, 0]);
-      // Back in the pool once: the next two takes are it and then another object.
-      const first = takeBatch();
-      const second = takeBatch();
-      expect(first).toBe(b);
-      expect(second).not.toBe(b);
-      giveBatch(second);
-      giveBatch(first);
+      // Still as sent (sendOne did not give it back here), and not in the pool.
+      expect([b.count, b.items]).toEqual([1, 1]);
+      const next = takeBatch();
+      expect(next).not.toBe(b);
+      giveBatch(next);
     }
     expect(c.merged).toBe(0);
   });

@@ -7,7 +7,7 @@ import { REQUEST_ID_HEADER } from '../../observe/request-id.js';
 import type { RequestTrace } from '../../observe/tracing.js';
 import { UNAUTHORIZED_JSON, errorEnvelopeJson } from '../../sglang/errors.js';
 import type { Auth } from './auth.js';
-import { BodyTooLarge, readPooledBody } from './body.js';
+import { BodyReader, BodyTooLarge } from './body.js';
 import { type PassthroughLimits, passthrough } from './passthrough.js';
 import { classifyRoute } from './route-class.js';
 import { sendBody, sendError } from './reply.js';
@@ -83,6 +83,15 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     inFlight--;
     if (inFlight === 0 && onIdle !== null) onIdle();
   };
+  const bodies = new BodyReader(deps.maxBodyBytes, (res, e, rid, path) => {
+    if (e instanceof BodyTooLarge) {
+      // The rest of the body is not read; close the connection after answering.
+      res.setHeader('connection', 'close');
+      res.setHeader(REQUEST_ID_HEADER, rid);
+      sendError(res, 400, e.message, 'BadRequestError');
+      metrics.requests.inc(metrics.requests.routeIndex(path as '/v1/score' | '/rank' | '/v1/rerank' | '/v2/rerank'), 400);
+    } else if (!res.headersSent) res.destroy();
+  });
   const server = createServer(
     {
       headersTimeout: deps.headersTimeoutMs,
@@ -109,7 +118,8 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       return sendBody(res, 503, DRAINING_JSON, 'application/json', { 'retry-after': '1', connection: 'close' });
     }
     inFlight++;
-    res.once('close', done);
+    // A response closes once; on() spares the wrapper once() allocates per request.
+    res.on('close', done);
     const method = req.method;
     const own =
       path.startsWith('/scorecar/') ||
@@ -158,18 +168,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     const rerank = deps.rerank !== null && (path === '/v1/rerank' || path === '/v2/rerank') && req.method === 'POST' ? deps.rerank : null;
     if (scoring) {
       const route = rerank !== null ? (path === '/v1/rerank' ? rerank.v1 : rerank.v2) : path === '/v1/score' ? score : deps.rank;
-      readPooledBody(req, deps.maxBodyBytes).then(
-        ({ buf, length }) => route.handle(req, res, buf, length, rid, trace),
-        (e: unknown) => {
-          if (e instanceof BodyTooLarge) {
-            // The rest of the body is not read; close the connection after answering.
-            res.setHeader('connection', 'close');
-            res.setHeader(REQUEST_ID_HEADER, rid);
-            sendError(res, 400, e.message, 'BadRequestError');
-            metrics.requests.inc(metrics.requests.routeIndex(path as '/v1/score' | '/rank' | '/v1/rerank' | '/v2/rerank'), 400);
-          } else if (!res.headersSent) res.destroy();
-        },
-      );
+      bodies.read(req, res, route, rid, trace, path);
       return;
     }
     if (path === '/health' && req.method === 'GET') {
