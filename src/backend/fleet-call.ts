@@ -174,8 +174,8 @@ export async function callFleet(group: BackendGroup, req: FleetRequest, policy: 
         const started = performance.now();
         let reply: BackendReply | null = null;
         let failure: Failure | null = null;
+        req.span?.setAttribute('server.address', b.url);
         try {
-          req.span?.setAttribute('server.address', b.url);
           reply = await b.postRaw(req.path, req.body, req.scope, req.headers);
         } catch (e) {
           failure = thrown(b, trial, b.postFailure(e));

@@ -125,12 +125,16 @@ function detachRows(batch: Batch, reply: Buffer): void {
  * the call has settled (the coalescer's sendOne contract).
  */
 export async function sendBatch(batch: Batch, group: BackendGroup, policy: FleetPolicy, observe: PackObserver, batchIds: BatchIds | undefined, give: boolean): Promise<void> {
-  const mode = group.mode;
-  observe(mode, batch.items, batch.tokens);
-  const lead = batch.lead();
-  const w = takeWriter();
-  const { headers, span } = callHeaders(batch, batchIds);
+  let w: ByteWriter | null = null;
+  let span: Span | null = null;
+  // Everything inside the try, so that a batch handed over (give) goes back however this ends.
   try {
+    observe(group.mode, batch.items, batch.tokens);
+    const lead = batch.lead();
+    w = takeWriter();
+    const call = callHeaders(batch, batchIds);
+    const headers = call.headers;
+    span = call.span;
     writeScoreBody(w, batch);
     // A retry serves whoever still waits: the latest deadline among the batch's jobs.
     let deadlineAt = lead.deadlineAt;
@@ -161,7 +165,7 @@ export async function sendBatch(batch: Batch, group: BackendGroup, policy: Fleet
     throw e;
   } finally {
     span?.end(performance.now());
-    giveWriter(w);
+    if (w !== null) giveWriter(w);
     if (give) giveBatch(batch);
   }
 }

@@ -178,6 +178,32 @@ describe('the /v1/score scanner with and without the WebAssembly reader', () => 
     expect([a.queryKind, a.queryOff, a.queryLen, a.itemsKind]).toEqual([b.queryKind, b.queryOff, b.queryLen, b.itemsKind]);
   }
 
+  it('reads a pooled body buffer afresh when the next request reuses it (scanScoreBody resets the window)', () => {
+    const b = Buffer.alloc(256);
+    const one = '{"query":[1,2,3],"items":[[4,5],[6]]}';
+    b.write(one);
+    expect(scanScoreBody(b, one.length, new ScoreJob(), 100)).toBe(true);
+    const two = '{"query":[9,9,9],"items":[[7,7],[8]]}';
+    b.write(two);
+    const j = new ScoreJob();
+    expect(scanScoreBody(b, two.length, j, 100)).toBe(true);
+    expect(Array.from(j.arena.subarray(0, j.arenaUsed))).toEqual([9, 9, 9, 7, 7, 8]);
+  });
+
+  it('copies a window per 64 KiB of body, not per list, when the lists are not canonical (Python\'s ", ")', () => {
+    // json.dumps writes [1, 2, 3]: every list is refused at its first space, never at a window's end.
+    const items = Array.from({ length: 10_000 }, (_, i) => [i, 7, 151_000, 42]);
+    const raw = Buffer.from(`{"query": [1, 2, 3], "items": [${items.map((l) => `[${l.join(', ')}]`).join(', ')}]}`);
+    expect(raw.length).toBeGreaterThan(3 * 65536);
+    useWasmIdScan(true);
+    const before = idScan.loads;
+    const job = new ScoreJob();
+    expect(scanScoreBody(raw, raw.length, job, 100_000)).toBe(true);
+    expect(idScan.loads - before).toBeLessThanOrEqual(Math.ceil(raw.length / WINDOW) + 1);
+    expect(job.n).toBe(10_000);
+    expect(Array.from(job.arena.subarray(3, 11))).toEqual([0, 7, 151_000, 42, 1, 7, 151_000, 42]);
+  });
+
   it('fills the same job from any id body, small or past a window', () => {
     const id = fc.oneof(fc.integer({ min: 0, max: 151_935 }), fc.integer({ min: -5, max: 2_147_483_647 }));
     fc.assert(

@@ -13,6 +13,25 @@ function failureLevel(code: number): 'warn' | 'debug' {
 }
 
 /**
+ * One request in a scoring route, from its body to its answer: what handle() would otherwise keep
+ * in an async frame. Reused across requests (the route keeps a free list), with its two
+ * continuations bound once, so a request costs one promise reaction here instead of a frame.
+ */
+class Exchange {
+  req: IncomingMessage | null = null;
+  res: ServerResponse | null = null;
+  body: Buffer | null = null;
+  job: ScoreJob | null = null;
+  requestId = '';
+  trace: RequestTrace | null = null;
+  started = 0;
+  readonly answered = (code: number): void => this.route.settle(this, code, false, null);
+  readonly failed = (e: unknown): void => this.route.settle(this, 0, true, e);
+
+  constructor(readonly route: ScoringRoute) {}
+}
+
+/**
  * What every scoring route shares: a pooled job whose backend calls end when the client leaves,
  * exactly one answer (failures in SGLang's envelope), the route's bookkeeping, and the body
  * buffer back to its pool. A route supplies `answer`, which scores, writes the response and
@@ -21,6 +40,7 @@ function failureLevel(code: number): 'warn' | 'debug' {
  */
 export abstract class ScoringRoute {
   private readonly jobs = new ScoreJobPool();
+  private readonly exchanges: Exchange[] = [];
 
   constructor(
     protected readonly meter: RouteMeter,
@@ -29,9 +49,10 @@ export abstract class ScoringRoute {
 
   /**
    * `requestId` goes to the backend call(s) and into log lines; `trace` (tracing on) is the
-   * request's server span, which the pipeline hangs its stage spans from.
+   * request's server span, which the pipeline hangs its stage spans from. The answer (or the
+   * failure) is settled by settle(), once.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, requestId = '', trace: RequestTrace | null = null): Promise<number> {
+  handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, requestId = '', trace: RequestTrace | null = null): void {
     const started = performance.now();
     const job = this.jobs.acquire();
     job.requestId = requestId;
@@ -39,15 +60,46 @@ export abstract class ScoringRoute {
     // Tracing off, the client's own traceparent still goes on to SGLang (as passthrough does).
     if (trace === null) job.traceparent = forwardableTraceparent(req.headers[TRACEPARENT]);
     res.on('close', job.scope.cancelAll);
-    let code = 200;
+    const x = this.exchanges.pop() ?? new Exchange(this);
+    x.req = req;
+    x.res = res;
+    x.body = body;
+    x.job = job;
+    x.requestId = requestId;
+    x.trace = trace;
+    x.started = started;
+    let answer: Promise<number>;
     try {
-      code = await this.answer(req, res, body, length, job, started);
+      answer = this.answer(req, res, body, length, job, started);
     } catch (e) {
-      if (!res.headersSent && requestId !== '') res.setHeader(REQUEST_ID_HEADER, requestId);
-      code = this.fail(res, e);
-      const level = failureLevel(code);
-      if (this.log.isLevelEnabled(level)) {
-        this.log[level]({ reqId: requestId, path: req.url, status: code, err: e instanceof Error ? e.message : String(e) }, 'scoring request failed');
+      this.settle(x, 0, true, e);
+      return;
+    }
+    answer.then(x.answered, x.failed);
+  }
+
+  /** @internal an exchange's answer is written (code), or it failed (e): the bookkeeping, once. */
+  settle(x: Exchange, answered: number, threw: boolean, e: unknown): void {
+    const req = x.req as IncomingMessage;
+    const res = x.res as ServerResponse;
+    const job = x.job as ScoreJob;
+    const { requestId, trace, started } = x;
+    const body = x.body as Buffer;
+    x.req = null;
+    x.res = null;
+    x.body = null;
+    x.job = null;
+    x.trace = null;
+    if (this.exchanges.length < 256) this.exchanges.push(x);
+    let code = answered;
+    try {
+      if (threw) {
+        if (!res.headersSent && requestId !== '') res.setHeader(REQUEST_ID_HEADER, requestId);
+        code = this.fail(res, e);
+        const level = failureLevel(code);
+        if (this.log.isLevelEnabled(level)) {
+          this.log[level]({ reqId: requestId, path: req.url, status: code, err: e instanceof Error ? e.message : String(e) }, 'scoring request failed');
+        }
       }
     } finally {
       res.off('close', job.scope.cancelAll);
@@ -60,7 +112,6 @@ export abstract class ScoringRoute {
       this.jobs.release(job);
       bufferPool.release(body);
     }
-    return code;
   }
 
   protected abstract answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number>;
