@@ -4,9 +4,9 @@
  *
  * Alone, on one thread, jobs checked equal: each round scans each body 20,000 times with the
  * canonical id lists read in WebAssembly, then in JavaScript (order alternating); 7 rounds after
- * one warm-up, medians of the per-round ratios. Bodies: bench:floor's (50 + 10 x 170 ids, ~11 KB)
- * and one of 100 items of 170 ids (~100 KB, past the 64 KB window, so lists are read across
- * windows).
+ * one warm-up, medians of the per-round ratios. Bodies: bench:floor's (50 + 10 x 170 ids, ~11 KB),
+ * the same as Python's json.dumps writes it (", " separators), and one of 100 items of 170 ids
+ * (~100 KB, past the 64 KB window, so lists are read across windows).
  *
  * End to end, as bench:floor sets it up (fixed-answer backend and wrk on core 1, the proxy on core
  * 0, floor body, score cache and coalescing off): two scorecars of this build, one started with
@@ -20,13 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanScoreBody, useWasmIdScan } from '../src/api/http/score-scanner.js';
 import { ScoreJob } from '../src/pipeline/score-job.js';
-import { BODY, DIST, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
+import { BODY, DIST, PYTHON_BODY, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
 
 const SCANS = 20_000;
 const ROUNDS = 7;
 const E2E_ROUNDS = Number(process.env.SCANNER_ROUNDS ?? 6);
 const bodies: Array<[string, Buffer, number]> = [
   ['floor body (10 items)', Buffer.from(BODY), SCANS],
+  ['floor body as Python writes it', Buffer.from(PYTHON_BODY), SCANS],
   ['100 items of 170 ids', Buffer.from(JSON.stringify({ query: ids(50, 1), items: Array.from({ length: 100 }, (_, k) => ids(170, k + 2)), label_token_ids: [9693, 2152] })), SCANS / 10],
 ];
 

@@ -91,6 +91,9 @@ export const BODY = JSON.stringify({
   apply_softmax: true,
 });
 
+/** BODY as Python's json.dumps (requests' json=) writes it: ", " and ": " (BODY has no strings holding either). */
+export const PYTHON_BODY = BODY.replace(/,/g, ', ').replace(/":/g, '": ');
+
 export interface Closed {
   rps: number;
   cpuS: number;

@@ -5,7 +5,7 @@ import { type EncodeTask, OP_ALONE } from '../../src/tokenize/protocol.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { buildCorpus } from '../workload/corpus.js';
 import { qwen3Tokenizer } from '../workload/tokenizer.js';
-import { BODY, type Closed, DIST, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
+import { BODY, type Closed, PYTHON_BODY, DIST, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
 
 /**
  * `npm run bench:hotpath`: scorecar's hot path in its modes, against the HTTP libraries' own floor,
@@ -19,6 +19,7 @@ import { BODY, type Closed, DIST, type Proc, ensureTools, ids, log, median, runB
  *  - http-dispatch: the same plus forwarding the body with undici's dispatch to the backend;
  *  - http-h1: the same forwarding through scorecar's H1Pool (what scorecar's scoring calls use);
  *  - ids: scorecar, floor body (50 + 10 x 170 ids), score cache off: bench:floor's setting;
+ *  - ids-python: the same body as Python's json.dumps (requests' json=) writes it, ", " and ": ";
  *  - ids-cache-0 / ids-cache-50: the default memory score cache on, every item new (0% hits) or
  *    five of ten items repeated in every request (~50% hits), bodies written per request by wrk;
  *  - corpus-ids / text-warm: one bench-corpus request (summarized) as token ids, and the same
@@ -33,7 +34,7 @@ const TOKENIZE_TASKS = 1_000;
 /** Tasks kept outstanding: enough that no worker waits for the next, under the pool's queue bound. */
 const TOKENIZE_WINDOW = 32;
 
-type Variant = 'http-bare' | 'http-dispatch' | 'http-h1' | 'ids' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
+type Variant = 'http-bare' | 'http-dispatch' | 'http-h1' | 'ids' | 'ids-python' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
 
 interface Run extends Closed {
   heapBytes: number;
@@ -174,6 +175,7 @@ async function main(procs: Proc[]): Promise<void> {
     'http-dispatch': join(work, 'floor.lua'),
     'http-h1': join(work, 'floor.lua'),
     ids: join(work, 'floor.lua'),
+    'ids-python': script('python', staticScript(PYTHON_BODY)),
     mis: join(work, 'floor.lua'),
     'ids-cache-0': script('cache0', cacheScript(0)),
     'ids-cache-50': script('cache50', cacheScript(5)),
@@ -199,6 +201,7 @@ async function main(procs: Proc[]): Promise<void> {
     'http-dispatch': await startPinned('http-dispatch', 0, process.execPath, [floor, '0', 'dispatch', backend.url], /listening on (http:\/\/\S+)/),
     'http-h1': await startPinned('http-h1', 0, process.execPath, [floor, '0', 'h1', backend.url], /listening on (http:\/\/\S+)/),
     ids: await scorecar('ids', backend.url, 'off'),
+    'ids-python': await scorecar('ids-python', backend.url, 'off'),
     'ids-cache-0': await scorecar('ids-cache-0', backend.url, 'memory'),
     'ids-cache-50': await scorecar('ids-cache-50', backend.url, 'memory'),
     'corpus-ids': await scorecar('corpus-ids', backend.url, 'off'),
@@ -256,7 +259,7 @@ async function main(procs: Proc[]): Promise<void> {
     '',
     `Command: \`npm run build && npm run bench:hotpath\` (HOTPATH_ROUNDS=${ROUNDS}). Every server pinned to core 0; wrk (-t1 -c32, 8 s per run) and the fixed-answer backends on core 1; variants interleaved, ${ROUNDS} rounds after one warm-up run each; medians. Heap and GC from each scorecar's /metrics (\`scorecar_heap_allocated_bytes_total\`, \`scorecar_gc_pause_seconds\`, \`scorecar_items_total\`); the library floors read the same meter. ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average at the end ${load}.`,
     '',
-    `Bodies: floor = query of 50 ids + 10 items of 170 ids (${BODY.length} bytes). corpus = one summarized bench-corpus request, ${corpusTokens} prompt tokens over 10 items, as ids (${idsBody.length} bytes) or as text (${textBody.length} bytes). Score-cache hit ratio at the end: ids-cache-0 ${hits['ids-cache-0']}, ids-cache-50 ${hits['ids-cache-50']}.`,
+    `Bodies: floor = query of 50 ids + 10 items of 170 ids (${BODY.length} bytes; ids-python: ${PYTHON_BODY.length} bytes as Python's json.dumps writes it). corpus = one summarized bench-corpus request, ${corpusTokens} prompt tokens over 10 items, as ids (${idsBody.length} bytes) or as text (${textBody.length} bytes). Score-cache hit ratio at the end: ids-cache-0 ${hits['ids-cache-0']}, ids-cache-50 ${hits['ids-cache-50']}.`,
     '',
     '| variant | req per proxy CPU-second | heap B per item | GC ms per 10k items |',
     '|---|---:|---:|---:|',
@@ -265,6 +268,7 @@ async function main(procs: Proc[]): Promise<void> {
     'Same-round ratios (median over rounds):',
     '',
     `- text-warm / corpus-ids: CPU per item ${roundRatio('text-warm', 'corpus-ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('text-warm', 'corpus-ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
+    `- ids-python / ids (the same body as Python's json.dumps writes it): CPU per item ${roundRatio('ids-python', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('ids-python', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- mis / ids (single-item): CPU per item ${roundRatio('mis', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('mis', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- ids-cache-50 / ids: CPU per item ${roundRatio('ids-cache-50', 'ids', cpuPerItem).toFixed(2)}x; ids-cache-0 / ids: ${roundRatio('ids-cache-0', 'ids', cpuPerItem).toFixed(2)}x.`,
     `- http-h1 / ids (what node:http + H1Pool alone allocate, of scorecar's total): heap per item ${roundRatio('http-h1', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x; http-h1 / http-dispatch: heap per item ${roundRatio('http-h1', 'http-dispatch', (r) => r.heapBytes / r.items).toFixed(2)}x, CPU per request ${roundRatio('http-h1', 'http-dispatch', (r) => r.cpuS / r.requests).toFixed(2)}x.`,

@@ -50,7 +50,9 @@ export function writeScoreBody(w: ByteWriter, batch: Batch): void {
       if (span >= 0 && bLen === 0 && job.aRef[i] === job.arena && job.aOff[i] === job.idSpan[4 * i + 2] && aLen === job.idSpan[4 * i + 3]) {
         const itemStart = span - 1;
         const itemEnd = (job.idSpan[4 * i + 1] as number) + 1;
-        if (runBody === job.body && itemStart === runEnd + 1 && job.body[runEnd] === 0x2c) runEnd = itemEnd;
+        // The next item, after "," or ", " (Python's separator): the run goes on over it.
+        const gap = itemStart - runEnd;
+        if (runBody === job.body && job.body[runEnd] === 0x2c && (gap === 1 || (gap === 2 && job.body[runEnd + 1] === 0x20))) runEnd = itemEnd;
         else {
           if (runBody !== null) writeRun(w, itemsAt, runBody, runStart, runEnd);
           runBody = job.body;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { wasm } from './wasm-api.js';
 
 /**
- * Canonical JSON id lists (digits and single commas, as clients' encoders write them) read by a
+ * Canonical JSON id lists (digits and single commas, each comma followed by a space at most, as
+ * clients' encoders write them: JSON.stringify, Python's json.dumps) read by a
  * small WebAssembly loop (id-scan.wat, assembled to id-scan.wasm; test/mem/id-scan.test.ts checks
  * the two agree). After node:http and the kernel, the byte scanner was the largest cost of the
  * ids path in bench:floor's profile (18.6% of samples); the same loop in JavaScript pays a

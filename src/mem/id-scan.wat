@@ -5,7 +5,7 @@
 (module
   (memory (export "memory") 4)
   ;; The list whose first byte is at $p (just past '['): unsigned ints without leading zeros, one
-  ;; comma between them, no spaces. Returns the index past ']' and stores count and max, or
+  ;; comma between them, optionally followed by one space, no other spaces. Returns the index past ']' and stores count and max, or
   ;; -1 - q for a list refused at byte q (q is the window's end when the list runs past it).
   (func (export "scan") (param $p i32) (result i32)
     (local $v i64) (local $d i32) (local $first i32) (local $o i32) (local $m i32) (local $c i32)
@@ -37,7 +37,12 @@
       (local.set $o (i32.add (local.get $o) (i32.const 4)))
       (if (i32.gt_s (i32.wrap_i64 (local.get $v)) (local.get $m)) (then (local.set $m (i32.wrap_i64 (local.get $v)))))
       (local.set $c (i32.load8_u (local.get $p)))
-      (if (i32.eq (local.get $c) (i32.const 44)) (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $id)))
+      (if (i32.eq (local.get $c) (i32.const 44))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          ;; One space after a comma, as Python's json.dumps writes lists.
+          (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 32)) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+          (br $id)))
       (if (i32.ne (local.get $c) (i32.const 93)) (then (return (i32.sub (i32.const -1) (local.get $p))))))
     (i32.store (i32.const 65528) (i32.shr_u (i32.sub (local.get $o) (i32.const 65536)) (i32.const 2)))
     (i32.store (i32.const 65532) (local.get $m))

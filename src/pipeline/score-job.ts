@@ -46,7 +46,8 @@ export class ScoreJob {
   queryLen = 0;
   /**
    * Where the client's own bytes already spell an id list the way the backend body would
-   * (digits and single commas, nothing else): [start, end) in `body`, inside the brackets, per
+   * (digits and single commas, each followed by a space at most, nothing else; the backend
+   * parses JSON, so the space is as good as none): [start, end) in `body`, inside the brackets, per
    * item (idSpan[4i], idSpan[4i+1]) and for the query; start -1 = not canonical (or not ids).
    * idSpan[4i+2] and [4i+3] are the arena offset and length the scanner gave the item: the
    * bytes stand for segment a only while aOff/aLen still say that.

@@ -6,6 +6,7 @@ import { ByteWriter } from '../../src/mem/byte-writer.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 import { resolveIds } from '../../src/pipeline/tokenize-stage.js';
+import { pyDumps } from '../support/py-dumps.js';
 
 const ids = fc.array(fc.integer({ min: 0, max: 151642 }), { maxLength: 40 });
 const request = fc.record({
@@ -48,6 +49,25 @@ function backendBody(raw: Buffer, spans: boolean): string {
 }
 
 describe('the backend /v1/score body', () => {
+  it("copies a Python client's id lists (json.dumps' \", \") as bytes too, items in one run, same ids as printing them", () => {
+    fc.assert(
+      fc.property(request, (value) => {
+        const raw = Buffer.from(pyDumps(value));
+        const job = scanned(raw, true);
+        // The scanner saw every list as the backend's own spelling.
+        expect(job.querySpanStart >= 0 || value.query.length === 0).toBe(true);
+        for (let i = 0; i < job.n; i++) if ((value.items[i] as number[]).length > 0) expect(job.idSpan[4 * i]).toBeGreaterThanOrEqual(0);
+        const copied = written([job]);
+        const printed = backendBody(raw, false);
+        expect(JSON.parse(copied)).toEqual(JSON.parse(printed));
+        // The items went as one copy of the client's bytes, separators included.
+        const items = pyDumps(value.items).slice(1, -1);
+        if (value.items.every((it) => it.length > 0)) expect(copied).toContain(`"items":[${items}]`);
+      }),
+    );
+  });
+
+
   it("copies the client's canonical id bytes and writes what printing the ids writes", () => {
     fc.assert(
       fc.property(request, fc.boolean(), (value, pretty) => {

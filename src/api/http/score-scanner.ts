@@ -90,7 +90,7 @@ function textAt(job: ScoreJob, b: Buffer, p: number, end: number, t: number): nu
   return q;
 }
 
-/** Set by idsAt: the list's bytes were canonical (digits and single commas), see ScoreJob.idSpan. */
+/** Set by idsAt: the list's bytes were canonical (digits, commas, a space after a comma at most), see ScoreJob.idSpan. */
 let idsCanonical = false;
 
 /** Whether canonical lists go to id-scan.ts's WebAssembly loop (tests and bench:scanner turn it off to compare). */
@@ -101,7 +101,8 @@ export function useWasmIdScan(on: boolean): void {
 
 /**
  * The list at p (just past '[') when its bytes are canonical: unsigned ints without leading
- * zeros, one comma between them, no spaces. This is what clients' JSON encoders write; id-scan.ts
+ * zeros, one comma between them, optionally followed by one space, no other spaces. This is what
+ * clients' JSON encoders write (JSON.stringify: "1,2"; Python's json.dumps: "1, 2"); id-scan.ts
  * reads it in WebAssembly and idsAtCanonicalJs takes what that declines. Returns the index past
  * ']', or -1 for anything else, which idsAtGeneral then reads again (or refuses).
  */
@@ -149,6 +150,8 @@ function idsAtCanonicalJs(job: ScoreJob, b: Buffer, p: number, end: number): num
     const c = b[p] as number;
     if (c === COMMA) {
       p++;
+      // One space after a comma, as Python's json.dumps writes lists.
+      if (p < end && b[p] === 0x20) p++;
       continue;
     }
     if (c !== RBRACKET) return -1;
