@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanScoreBody, useWasmIdScan } from '../src/api/http/score-scanner.js';
 import { ScoreJob } from '../src/pipeline/score-job.js';
-import { BODY, DIST, PYTHON_BODY, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
+import { BODY, DIST, PYTHON_BODY, readText, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
 
 const SCANS = 20_000;
 const ROUNDS = 7;
@@ -82,7 +82,7 @@ interface E2e {
 }
 
 async function stats(p: Proc): Promise<{ heap: number; gc: number; items: number }> {
-  const m = await (await fetch(`${p.url}/metrics`)).text();
+  const m = await readText(`${p.url}/metrics`);
   const sum = (name: string, label = ''): number => {
     let v = 0;
     for (const line of m.split('\n')) {

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch } from 'undici';
 
 /**
  * What bench:floor and bench:hotpath share: processes pinned to a core with taskset, a process's
@@ -20,6 +21,16 @@ export interface Proc {
   url: string;
   /** The pid whose CPU time is the proxy's (nginx: its worker). */
   cpuPid(): number;
+}
+
+/**
+ * GET url's body on a connection of its own. The runs between two reads hold this process in a
+ * synchronous wrk for 8 s, longer than a server's keep-alive: a pooled connection is then closed
+ * under the next read ("other side closed"), so reads never reuse one.
+ */
+const fresh = new Agent({ pipelining: 0 });
+export async function readText(url: string): Promise<string> {
+  return (await fetch(url, { dispatcher: fresh })).text();
 }
 
 export function log(line: string): void {
@@ -137,7 +148,8 @@ export function runBench(name: string, main: (procs: Proc[]) => Promise<void>): 
   const procs: Proc[] = [];
   main(procs)
     .catch((e: unknown) => {
-      process.stderr.write(`bench:${name}: ${(e as Error).stack ?? e}\n`);
+      const cause = (e as Error).cause;
+      process.stderr.write(`bench:${name}: ${(e as Error).stack ?? e}${cause !== undefined ? `\ncaused by: ${(cause as Error).stack ?? cause} ${JSON.stringify((cause as { cause?: unknown }).cause ?? null)}` : ''}\n`);
       process.exitCode = 1;
     })
     .finally(() => {

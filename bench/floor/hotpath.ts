@@ -5,7 +5,7 @@ import { type EncodeTask, OP_ALONE } from '../../src/tokenize/protocol.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { buildCorpus } from '../workload/corpus.js';
 import { qwen3Tokenizer } from '../workload/tokenizer.js';
-import { BODY, type Closed, PYTHON_BODY, DIST, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
+import { BODY, type Closed, PYTHON_BODY, DIST, readText, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
 
 /**
  * `npm run bench:hotpath`: scorecar's hot path in its modes, against the HTTP libraries' own floor,
@@ -62,10 +62,10 @@ function metricSum(text: string, name: string, label?: string): number {
 
 async function sample(p: Proc, library: boolean): Promise<Sample> {
   if (library) {
-    const j = (await (await fetch(`${p.url}/heap`)).json()) as { allocated_bytes: number; gc_seconds: number; requests: number };
+    const j = JSON.parse(await readText(`${p.url}/heap`)) as { allocated_bytes: number; gc_seconds: number; requests: number };
     return { heapBytes: j.allocated_bytes, gcSeconds: j.gc_seconds, items: 10 * j.requests };
   }
-  const m = await (await fetch(`${p.url}/metrics`)).text();
+  const m = await readText(`${p.url}/metrics`);
   return {
     heapBytes: metricSum(m, 'scorecar_heap_allocated_bytes_total'),
     gcSeconds: metricSum(m, 'scorecar_gc_pause_seconds_sum'),
@@ -210,17 +210,22 @@ async function main(procs: Proc[]): Promise<void> {
   };
   procs.push(...Object.values(servers));
   // The text variant measures scorecar's own tokenizing path only if the backend tokenizes alike.
-  const match = metricSum(await (await fetch(`${servers['text-warm'].url}/metrics`)).text(), 'scorecar_backend_tokenizer_match');
+  const match = metricSum(await readText(`${servers['text-warm'].url}/metrics`), 'scorecar_backend_tokenizer_match');
   if (match !== 1) throw new Error(`text-warm: scorecar does not see the backend's tokenizer as its own (scorecar_backend_tokenizer_match ${match}): text would be relayed, not tokenized`);
   const variants = Object.keys(servers) as Variant[];
   const library = (v: Variant): boolean => v.startsWith('http-');
   let base = 0;
   const measure = async (v: Variant): Promise<Run> => {
     const p = servers[v];
-    const before = await sample(p, library(v));
+    // A variant that stops answering is named, with how its process ended.
+    const read = (): Promise<Sample> =>
+      sample(p, library(v)).catch((e: unknown) => {
+        throw new Error(`${v}: reading ${p.url} failed (process exit ${p.child.exitCode}, signal ${p.child.signalCode})`, { cause: e });
+      });
+    const before = await read();
     base += 10_000_000;
     const r = runWrk(p.url, scripts[v], p.cpuPid(), [String(base)]);
-    const after = await sample(p, library(v));
+    const after = await read();
     return { ...r, heapBytes: after.heapBytes - before.heapBytes, gcSeconds: after.gcSeconds - before.gcSeconds, items: after.items - before.items };
   };
   log(`warm-up: one run per variant (JIT, token caches), not recorded`);
@@ -239,7 +244,7 @@ async function main(procs: Proc[]): Promise<void> {
   // Score-cache hit shares, from the cache variants' own counters.
   const hits: Partial<Record<Variant, string>> = {};
   for (const v of ['ids-cache-0', 'ids-cache-50'] as const) {
-    const m = await (await fetch(`${servers[v].url}/metrics`)).text();
+    const m = await readText(`${servers[v].url}/metrics`);
     hits[v] = `${(metricSum(m, 'scorecar_score_cache_hit_ratio') * 100).toFixed(0)}%`;
   }
   log('tokenizer workers alone: cold texts per second, 1 vs 2 threads');
