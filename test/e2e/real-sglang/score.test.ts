@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRealSglang } from '../../support/real-sglang.js';
 import { mulberry32, randomText } from '../../support/random-texts.js';
 import { type Proc, call, startScorecar } from '../harness.js';
-import { LABEL_SETS, NO, type Raw, type ScoreAnswer, TOLERANCE_CEILING, YES, expectSameAnswer, ids, maxRelDiff, postScore } from './common.js';
+import { pyDumps } from '../../support/py-dumps.js';
+import { LABEL_SETS, NO, type Raw, type ScoreAnswer, TOLERANCE_CEILING, YES, expectSameAnswer, ids, maxRelDiff, postScore, send } from './common.js';
 
 /**
  * /v1/score sent to the real CPU SGLang server directly and through scorecar (`serve --backend
@@ -105,6 +106,17 @@ describeRealSglang('scorecar in front of real SGLang: /v1/score direct vs via', 
     const v = await postScore(scorecar.url, c.body);
     firstVia.set(c.name, v);
     expectSameAnswer(v, d, tol, c.name);
+  });
+
+  it("an id body as Python's json.dumps writes it (', ', copied to SGLang as the client's bytes) scores as direct", async () => {
+    for (const n of [1, 10]) {
+      const body = pyDumps({ query: ids(14, 40 + n), items: idItems(40 + n, n), label_token_ids: [YES, NO], apply_softmax: true });
+      expect(body).toContain(', ');
+      const headers = { 'content-type': 'application/json' };
+      const v = await send(`${scorecar.url}/v1/score`, 'POST', body, headers);
+      const d = await send(`${sglang}/v1/score`, 'POST', body, headers);
+      expectSameAnswer(v, d, tol, `python-style, ${n} items`);
+    }
   });
 
   it('repeated requests answered from scorecar caches are identical (byte for byte) and still equal direct', async () => {
