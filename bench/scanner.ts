@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanScoreBody, useWasmIdScan } from '../src/api/http/score-scanner.js';
 import { ScoreJob } from '../src/pipeline/score-job.js';
-import { BODY, DIST, PYTHON_BODY, readText, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
+import { BODY, DIST, PYTHON_BODY, scorecarSample, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './floor/common.js';
 
 const SCANS = 20_000;
 const ROUNDS = 7;
@@ -81,19 +81,6 @@ interface E2e {
   gc10k: number;
 }
 
-async function stats(p: Proc): Promise<{ heap: number; gc: number; items: number }> {
-  const m = await readText(`${p.url}/metrics`);
-  const sum = (name: string, label = ''): number => {
-    let v = 0;
-    for (const line of m.split('\n')) {
-      if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{') || !line.includes(label)) continue;
-      v += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return v;
-  };
-  return { heap: sum('scorecar_heap_allocated_bytes_total'), gc: sum('scorecar_gc_pause_seconds_sum'), items: sum('scorecar_items_total', 'route="/v1/score"') };
-}
-
 async function endToEnd(procs: Proc[]): Promise<string[]> {
   ensureTools();
   const work = mkdtempSync(join(tmpdir(), 'scorecar-scanner-'));
@@ -109,11 +96,11 @@ async function endToEnd(procs: Proc[]): Promise<string[]> {
   const js = await startPinned('js', 0, process.execPath, ['--import', join(DIST, 'bench/floor/js-id-scan.js'), main, ...serve], ready);
   procs.push(js);
   const measure = async (p: Proc): Promise<E2e> => {
-    const a = await stats(p);
+    const a = await scorecarSample(p);
     const r = runWrk(p.url, script, p.cpuPid());
-    const b = await stats(p);
+    const b = await scorecarSample(p);
     const items = b.items - a.items;
-    return { perCpu: r.requests / r.cpuS, heapPerItem: (b.heap - a.heap) / items, gc10k: ((b.gc - a.gc) * 1000 * 10_000) / items };
+    return { perCpu: r.requests / r.cpuS, heapPerItem: (b.heapBytes - a.heapBytes) / items, gc10k: ((b.gcSeconds - a.gcSeconds) * 1000 * 10_000) / items };
   };
   log('end to end: one warm-up run each');
   await measure(wasm);

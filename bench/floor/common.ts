@@ -33,6 +33,36 @@ export async function readText(url: string): Promise<string> {
   return (await fetch(url, { dispatcher: fresh })).text();
 }
 
+/** Sum of a metric's samples in a Prometheus exposition, those whose labels hold `label` if given. */
+export function metricSum(text: string, name: string, label?: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    if (label !== undefined && !rest.includes(label)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Heap bytes allocated, GC seconds and /v1/score items so far, as a process reports them. */
+export interface HeapSample {
+  heapBytes: number;
+  gcSeconds: number;
+  items: number;
+}
+
+/** A scorecar's HeapSample, read from its own /metrics. */
+export async function scorecarSample(p: Proc): Promise<HeapSample> {
+  const m = await readText(`${p.url}/metrics`);
+  return {
+    heapBytes: metricSum(m, 'scorecar_heap_allocated_bytes_total'),
+    gcSeconds: metricSum(m, 'scorecar_gc_pause_seconds_sum'),
+    items: metricSum(m, 'scorecar_items_total', 'route="/v1/score"'),
+  };
+}
+
 export function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }

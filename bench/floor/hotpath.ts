@@ -5,7 +5,7 @@ import { type EncodeTask, OP_ALONE } from '../../src/tokenize/protocol.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { buildCorpus } from '../workload/corpus.js';
 import { qwen3Tokenizer } from '../workload/tokenizer.js';
-import { BODY, type Closed, PYTHON_BODY, DIST, readText, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
+import { BODY, type Closed, type HeapSample, PYTHON_BODY, DIST, metricSum, readText, scorecarSample, type Proc, ensureTools, ids, log, median, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
 
 /**
  * `npm run bench:hotpath`: scorecar's hot path in its modes, against the HTTP libraries' own floor,
@@ -42,35 +42,12 @@ interface Run extends Closed {
   items: number;
 }
 
-interface Sample {
-  heapBytes: number;
-  gcSeconds: number;
-  items: number;
-}
-
-function metricSum(text: string, name: string, label?: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== ' ' && rest[0] !== '{') continue;
-    if (label !== undefined && !rest.includes(label)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-async function sample(p: Proc, library: boolean): Promise<Sample> {
+async function sample(p: Proc, library: boolean): Promise<HeapSample> {
   if (library) {
     const j = JSON.parse(await readText(`${p.url}/heap`)) as { allocated_bytes: number; gc_seconds: number; requests: number };
     return { heapBytes: j.allocated_bytes, gcSeconds: j.gc_seconds, items: 10 * j.requests };
   }
-  const m = await readText(`${p.url}/metrics`);
-  return {
-    heapBytes: metricSum(m, 'scorecar_heap_allocated_bytes_total'),
-    gcSeconds: metricSum(m, 'scorecar_gc_pause_seconds_sum'),
-    items: metricSum(m, 'scorecar_items_total', 'route="/v1/score"'),
-  };
+  return scorecarSample(p);
 }
 
 /**
@@ -218,7 +195,7 @@ async function main(procs: Proc[]): Promise<void> {
   const measure = async (v: Variant): Promise<Run> => {
     const p = servers[v];
     // A variant that stops answering is named, with how its process ended.
-    const read = (): Promise<Sample> =>
+    const read = (): Promise<HeapSample> =>
       sample(p, library(v)).catch((e: unknown) => {
         throw new Error(`${v}: reading ${p.url} failed (process exit ${p.child.exitCode}, signal ${p.child.signalCode})`, { cause: e });
       });

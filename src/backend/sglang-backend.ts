@@ -233,7 +233,7 @@ export class SglangBackend {
     } catch (e) {
       throw this.postFailure(e);
     } finally {
-      this.inflight--;
+      this.postDone();
     }
   }
 

@@ -213,8 +213,7 @@ export class TrafficShaper {
    */
   tryAdmit(tokens: number, deadlineAt: number, priority: Priority, scope?: CancelHook): AdmissionTicket | null {
     if (!(tokens >= 0) || this.closed || scope?.cancelled) return null;
-    const queueAhead = priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
-    if (queueAhead !== 0 || !this.fits(tokens)) return null;
+    if (!this.immediate(tokens, priority)) return null;
     const now = this.clock.now();
     if (now >= deadlineAt || now + this.serviceMs() > deadlineAt) return null;
     const w = new Waiter(this, tokens, priority, deadlineAt, now, noop, noop, scope);
@@ -234,8 +233,8 @@ export class TrafficShaper {
     if (this.closed) reason = 'closed';
     else {
       const ahead = priority === 'online' ? this.online.liveTokens : this.online.liveTokens + this.nearline.liveTokens;
-      const queueAhead = priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
-      const immediate = queueAhead === 0 && this.fits(tokens);
+      const queueAhead = this.queuedAhead(priority);
+      const immediate = this.immediate(tokens, priority);
       const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + tokens, this.capacity);
       if (now >= deadlineAt || now + wait + this.serviceMs() > deadlineAt) reason = 'deadline';
       else if (wait > this.maxQueueMs) reason = 'queue-time';
@@ -358,9 +357,8 @@ export class TrafficShaper {
       return w.reject(new CancelledError());
     }
     const ahead = w.priority === 'online' ? this.online.liveTokens : this.online.liveTokens + this.nearline.liveTokens;
-    const queueAhead = w.priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
     const service = this.serviceMs();
-    const immediate = queueAhead === 0 && this.fits(w.tokens);
+    const immediate = this.immediate(w.tokens, w.priority);
     const wait = immediate ? 0 : this.waitForMs(this.inFlight + ahead + w.tokens, this.capacity);
     if (now + wait + service > w.deadlineAt || now >= w.deadlineAt) return this.refuseNew(w, 'deadline');
     if (wait > this.maxQueueMs) return this.refuseNew(w, 'queue-time');
@@ -415,6 +413,16 @@ export class TrafficShaper {
       this.detach(w);
       this.admitNow(w, now);
     }
+  }
+
+  /** Waiters a new request of this class would queue behind: online ones, and nearline ones for nearline. */
+  private queuedAhead(priority: Priority): number {
+    return priority === 'online' ? this.online.live : this.online.live + this.nearline.live;
+  }
+
+  /** Whether such a request would be admitted at once (admit(), precheck() and tryAdmit() agree on it). */
+  private immediate(tokens: number, priority: Priority): boolean {
+    return this.queuedAhead(priority) === 0 && this.fits(tokens);
   }
 
   private fits(tokens: number): boolean {
