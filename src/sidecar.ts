@@ -370,6 +370,7 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
     headersTimeoutMs: cfg.headersTimeoutMs,
     requestTimeoutMs: cfg.requestTimeoutMs,
     observe,
+    scoreFront: cfg.scoreFront,
     admin: {
       stats: () => ({
         backends: backends.backends.map((b) => ({
@@ -458,7 +459,7 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
       clearInterval(fleetTimer);
       discovery?.stop();
       await grpc.close();
-      server.closeAllConnections();
+      http.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       shaper.close();
       await scoreCache.close();

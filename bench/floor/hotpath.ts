@@ -19,6 +19,7 @@ import { BODY, type Closed, type HeapSample, PYTHON_BODY, DIST, metricSum, readT
  *  - http-dispatch: the same plus forwarding the body with undici's dispatch to the backend;
  *  - http-h1: the same forwarding through scorecar's H1Pool (what scorecar's scoring calls use);
  *  - ids: scorecar, floor body (50 + 10 x 170 ids), score cache off: bench:floor's setting;
+ *  - ids-node: the same with --no-score-front (POST /v1/score served by node:http, not the H1 front);
  *  - ids-python: the same body as Python's json.dumps (requests' json=) writes it, ", " and ": ";
  *  - ids-cache-0 / ids-cache-50: the default memory score cache on, every item new (0% hits) or
  *    five of ten items repeated in every request (~50% hits), bodies written per request by wrk;
@@ -34,7 +35,7 @@ const TOKENIZE_TASKS = 1_000;
 /** Tasks kept outstanding: enough that no worker waits for the next, under the pool's queue bound. */
 const TOKENIZE_WINDOW = 32;
 
-type Variant = 'http-bare' | 'http-dispatch' | 'http-h1' | 'ids' | 'ids-python' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
+type Variant = 'http-bare' | 'http-dispatch' | 'http-h1' | 'ids' | 'ids-node' | 'ids-python' | 'ids-cache-0' | 'ids-cache-50' | 'corpus-ids' | 'text-warm' | 'mis';
 
 interface Run extends Closed {
   heapBytes: number;
@@ -152,6 +153,7 @@ async function main(procs: Proc[]): Promise<void> {
     'http-dispatch': join(work, 'floor.lua'),
     'http-h1': join(work, 'floor.lua'),
     ids: join(work, 'floor.lua'),
+    'ids-node': join(work, 'floor.lua'),
     'ids-python': script('python', staticScript(PYTHON_BODY)),
     mis: join(work, 'floor.lua'),
     'ids-cache-0': script('cache0', cacheScript(0)),
@@ -165,12 +167,12 @@ async function main(procs: Proc[]): Promise<void> {
   const misBackend = await startPinned('mis-backend', 1, process.execPath, [fixed, '0', '--mis'], /listening on (http:\/\/\S+)/);
   procs.push(misBackend);
   const floor = join(DIST, 'bench/floor/http-floor.js');
-  const scorecar = (name: string, be: string, cache: string): Promise<Proc> =>
+  const scorecar = (name: string, be: string, cache: string, extra: string[] = []): Promise<Proc> =>
     startPinned(
       name,
       0,
       process.execPath,
-      [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
+      [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1', ...extra],
       /HTTP API on (http:\/\/\S+)/,
     );
   const servers: Record<Variant, Proc> = {
@@ -178,6 +180,7 @@ async function main(procs: Proc[]): Promise<void> {
     'http-dispatch': await startPinned('http-dispatch', 0, process.execPath, [floor, '0', 'dispatch', backend.url], /listening on (http:\/\/\S+)/),
     'http-h1': await startPinned('http-h1', 0, process.execPath, [floor, '0', 'h1', backend.url], /listening on (http:\/\/\S+)/),
     ids: await scorecar('ids', backend.url, 'off'),
+    'ids-node': await scorecar('ids-node', backend.url, 'off', ['--no-score-front']),
     'ids-python': await scorecar('ids-python', backend.url, 'off'),
     'ids-cache-0': await scorecar('ids-cache-0', backend.url, 'memory'),
     'ids-cache-50': await scorecar('ids-cache-50', backend.url, 'memory'),
@@ -249,6 +252,7 @@ async function main(procs: Proc[]): Promise<void> {
     '',
     'Same-round ratios (median over rounds):',
     '',
+    `- ids / ids-node (the H1 front against node:http for POST /v1/score): requests per CPU-second ${roundRatio('ids', 'ids-node', (r) => r.requests / r.cpuS).toFixed(2)}x, heap per item ${roundRatio('ids', 'ids-node', (r) => r.heapBytes / r.items).toFixed(2)}x, GC per item ${roundRatio('ids', 'ids-node', (r) => r.gcSeconds / r.items).toFixed(2)}x.`,
     `- text-warm / corpus-ids: CPU per item ${roundRatio('text-warm', 'corpus-ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('text-warm', 'corpus-ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- ids-python / ids (the same body as Python's json.dumps writes it): CPU per item ${roundRatio('ids-python', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('ids-python', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,
     `- mis / ids (single-item): CPU per item ${roundRatio('mis', 'ids', cpuPerItem).toFixed(2)}x, heap per item ${roundRatio('mis', 'ids', (r) => r.heapBytes / r.items).toFixed(2)}x.`,

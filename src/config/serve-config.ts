@@ -60,6 +60,7 @@ export const SERVE_OPTIONS = {
   'max-tokenize-bytes': { type: 'int', default: 32 * 1024 * 1024, min: 1024, help: 'text bytes one request may make the tokenizer read, worst case (single-item: query x items + items)' },
   'tokenizer-max-queue': { type: 'int', default: 256, min: 1, help: 'tokenizer tasks that may wait for a worker (beyond: 429)' },
   'headers-timeout-ms': { type: 'int', default: 10000, min: 100, help: 'time a client has to send a request head (beyond: 408)' },
+  'score-front': { type: 'bool', default: true, help: "serve POST /v1/score with scorecar's own HTTP/1.1 code, in front of node:http (--no-score-front: node:http for every route)" },
   'request-timeout-ms': { type: 'int', default: 30000, min: 100, help: 'time a client has to send a whole request, head and body (beyond: 408)' },
   'drain-timeout-ms': { type: 'int', default: 10000, min: 0, help: 'on SIGTERM, how long requests in flight may take to finish before exit' },
   'grpc-max-streams': { type: 'int', default: 256, min: 1, help: 'concurrent gRPC ScoreStream calls (beyond: RESOURCE_EXHAUSTED)' },
@@ -149,6 +150,7 @@ export interface ServeConfig {
   depthSignal: 'latency' | 'queue-delay';
   rerankTemplate: 'qwen3-reranker' | 'qwen3-yes-no';
   rerankPassthrough: boolean;
+  scoreFront: boolean;
   maxRerankChunks: number;
   logLevel: LogLevel;
   otelEndpoint: string | null;

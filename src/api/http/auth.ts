@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequestView } from './exchange.js';
 import type { RouteClass } from './route-class.js';
 
 /**
@@ -31,7 +31,7 @@ export class Auth {
     this.adminKey = adminApiKey ? Buffer.from(adminApiKey) : this.apiKey;
   }
 
-  private static matches(req: IncomingMessage, key: Buffer): boolean {
+  private static matches(req: HttpRequestView, key: Buffer): boolean {
     const h = req.headers.authorization;
     if (typeof h !== 'string') return false;
     const space = h.indexOf(' ');
@@ -45,14 +45,14 @@ export class Auth {
   }
 
   /** scorecar's own routes (scoring, its /health and /metrics). */
-  allows(req: IncomingMessage, path: string): boolean {
+  allows(req: HttpRequestView, path: string): boolean {
     if (this.apiKey === null || req.method === 'OPTIONS') return true;
     if (Auth.open(path)) return true;
     return Auth.matches(req, this.apiKey);
   }
 
   /** scorecar's /scorecar/ admin routes. */
-  allowsAdmin(req: IncomingMessage): boolean {
+  allowsAdmin(req: HttpRequestView): boolean {
     return this.adminKey === null || Auth.matches(req, this.adminKey);
   }
 
@@ -61,7 +61,7 @@ export class Auth {
    * the admin key; without the key configured the request goes on anonymously (the client's own
    * Authorization is forwarded, the backend key never added). Open routes are always anonymous.
    */
-  passthrough(req: IncomingMessage, cls: RouteClass): PassthroughAccess {
+  passthrough(req: HttpRequestView, cls: RouteClass): PassthroughAccess {
     if (cls === 'open' || req.method === 'OPTIONS') return ANONYMOUS;
     const key = cls === 'admin' ? this.adminKey : this.apiKey;
     if (key === null) return ANONYMOUS;

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { HttpReply } from './exchange.js';
 import { BackendUnavailable, BadGateway, UpstreamError } from '../../backend/errors.js';
 import { DeadlineExceededInFlight, ShaperRefused } from '../../control/shaper-errors.js';
 import { ScoreError } from '../../pipeline/errors.js';
@@ -13,7 +13,7 @@ import { sendBody, sendError } from './reply.js';
  * A cancellation while the client is still connected is answered 503: every accepted request
  * gets exactly one answer, even if something inside scorecar cancelled it.
  */
-export function answerFailure(res: ServerResponse, e: unknown): number {
+export function answerFailure(res: HttpReply, e: unknown): number {
   if (e instanceof ScoreError) {
     sendError(res, e.status, e.message, e.type, e.retryAfterS !== null ? { 'retry-after': String(e.retryAfterS) } : undefined);
     return e.status;

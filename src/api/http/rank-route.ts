@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpReply, HttpRequestView } from './exchange.js';
 import type { Logger } from '../../observe/logger.js';
 import type { DepthController } from '../../control/depth-controller.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
@@ -37,7 +37,7 @@ export class RankRoute extends ScoringRoute {
     super(new RouteMeter(metrics, '/rank'), opts.log);
   }
 
-  protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
+  protected async answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
     if (!isSglangJsonContentType(req.headers['content-type'])) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     const request = parseRankRequest(readJsonBody(body, length, this.opts.maxItems), this.opts.maxItems);
     applyUrgency(

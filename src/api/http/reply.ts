@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { HttpReply } from './exchange.js';
 import { errorEnvelopeJson } from '../../sglang/errors.js';
 
 /**
@@ -8,7 +8,7 @@ import { errorEnvelopeJson } from '../../sglang/errors.js';
  * sooner, since Node keeps a reference to the bytes until the socket has written them.
  */
 export function sendBody(
-  res: ServerResponse,
+  res: HttpReply,
   status: number,
   body: string | Buffer,
   contentType = 'application/json',
@@ -36,6 +36,6 @@ export function sendBody(
 }
 
 /** SGLang's flat error envelope. */
-export function sendError(res: ServerResponse, status: number, message: string, type: string, extra?: Record<string, string>): void {
+export function sendError(res: HttpReply, status: number, message: string, type: string, extra?: Record<string, string>): void {
   sendBody(res, status, errorEnvelopeJson(message, type, status), 'application/json', extra);
 }

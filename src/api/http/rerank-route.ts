@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpReply, HttpRequestView } from './exchange.js';
 import type { Logger } from '../../observe/logger.js';
 import { BackendUnavailable, BadGateway, UpstreamError } from '../../backend/errors.js';
 import { DeadlineExceededInFlight, ShaperRefused } from '../../control/shaper-errors.js';
@@ -44,7 +44,7 @@ export class RerankRoute extends ScoringRoute {
     super(new RouteMeter(metrics, version === 1 ? '/v1/rerank' : '/v2/rerank'), opts.log);
   }
 
-  protected async answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
+  protected async answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number> {
     const r = parseRerankRequest(readJsonBody(body, length, this.opts.maxDocuments), this.version, { maxDocuments: this.opts.maxDocuments, defaultTemplate: this.opts.defaultTemplate });
     applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
     const out = await this.service.rerank(r, job);
@@ -78,7 +78,7 @@ export class RerankRoute extends ScoringRoute {
     return 200;
   }
 
-  protected override fail(res: ServerResponse, e: unknown): number {
+  protected override fail(res: HttpReply, e: unknown): number {
     let status = 500;
     let message = `internal server error: ${String((e as Error)?.message ?? e)}`;
     const headers: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpReply, HttpRequestView } from './exchange.js';
 import type { Logger } from '../../observe/logger.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import { setTimingHeaders } from '../timing-headers.js';
@@ -78,8 +78,8 @@ export class ScoreRoute extends ScoringRoute {
    * score_request's checks, in that order), scores, and answers.
    */
   protected async answer(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: HttpRequestView,
+    res: HttpReply,
     body: Buffer,
     length: number,
     job: ScoreJob,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpReply, HttpRequestView } from './exchange.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import type { RouteMeter } from '../../metrics/route-meter.js';
 import { type Logger, silentLogger } from '../../observe/logger.js';
@@ -18,8 +18,8 @@ function failureLevel(code: number): 'warn' | 'debug' {
  * continuations bound once, so a request costs one promise reaction here instead of a frame.
  */
 class Exchange {
-  req: IncomingMessage | null = null;
-  res: ServerResponse | null = null;
+  req: HttpRequestView | null = null;
+  res: HttpReply | null = null;
   body: Buffer | null = null;
   job: ScoreJob | null = null;
   requestId = '';
@@ -52,7 +52,7 @@ export abstract class ScoringRoute {
    * request's server span, which the pipeline hangs its stage spans from. The answer (or the
    * failure) is settled by settle(), once.
    */
-  handle(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, requestId = '', trace: RequestTrace | null = null): void {
+  handle(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, requestId = '', trace: RequestTrace | null = null): void {
     const started = performance.now();
     const job = this.jobs.acquire();
     job.requestId = requestId;
@@ -80,8 +80,8 @@ export abstract class ScoringRoute {
 
   /** @internal an exchange's answer is written (code), or it failed (e): the bookkeeping, once. */
   settle(x: Exchange, answered: number, threw: boolean, e: unknown): void {
-    const req = x.req as IncomingMessage;
-    const res = x.res as ServerResponse;
+    const req = x.req as HttpRequestView;
+    const res = x.res as HttpReply;
     const job = x.job as ScoreJob;
     const { requestId, trace, started } = x;
     const body = x.body as Buffer;
@@ -114,12 +114,12 @@ export abstract class ScoringRoute {
     }
   }
 
-  protected abstract answer(req: IncomingMessage, res: ServerResponse, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number>;
+  protected abstract answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number>;
 
   protected finished(_code: number, _job: ScoreJob, _started: number): void {}
 
   /** Answers a failure; SGLang's envelope unless the route speaks another API's. */
-  protected fail(res: ServerResponse, e: unknown): number {
+  protected fail(res: HttpReply, e: unknown): number {
     return answerFailure(res, e);
   }
 }

@@ -8,6 +8,7 @@ import type { RequestTrace } from '../../observe/tracing.js';
 import { UNAUTHORIZED_JSON, errorEnvelopeJson } from '../../sglang/errors.js';
 import type { Auth } from './auth.js';
 import { BodyReader, BodyTooLarge } from './body.js';
+import { H1Front } from './h1-front.js';
 import { type PassthroughLimits, passthrough } from './passthrough.js';
 import { classifyRoute } from './route-class.js';
 import { sendBody, sendError } from './reply.js';
@@ -37,6 +38,11 @@ export interface HttpApiDeps {
   requestTimeoutMs: number;
   /** Logger, request ids, tracing (see observe/). */
   observe: Observe;
+  /**
+   * POST /v1/score served by scorecar's own HTTP/1.1 code (h1-front.ts) rather than node:http.
+   * Only with tracing and access logging off: those hook node's request and response objects.
+   */
+  scoreFront: boolean;
 }
 
 /** The HTTP front as the process's lifecycle sees it: requests in progress, and draining. */
@@ -46,9 +52,16 @@ export interface HttpApi {
   readonly inFlight: number;
   /** From now on /health answers 503 and new requests get 503 with Connection: close. */
   startDraining(): void;
+  /** Ends every connection, whichever of node:http and the H1 front serves it. */
+  closeAllConnections(): void;
+  /** The H1 front serving POST /v1/score, or null (--no-score-front, tracing or access logging on). */
+  readonly front: H1Front | null;
   /** Resolves once no request is in flight (true), or when timeoutMs passes first (false). */
   idle(timeoutMs: number): Promise<boolean>;
 }
+
+/** node:http's keep-alive timeout here, and the H1 front's. */
+const KEEP_ALIVE_MS = 75_000;
 
 const DRAINING_JSON = errorEnvelopeJson('Service unavailable: scorecar is shutting down (draining)', 'ServiceUnavailableError', 503);
 
@@ -195,7 +208,32 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
     },
   );
-  server.keepAliveTimeout = 75_000;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  const front =
+    deps.scoreFront && tracing === null && !access
+      ? new H1Front({
+          server,
+          route: score,
+          admits: (req) => !draining && auth.allows(req, '/v1/score'),
+          requestId: (h) => ids.accept(h),
+          started: () => {
+            inFlight++;
+          },
+          finished: () => {
+            inFlight--;
+            if (inFlight === 0 && onIdle !== null) onIdle();
+          },
+          timedOut: (what) => {
+            const message = what === 'headers' ? 'Headers timeout' : 'Request timeout';
+            log.info({ err: message, code: what === 'headers' ? 'ERR_HTTP_HEADERS_TIMEOUT' : 'ERR_HTTP_REQUEST_TIMEOUT' }, `client error: ${message}`);
+          },
+          failed: (e) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'scoring route threw; connection closed'),
+          maxBodyBytes: deps.maxBodyBytes,
+          headersTimeoutMs: deps.headersTimeoutMs,
+          requestTimeoutMs: deps.requestTimeoutMs,
+          keepAliveTimeoutMs: KEEP_ALIVE_MS,
+        })
+      : null;
   server.on('clientError', (err: Error & { code?: string }, socket) => {
     // A head or request that outlived its timeout is answered 408; malformed heads 400.
     const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
@@ -207,6 +245,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   });
   return {
     server,
+    front,
     get inFlight() {
       return inFlight;
     },
@@ -214,6 +253,11 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       draining = true;
       // Idle keep-alive connections would otherwise hold close() open; busy ones end after their answer.
       server.closeIdleConnections();
+      front?.closeIdle();
+    },
+    closeAllConnections() {
+      server.closeAllConnections();
+      front?.closeAll();
     },
     idle(timeoutMs: number) {
       if (inFlight === 0) return Promise.resolve(true);

@@ -1,0 +1,25 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/**
+ * What the scoring routes read of a request: node's IncomingMessage satisfies it, and so does the
+ * H1 front's own exchange (h1-front.ts), which serves POST /v1/score without node:http.
+ */
+export interface HttpRequestView {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** What the scoring routes write: a subset of node's ServerResponse, which the H1 front's exchange also implements. */
+export interface HttpReply {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly statusCode: number;
+  setHeader(name: string, value: string | number): unknown;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  /** `written` runs once the bytes are the socket's (or the response is gone). */
+  end(body: Buffer, written?: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}

@@ -1,0 +1,663 @@
+import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { bufferPool } from '../../mem/buffer-pool.js';
+import { ByteWriter, lit } from '../../mem/byte-writer.js';
+import type { HttpReply, HttpRequestView } from './exchange.js';
+import { HEAD_INCOMPLETE, HEAD_OTHER, MAX_HEAD_BYTES, RequestHead, readRequestHead } from './h1-request-head.js';
+
+/**
+ * scorecar's own HTTP/1.1 server code for its hot route, POST /v1/score, in front of node:http.
+ *
+ * Why not node:http for it: node:http alone allocates 6.7 KB of heap per request of the floor
+ * body (IncomingMessage, ServerResponse, their streams, header objects and strings; bench:hotpath's
+ * http-bare variant), more than the whole per-request budget of the design, while a net server
+ * reading the same requests allocated 0.96 KB (a scratch A/B of both, 3 interleaved rounds, 1.15-1.5x
+ * the requests per CPU-second). So the front takes every connection node:http's server accepts
+ * (it replaces that server's 'connection' listener), reads request heads itself, and serves the
+ * requests it fully understands (h1-request-head.ts); at the first request it does not, or one it
+ * may not take (draining, no valid key, a body over --max-body-bytes), it hands the connection, with
+ * the bytes it has read and not used, to node:http, which serves it from then on with all of its
+ * own rules. A handed-over connection never comes back: mixed traffic on one connection is
+ * correct, only not fast.
+ *
+ * What node:http bounded, the front bounds the same way: a head within --headers-timeout-ms and
+ * 16 KiB, a whole request within --request-timeout-ms (408 otherwise), a body within
+ * --max-body-bytes and read into a pooled buffer that grows only with the bytes that arrive, idle
+ * keep-alive connections closed after 75 s, one request served at a time per connection (pipelined
+ * requests wait, at most 32 KiB of them read ahead before reading pauses), and reading paused while
+ * the client does not read its answers.
+ */
+
+/** The scoring route the front serves; it answers each request exactly once through the reply. */
+export interface FrontRoute {
+  handle(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, requestId: string, trace: null): unknown;
+}
+
+export interface H1FrontOptions {
+  /** node:http's server: it listens, and serves every connection the front hands over. */
+  server: Server;
+  route: FrontRoute;
+  /** Whether the front may serve this request now (not draining, the key is valid); else node:http answers it. */
+  admits(req: HttpRequestView): boolean;
+  /** The request id: the client's when valid, else a new one (observe/request-id.ts). */
+  requestId(header: string | undefined): string;
+  /** A request taken and one answered (or its client gone): the HTTP API's in-flight count. */
+  started(): void;
+  finished(): void;
+  /** A connection closed with 408 for a head or request over its time. */
+  timedOut(what: 'headers' | 'request'): void;
+  /** A route threw instead of answering (a bug): the connection is closed. */
+  failed(e: unknown): void;
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+type ConnectionListener = (this: Server, socket: Socket) => void;
+
+const S_HEAD = 0;
+const S_BODY = 1;
+const S_BUSY = 2;
+const S_DONE = 3;
+
+/** Bytes a connection reads ahead of the request it serves (pipelined requests) before it pauses. */
+const READ_AHEAD = 2 * MAX_HEAD_BYTES;
+/** A body buffer is first sized from Content-Length up to this, then grows with what arrives. */
+const FIRST_BODY_MAX = 64 * 1024;
+
+const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+const CRLF = lit('\r\n');
+const COLON = lit(': ');
+const KEEP_ALIVE_TAIL = lit('Connection: keep-alive\r\nKeep-Alive: timeout=75\r\n\r\n');
+const CLOSE_TAIL = lit('Connection: close\r\n\r\n');
+const CONTENT_LENGTH = lit('content-length: ');
+
+const statusLines = new Map<number, Buffer>();
+function statusLine(code: number): Buffer {
+  let b = statusLines.get(code);
+  if (b === undefined) {
+    b = lit(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'unknown'}\r\n`);
+    if (statusLines.size < 128) statusLines.set(code, b);
+  }
+  return b;
+}
+
+// Node's Date header, remade once a second as node:http does.
+let dateSecond = -1;
+let dateLine = lit('');
+function currentDateLine(): Buffer {
+  const now = Date.now();
+  const s = Math.floor(now / 1000);
+  if (s !== dateSecond) {
+    dateSecond = s;
+    dateLine = lit(`Date: ${new Date(now).toUTCString()}\r\n`);
+  }
+  return dateLine;
+}
+
+/** A header value node:http would also send: no control characters but HTAB, nothing above 0xff. */
+function checkValue(name: string, v: string): void {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) throw new TypeError(`Invalid character in header content ["${name}"]`);
+  }
+}
+
+/**
+ * One request the front serves: the request view and the reply in one object (the routes take
+ * both), made per request because a route may still look at it after the next request on its
+ * connection has begun.
+ */
+class FrontExchange implements HttpRequestView, HttpReply {
+  readonly method = 'POST';
+  readonly url = '/v1/score';
+  readonly headers: IncomingHttpHeaders;
+  statusCode = 200;
+  headersSent = false;
+  /** The client went before the answer was written. */
+  gone = false;
+  ended = false;
+  private out: OutgoingHttpHeaders | null = null;
+  /** Headers set before writeHead (name, value pairs); rare: failures only. */
+  private early: (string | number)[] | null = null;
+  private close0: (() => void) | null = null;
+  private close1: (() => void) | null = null;
+
+  constructor(
+    readonly conn: FrontConnection,
+    head: RequestHead,
+  ) {
+    // One shape for every request (absent headers undefined), so these objects share a map.
+    this.headers = {
+      'content-type': head.contentType,
+      'x-request-id': head.requestId,
+      authorization: head.authorization,
+      traceparent: head.traceparent,
+      'x-scorecar-deadline-ms': head.deadline,
+      'x-scorecar-priority': head.priority,
+    };
+  }
+
+  get destroyed(): boolean {
+    return this.gone || this.conn.socket.destroyed;
+  }
+
+  setHeader(name: string, value: string | number): this {
+    if (this.headersSent) throw new Error('Cannot set headers after they are sent to the client');
+    (this.early ??= []).push(name.toLowerCase(), value);
+    return this;
+  }
+
+  writeHead(status: number, headers?: OutgoingHttpHeaders): this {
+    if (this.headersSent) throw new Error('Cannot write headers after they are sent to the client');
+    this.statusCode = status;
+    this.out = headers ?? null;
+    this.headersSent = true;
+    return this;
+  }
+
+  end(body: Buffer, written?: () => void): this {
+    if (this.ended || this.gone) {
+      written?.();
+      return this;
+    }
+    this.ended = true;
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    this.conn.answer(this, body);
+    written?.();
+    return this;
+  }
+
+  on(_event: 'close', listener: () => void): this {
+    if (this.close0 === null) this.close0 = listener;
+    else if (this.close1 === null) this.close1 = listener;
+    else throw new Error('h1-front: more than two close listeners on one exchange');
+    return this;
+  }
+
+  once(event: 'close', listener: () => void): this {
+    // 'close' is emitted at most once.
+    return this.on(event, listener);
+  }
+
+  off(_event: 'close', listener: () => void): this {
+    if (this.close0 === listener) this.close0 = null;
+    else if (this.close1 === listener) this.close1 = null;
+    return this;
+  }
+
+  /** @internal the client went before the answer: listeners learn it once. */
+  closed(): void {
+    if (this.ended || this.gone) return;
+    this.gone = true;
+    const a = this.close0;
+    const b = this.close1;
+    this.close0 = this.close1 = null;
+    a?.();
+    b?.();
+  }
+
+  /** @internal the head: status line, the route's headers, Date, Connection, as node:http writes them. */
+  writeHeadTo(w: ByteWriter, bodyLength: number, close: boolean): boolean {
+    w.raw(statusLine(this.statusCode));
+    let lengthSent = false;
+    let closeAsked = close;
+    const early = this.early;
+    if (early !== null) {
+      for (let i = 0; i < early.length; i += 2) {
+        const name = early[i] as string;
+        if (this.out !== null && this.out[name] !== undefined) continue;
+        closeAsked = this.header(w, name, early[i + 1] as string | number) || closeAsked;
+        if (name === 'content-length') lengthSent = true;
+      }
+    }
+    const out = this.out;
+    if (out !== null) {
+      for (const name in out) {
+        const v = out[name];
+        if (v === undefined) continue;
+        if (typeof v !== 'string' && typeof v !== 'number') throw new TypeError(`h1-front: header ${name} must be a string or a number`);
+        closeAsked = this.header(w, name, v) || closeAsked;
+        if (name === 'content-length') lengthSent = true;
+      }
+    }
+    if (!lengthSent) {
+      w.raw(CONTENT_LENGTH);
+      w.int(bodyLength);
+      w.raw(CRLF);
+    }
+    w.raw(currentDateLine());
+    w.raw(closeAsked ? CLOSE_TAIL : KEEP_ALIVE_TAIL);
+    return closeAsked;
+  }
+
+  /** Writes one header; true when it is `connection: close` (node then adds no Connection of its own). */
+  private header(w: ByteWriter, name: string, v: string | number): boolean {
+    if (name === 'connection') {
+      // Only close is ever set by scorecar; the tail writes it.
+      return String(v).toLowerCase() === 'close';
+    }
+    w.ascii(name);
+    w.raw(COLON);
+    if (typeof v === 'number') w.int(v);
+    else {
+      checkValue(name, v);
+      w.ascii(v);
+    }
+    w.raw(CRLF);
+    return false;
+  }
+}
+
+/** One client connection while the front serves it. */
+class FrontConnection {
+  state = S_HEAD;
+  /**
+   * Bytes read and not yet used: a partial head, or requests read ahead of the one being served.
+   * Pooled; reading pauses once it holds READ_AHEAD bytes, so it never holds more than that and
+   * one socket read.
+   */
+  private inbox: Buffer | null = null;
+  private inLen = 0;
+  private body: Buffer | null = null;
+  private bodyLen = 0;
+  private bodyWant = 0;
+  private x: FrontExchange | null = null;
+  private readonly head = new RequestHead();
+  /** performance.now() when the current head began, or when the connection went idle. */
+  since: number;
+  /** No request was served yet: the head timeout applies to the wait for the first byte, as in node:http. */
+  private fresh = true;
+  /** Answers the socket has not yet taken, oldest first. */
+  private readonly outs: ByteWriter[] = [];
+  private closeAfter = false;
+  private consuming = false;
+  private paused = false;
+  /** An answer waits in the socket's buffer (the client is not reading): no further request is read until 'drain'. */
+  private blocked = false;
+
+  readonly onData = (c: Buffer): void => this.data(c);
+  readonly onEnd = (): void => this.ended();
+  readonly onClose = (): void => this.closed();
+  readonly onDrain = (): void => this.drained();
+  /** Bound once: a socket write done, its writer back to the front's free list. */
+  readonly wrote = (): void => {
+    const w = this.outs.shift();
+    if (w !== undefined) this.front.giveWriter(w);
+  };
+
+  constructor(
+    readonly front: H1Front,
+    readonly socket: Socket,
+  ) {
+    this.since = performance.now();
+  }
+
+  get idle(): boolean {
+    return this.state === S_HEAD && this.inLen === 0;
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.state === S_DONE) return;
+    if (this.inLen === 0 && !this.consuming && !this.blocked) {
+      if (this.state === S_HEAD) this.since = performance.now();
+      const s = this.run(chunk, 0, chunk.length);
+      if (s < chunk.length && this.state !== S_DONE) this.keep(chunk, s, chunk.length);
+      return;
+    }
+    this.keep(chunk, 0, chunk.length);
+    this.process();
+  }
+
+  /** Adds src[s, e) to the inbox; reading pauses while the inbox is over READ_AHEAD. */
+  private keep(src: Buffer, s: number, e: number): void {
+    const n = e - s;
+    let inbox = this.inbox;
+    if (inbox === null || this.inLen + n > inbox.length) {
+      const next = bufferPool.acquire(Math.max(READ_AHEAD, this.inLen + n));
+      if (inbox !== null) {
+        inbox.copy(next, 0, 0, this.inLen);
+        bufferPool.release(inbox);
+      }
+      this.inbox = inbox = next;
+    }
+    src.copy(inbox, this.inLen, s, e);
+    this.inLen += n;
+    if (this.inLen > READ_AHEAD) this.pause();
+  }
+
+  /** Serves what the inbox holds, as far as the connection can now. */
+  private process(): void {
+    if (this.consuming || this.blocked || this.state === S_BUSY || this.state === S_DONE || this.inLen === 0) return;
+    const inbox = this.inbox as Buffer;
+    const n = this.inLen;
+    const s = this.run(inbox, 0, n);
+    if (this.state === S_DONE) {
+      // Handed over or closed while reading from the inbox: dropPending() left it to here.
+      if (this.inbox !== null) bufferPool.release(this.inbox);
+      this.inbox = null;
+      return;
+    }
+    if (s > 0) {
+      inbox.copy(inbox, 0, s, n);
+      this.inLen = n - s;
+    }
+    if (this.inLen === 0) {
+      bufferPool.release(inbox);
+      this.inbox = null;
+    }
+    if (this.inLen <= READ_AHEAD) this.resume();
+  }
+
+  /**
+   * Reads src[s, e): heads, bodies, one request after another while none is being served.
+   * Returns where it stopped (a partial head, a request being served, or the end).
+   */
+  private run(src: Buffer, s: number, e: number): number {
+    this.consuming = true;
+    try {
+      while (s < e && !this.blocked) {
+        if (this.state === S_BODY) s = this.takeBody(src, s, e);
+        else if (this.state === S_HEAD) {
+          const at = s;
+          s = this.consume(src, s, e);
+          if (s === at) break;
+        } else break;
+      }
+    } finally {
+      this.consuming = false;
+    }
+    return s;
+  }
+
+  /** Takes the request whose head starts at src[s]; returns s unchanged for a partial head. */
+  private consume(src: Buffer, s: number, e: number): number {
+    const front = this.front;
+    const head = this.head;
+    const v = readRequestHead(src, s, e, head);
+    if (v === HEAD_INCOMPLETE) return s;
+    if (v === HEAD_OTHER) {
+      this.handOver(src, s, e);
+      return e;
+    }
+    const x = new FrontExchange(this, head);
+    if (head.contentLength > front.opts.maxBodyBytes || !front.opts.admits(x)) {
+      // node:http answers these (400 with its limit's message, 503 draining, 401) as before.
+      this.handOver(src, s, e);
+      return e;
+    }
+    this.x = x;
+    this.closeAfter = head.close;
+    this.bodyWant = head.contentLength;
+    this.bodyLen = 0;
+    this.body = bufferPool.acquire(Math.max(1, Math.min(head.contentLength, FIRST_BODY_MAX)));
+    this.state = S_BODY;
+    return this.takeBody(src, s + head.length, e);
+  }
+
+  /** Copies body bytes from src[s, e); dispatches the request once whole. Returns where it stopped. */
+  private takeBody(src: Buffer, s: number, e: number): number {
+    const n = Math.min(e - s, this.bodyWant - this.bodyLen);
+    if (n > 0) {
+      let body = this.body as Buffer;
+      if (this.bodyLen + n > body.length) {
+        // Grows with the bytes that arrive, never past Content-Length (at most --max-body-bytes).
+        const next = bufferPool.acquire(Math.min(this.bodyWant, Math.max(body.length * 2, this.bodyLen + n)));
+        body.copy(next, 0, 0, this.bodyLen);
+        bufferPool.release(body);
+        this.body = body = next;
+      }
+      src.copy(body, this.bodyLen, s, s + n);
+      this.bodyLen += n;
+    }
+    if (this.bodyLen === this.bodyWant) this.dispatch();
+    return s + n;
+  }
+
+  private dispatch(): void {
+    const x = this.x as FrontExchange;
+    const body = this.body as Buffer;
+    this.body = null;
+    this.state = S_BUSY;
+    const front = this.front;
+    front.opts.started();
+    const rid = front.opts.requestId(x.headers['x-request-id'] as string | undefined);
+    try {
+      front.opts.route.handle(x, x, body, this.bodyLen, rid, null);
+    } catch (e) {
+      // Routes answer their own failures; a throw here is a bug, kept from taking the process down.
+      front.opts.failed(e);
+      this.socket.destroy();
+    }
+  }
+
+  /** @internal x's answer: head and body into one pooled writer, one socket write. */
+  answer(x: FrontExchange, body: Buffer): void {
+    if (x !== this.x || this.state !== S_BUSY) return;
+    const w = this.front.takeWriter(body.length + 512);
+    let close: boolean;
+    try {
+      close = x.writeHeadTo(w, body.length, this.closeAfter);
+    } catch (e) {
+      w.reset();
+      this.front.giveWriter(w);
+      throw e;
+    }
+    w.bytes(body, 0, body.length);
+    this.x = null;
+    this.fresh = false;
+    this.front.opts.finished();
+    this.outs.push(w);
+    const flowing = this.socket.write(w.view(), this.wrote);
+    if (close) {
+      this.state = S_DONE;
+      this.front.forget(this);
+      this.socket.end();
+      this.dropPending();
+      return;
+    }
+    this.state = S_HEAD;
+    this.since = performance.now();
+    if (!flowing) {
+      // The client is not reading its answers: read nothing more until it does.
+      this.blocked = true;
+      this.pause();
+      this.socket.once('drain', this.onDrain);
+      return;
+    }
+    this.process();
+  }
+
+  private drained(): void {
+    this.blocked = false;
+    if (this.state === S_DONE) return;
+    if (this.inLen <= READ_AHEAD) this.resume();
+    this.process();
+  }
+
+  private pause(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resume(): void {
+    if (this.paused && !this.socket.writableNeedDrain) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** node:http serves the connection from src[s, e) (then the inbox's bytes after them, if src is not the inbox) on. */
+  private handOver(src: Buffer, s: number, e: number): void {
+    const extra = src === this.inbox ? 0 : this.inLen;
+    const rest = Buffer.allocUnsafe(e - s + extra);
+    src.copy(rest, 0, s, e);
+    if (extra > 0) (this.inbox as Buffer).copy(rest, e - s, 0, extra);
+    this.state = S_DONE;
+    this.dropPending();
+    const socket = this.socket;
+    socket.removeListener('data', this.onData);
+    socket.removeListener('end', this.onEnd);
+    socket.removeListener('drain', this.onDrain);
+    // onClose stays: it returns the writers of answers the socket had not taken yet.
+    this.front.forget(this);
+    socket.pause();
+    if (rest.length > 0) socket.unshift(rest);
+    this.front.handOver(socket);
+    socket.resume();
+  }
+
+  /** Gives back the inbox and a partial body (not while run() reads from the inbox: process() does then). */
+  private dropPending(): void {
+    if (this.inbox !== null && !this.consuming) {
+      bufferPool.release(this.inbox);
+      this.inbox = null;
+    }
+    this.inLen = 0;
+    if (this.body !== null) {
+      bufferPool.release(this.body);
+      this.body = null;
+    }
+  }
+
+  /**
+   * The client sent FIN. As node:http (whose httpAllowHalfOpen is off): a request in progress is
+   * abandoned (its route learns it through 'close') and the connection ends.
+   */
+  private ended(): void {
+    if (this.state === S_DONE) return;
+    const x = this.x;
+    const busy = this.state === S_BUSY;
+    const partial = this.state === S_BODY || this.inLen > 0;
+    this.x = null;
+    this.state = S_DONE;
+    this.front.forget(this);
+    this.dropPending();
+    if (x !== null && busy) {
+      this.front.opts.finished();
+      x.closed();
+    }
+    if (partial) this.socket.destroy();
+    else this.socket.end();
+  }
+
+  private closed(): void {
+    const x = this.x;
+    this.x = null;
+    const busy = this.state === S_BUSY;
+    this.state = S_DONE;
+    this.dropPending();
+    this.front.forget(this);
+    if (x !== null && busy) {
+      this.front.opts.finished();
+      x.closed();
+    }
+    // Answers never taken by the socket: their writers go back (each is taken once, from the queue).
+    for (let w = this.outs.shift(); w !== undefined; w = this.outs.shift()) this.front.giveWriter(w);
+  }
+
+  /** The periodic check: a head or request over its time gets 408; an idle connection past keep-alive closes. */
+  check(now: number): void {
+    // A client not reading its answers is not timed out here (node:http does not either); reading is paused.
+    if (this.blocked) return;
+    const o = this.front.opts;
+    if (this.state === S_HEAD) {
+      if (this.inLen === 0 && !this.fresh) {
+        if (now - this.since > o.keepAliveTimeoutMs) this.socket.destroy();
+      } else if (now - this.since > o.headersTimeoutMs) this.timeout('headers');
+    } else if (this.state === S_BODY && now - this.since > o.requestTimeoutMs) this.timeout('request');
+  }
+
+  private timeout(what: 'headers' | 'request'): void {
+    this.state = S_DONE;
+    this.front.forget(this);
+    this.dropPending();
+    this.x = null;
+    const socket = this.socket;
+    if (socket.writable) socket.end(TIMEOUT_408);
+    socket.destroy();
+    this.front.opts.timedOut(what);
+  }
+}
+
+export class H1Front {
+  private readonly conns = new Set<FrontConnection>();
+  private readonly nodeListener: ConnectionListener;
+  private readonly writers: ByteWriter[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly opts: H1FrontOptions) {
+    const listeners = opts.server.listeners('connection');
+    if (listeners.length !== 1) throw new Error(`h1-front: node:http's server has ${listeners.length} connection listeners, expected its own one`);
+    this.nodeListener = listeners[0] as ConnectionListener;
+    opts.server.removeListener('connection', this.nodeListener);
+    opts.server.on('connection', (socket: Socket) => this.accept(socket));
+    // As node:http's connectionsCheckingInterval: timeouts overrun by at most this much.
+    this.timer = setInterval(() => this.checkAll(), Math.min(1000, opts.headersTimeoutMs));
+    this.timer.unref();
+    opts.server.once('close', () => clearInterval(this.timer));
+  }
+
+  private accept(socket: Socket): void {
+    const c = new FrontConnection(this, socket);
+    this.conns.add(c);
+    socket.on('data', c.onData);
+    socket.on('end', c.onEnd);
+    socket.on('close', c.onClose);
+    // Errors end in 'close'; a listener keeps them from being thrown.
+    socket.on('error', ignore);
+  }
+
+  /** @internal */
+  handOver(socket: Socket): void {
+    this.nodeListener.call(this.opts.server, socket);
+  }
+
+  /** @internal */
+  forget(c: FrontConnection): void {
+    this.conns.delete(c);
+  }
+
+  /** @internal a writer for one answer, back through giveWriter() once the socket has it. */
+  takeWriter(size: number): ByteWriter {
+    const w = this.writers.pop();
+    if (w === undefined) return new ByteWriter(Math.max(4096, size));
+    w.rearm(size);
+    w.ensure(size);
+    return w;
+  }
+
+  /** @internal */
+  giveWriter(w: ByteWriter): void {
+    // A writer grown past 1 MiB for one large answer gives its buffer back rather than keep it.
+    if (w.buf.length > 1 << 20 || this.writers.length >= 256) w.release();
+    else {
+      w.reset();
+      this.writers.push(w);
+    }
+  }
+
+  /** Connections the front serves now (not those handed over to node:http). */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Closes connections waiting for their next request (draining, as node's closeIdleConnections()). */
+  closeIdle(): void {
+    for (const c of this.conns) if (c.idle) c.socket.destroy();
+  }
+
+  closeAll(): void {
+    for (const c of this.conns) c.socket.destroy();
+  }
+
+  private checkAll(): void {
+    const now = performance.now();
+    for (const c of this.conns) c.check(now);
+  }
+}
+
+function ignore(): void {}
