@@ -67,9 +67,9 @@ const READ_AHEAD = 2 * MAX_HEAD_BYTES;
 const FIRST_BODY_MAX = 64 * 1024;
 
 const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+const BAD_REQUEST_400 = 'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 const CRLF = lit('\r\n');
 const COLON = lit(': ');
-const KEEP_ALIVE_TAIL = lit('Connection: keep-alive\r\nKeep-Alive: timeout=75\r\n\r\n');
 const CLOSE_TAIL = lit('Connection: close\r\n\r\n');
 const CONTENT_LENGTH = lit('content-length: ');
 
@@ -145,12 +145,22 @@ class FrontExchange implements HttpRequestView, HttpReply {
 
   setHeader(name: string, value: string | number): this {
     if (this.headersSent) throw new Error('Cannot set headers after they are sent to the client');
+    if (typeof value === 'string') checkValue(name, value);
     (this.early ??= []).push(name.toLowerCase(), value);
     return this;
   }
 
   writeHead(status: number, headers?: OutgoingHttpHeaders): this {
     if (this.headersSent) throw new Error('Cannot write headers after they are sent to the client');
+    // Checked here, as node:http's writeHead does, so that a bad value fails before the head counts as sent.
+    if (headers !== undefined) {
+      for (const name in headers) {
+        const v = headers[name];
+        if (v === undefined) continue;
+        if (typeof v === 'string') checkValue(name, v);
+        else if (typeof v !== 'number') throw new TypeError(`h1-front: header ${name} must be a string or a number`);
+      }
+    }
     this.statusCode = status;
     this.out = headers ?? null;
     this.headersSent = true;
@@ -199,7 +209,7 @@ class FrontExchange implements HttpRequestView, HttpReply {
   }
 
   /** @internal the head: status line, the route's headers, Date, Connection, as node:http writes them. */
-  writeHeadTo(w: ByteWriter, bodyLength: number, close: boolean): boolean {
+  writeHeadTo(w: ByteWriter, bodyLength: number, close: boolean, keepAliveTail: Buffer): boolean {
     w.raw(statusLine(this.statusCode));
     let lengthSent = false;
     let closeAsked = close;
@@ -217,8 +227,7 @@ class FrontExchange implements HttpRequestView, HttpReply {
       for (const name in out) {
         const v = out[name];
         if (v === undefined) continue;
-        if (typeof v !== 'string' && typeof v !== 'number') throw new TypeError(`h1-front: header ${name} must be a string or a number`);
-        closeAsked = this.header(w, name, v) || closeAsked;
+        closeAsked = this.header(w, name, v as string | number) || closeAsked;
         if (name === 'content-length') lengthSent = true;
       }
     }
@@ -228,7 +237,7 @@ class FrontExchange implements HttpRequestView, HttpReply {
       w.raw(CRLF);
     }
     w.raw(currentDateLine());
-    w.raw(closeAsked ? CLOSE_TAIL : KEEP_ALIVE_TAIL);
+    w.raw(closeAsked ? CLOSE_TAIL : keepAliveTail);
     return closeAsked;
   }
 
@@ -240,11 +249,8 @@ class FrontExchange implements HttpRequestView, HttpReply {
     }
     w.ascii(name);
     w.raw(COLON);
-    if (typeof v === 'number') w.int(v);
-    else {
-      checkValue(name, v);
-      w.ascii(v);
-    }
+    if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2147483648) w.int(v);
+    else w.ascii(String(v));
     w.raw(CRLF);
     return false;
   }
@@ -272,6 +278,8 @@ class FrontConnection {
   /** Answers the socket has not yet taken, oldest first. */
   private readonly outs: ByteWriter[] = [];
   private closeAfter = false;
+  /** Inbox bytes already seen to hold no end of head (CR LF CR LF): a trickled head is scanned once, not once per read. */
+  private scanned = 0;
   private consuming = false;
   private paused = false;
   /** An answer waits in the socket's buffer (the client is not reading): no further request is read until 'drain'. */
@@ -332,6 +340,16 @@ class FrontConnection {
     if (this.consuming || this.blocked || this.state === S_BUSY || this.state === S_DONE || this.inLen === 0) return;
     const inbox = this.inbox as Buffer;
     const n = this.inLen;
+    if (this.state === S_HEAD && n < MAX_HEAD_BYTES) {
+      // A head is read only once it is whole (or too long): each read looks at its new bytes only.
+      let i = this.scanned > 3 ? this.scanned - 3 : 0;
+      while (i + 3 < n && !(inbox[i] === 0x0d && inbox[i + 1] === 0x0a && inbox[i + 2] === 0x0d && inbox[i + 3] === 0x0a)) i++;
+      if (i + 3 >= n) {
+        this.scanned = n;
+        if (this.inLen <= READ_AHEAD) this.resume();
+        return;
+      }
+    }
     const s = this.run(inbox, 0, n);
     if (this.state === S_DONE) {
       // Handed over or closed while reading from the inbox: dropPending() left it to here.
@@ -342,6 +360,7 @@ class FrontConnection {
     if (s > 0) {
       inbox.copy(inbox, 0, s, n);
       this.inLen = n - s;
+      this.scanned = 0;
     }
     if (this.inLen === 0) {
       bufferPool.release(inbox);
@@ -388,6 +407,8 @@ class FrontConnection {
       return e;
     }
     this.x = x;
+    // In flight from here (as node:http counts a request before its body): a drain waits for it.
+    front.opts.started();
     this.closeAfter = head.close;
     this.bodyWant = head.contentLength;
     this.bodyLen = 0;
@@ -421,13 +442,16 @@ class FrontConnection {
     this.body = null;
     this.state = S_BUSY;
     const front = this.front;
-    front.opts.started();
     const rid = front.opts.requestId(x.headers['x-request-id'] as string | undefined);
     try {
       front.opts.route.handle(x, x, body, this.bodyLen, rid, null);
     } catch (e) {
       // Routes answer their own failures; a throw here is a bug, kept from taking the process down.
       front.opts.failed(e);
+      this.abandon();
+      this.state = S_DONE;
+      this.front.forget(this);
+      this.dropPending();
       this.socket.destroy();
     }
   }
@@ -438,11 +462,19 @@ class FrontConnection {
     const w = this.front.takeWriter(body.length + 512);
     let close: boolean;
     try {
-      close = x.writeHeadTo(w, body.length, this.closeAfter);
+      close = x.writeHeadTo(w, body.length, this.closeAfter, this.front.keepAliveTail);
     } catch (e) {
+      // Header values are checked at writeHead; anything else here is a bug: no half answer, no stuck connection.
       w.reset();
       this.front.giveWriter(w);
-      throw e;
+      this.front.opts.failed(e);
+      this.x = null;
+      this.front.opts.finished();
+      this.state = S_DONE;
+      this.front.forget(this);
+      this.dropPending();
+      this.socket.destroy();
+      return;
     }
     w.bytes(body, 0, body.length);
     this.x = null;
@@ -517,44 +549,47 @@ class FrontConnection {
       this.inbox = null;
     }
     this.inLen = 0;
+    this.scanned = 0;
     if (this.body !== null) {
       bufferPool.release(this.body);
       this.body = null;
     }
   }
 
+  /** The request in progress (its body being read, or being served) ends unanswered: counted out once; a route serving it learns it through 'close'. */
+  private abandon(): void {
+    const x = this.x;
+    if (x === null) return;
+    this.x = null;
+    this.front.opts.finished();
+    if (this.state === S_BUSY) x.closed();
+  }
+
   /**
    * The client sent FIN. As node:http (whose httpAllowHalfOpen is off): a request in progress is
-   * abandoned (its route learns it through 'close') and the connection ends.
+   * abandoned and the connection ends; a partial head or body, which can no longer complete, is
+   * answered 400 as node:http's parser error would be.
    */
   private ended(): void {
     if (this.state === S_DONE) return;
-    const x = this.x;
-    const busy = this.state === S_BUSY;
     const partial = this.state === S_BODY || this.inLen > 0;
-    this.x = null;
+    this.abandon();
     this.state = S_DONE;
     this.front.forget(this);
     this.dropPending();
-    if (x !== null && busy) {
-      this.front.opts.finished();
-      x.closed();
-    }
-    if (partial) this.socket.destroy();
-    else this.socket.end();
+    const socket = this.socket;
+    if (partial) {
+      if (socket.writable) socket.end(BAD_REQUEST_400);
+      socket.destroy();
+    } else socket.end();
   }
 
   private closed(): void {
-    const x = this.x;
+    if (this.state !== S_DONE) this.abandon();
     this.x = null;
-    const busy = this.state === S_BUSY;
     this.state = S_DONE;
     this.dropPending();
     this.front.forget(this);
-    if (x !== null && busy) {
-      this.front.opts.finished();
-      x.closed();
-    }
     // Answers never taken by the socket: their writers go back (each is taken once, from the queue).
     for (let w = this.outs.shift(); w !== undefined; w = this.outs.shift()) this.front.giveWriter(w);
   }
@@ -572,10 +607,10 @@ class FrontConnection {
   }
 
   private timeout(what: 'headers' | 'request'): void {
+    this.abandon();
     this.state = S_DONE;
     this.front.forget(this);
     this.dropPending();
-    this.x = null;
     const socket = this.socket;
     if (socket.writable) socket.end(TIMEOUT_408);
     socket.destroy();
@@ -588,8 +623,11 @@ export class H1Front {
   private readonly nodeListener: ConnectionListener;
   private readonly writers: ByteWriter[] = [];
   private readonly timer: NodeJS.Timeout;
+  /** @internal the end of a kept-alive answer's head, as node:http writes it for this timeout. */
+  readonly keepAliveTail: Buffer;
 
   constructor(readonly opts: H1FrontOptions) {
+    this.keepAliveTail = lit(`Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n\r\n`);
     const listeners = opts.server.listeners('connection');
     if (listeners.length !== 1) throw new Error(`h1-front: node:http's server has ${listeners.length} connection listeners, expected its own one`);
     this.nodeListener = listeners[0] as ConnectionListener;

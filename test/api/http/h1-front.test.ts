@@ -289,4 +289,38 @@ describe('H1Front', () => {
     await until(() => bodies(busy.text()).length === 1);
     busy.socket.destroy();
   });
+
+  it('refuses a bad header value at writeHead, as node:http does, so the route can still answer', async () => {
+    const r = await rig();
+    let threw = '';
+    r.answer = (res, s) => {
+      try {
+        res.writeHead(200, { 'content-length': 2, 'x-bad': 'a\u0001b' });
+      } catch (e) {
+        threw = (e as Error).message;
+      }
+      expect(res.headersSent).toBe(false);
+      reply(res, s, 500);
+    };
+    const c = client(r.port);
+    c.socket.write(post('{}'));
+    await until(() => bodies(c.text()).length === 1);
+    expect(threw).toMatch(/Invalid character in header content/);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 500 /);
+    expect(r.inFlight).toBe(0);
+    c.socket.destroy();
+  });
+
+  it('counts a request in flight while its body arrives, and out when its client ends mid-body with a 400', async () => {
+    const r = await rig();
+    const c = client(r.port);
+    c.socket.write(post('{"query":[1,2,3]}').slice(0, -5));
+    await until(() => r.inFlight === 1);
+    c.socket.end();
+    await c.closed;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 400 /);
+    expect(r.inFlight).toBe(0);
+    expect(r.served).toHaveLength(0);
+  });
 });
+
