@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { keepIdText } from '../mem/byte-writer.js';
 import { numberKey } from '../mem/hash.js';
 
 /** Ids of one text tokenized alone, plus the interned edges used to judge joins. */
@@ -13,9 +14,12 @@ export interface CachedTokens {
   k2: number;
   k3: number;
   byteLength: number;
+  /** Bytes of the ids' ASCII form kept for body writing (mem/byte-writer.ts keepIdText). */
+  textBytes: number;
 }
 
-const ENTRY_OVERHEAD = 112;
+/** The entry object, its map slot and its WeakMap slot for the ASCII form. */
+const ENTRY_OVERHEAD = 160;
 
 /**
  * text -> token ids, keyed by a keyed 128-bit hash of the bytes the client sent (four int32
@@ -32,7 +36,7 @@ export class TokenCache {
   constructor(maxBytes: number) {
     this.lru = new LRUCache<number, CachedTokens>({
       maxSize: Math.max(1024, maxBytes),
-      sizeCalculation: (v) => v.ids.byteLength + ENTRY_OVERHEAD,
+      sizeCalculation: (v) => v.ids.byteLength + v.textBytes + ENTRY_OVERHEAD,
     });
   }
 
@@ -56,6 +60,8 @@ export class TokenCache {
       k2: hash[at + 2] as number,
       k3: hash[at + 3] as number,
       byteLength,
+      // Printed once here (a miss, already paying for tokenizing), copied on every hit after.
+      textBytes: keepIdText(ids),
     };
     this.lru.set(numberKey(entry.k0, entry.k1), entry);
     return entry;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, lit } from '../../src/mem/byte-writer.js';
+import { ByteWriter, keepIdText, lit } from '../../src/mem/byte-writer.js';
 
 describe('ByteWriter', () => {
   it('writes int arrays exactly as JSON does', () => {
@@ -43,5 +43,25 @@ describe('ByteWriter', () => {
     w.raw(lit('"}'));
     expect(JSON.parse(w.view().toString())).toEqual({ a: 0.1 + 0.2, b: -42, c: 'é "quoted" 🙂\n', d: 'x'.repeat(4000) });
     w.release();
+  });
+
+  it("copies a kept array's printed form, byte for byte what printing gives, and prints parts and short arrays as before", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -2147483648, max: 2147483647 }), { minLength: 0, maxLength: 300 }), (xs) => {
+        const ids = Int32Array.from(xs);
+        const printed = new ByteWriter(64);
+        printed.ints(ids, 0, ids.length);
+        const want = printed.view().toString('latin1');
+        expect(want).toBe(xs.join(','));
+        const kept = keepIdText(ids);
+        expect(kept).toBe(ids.length >= 8 ? want.length : 0);
+        const w = new ByteWriter(64);
+        w.byte(0x5b);
+        w.ints(ids, 0, ids.length);
+        w.byte(0x5d);
+        if (ids.length > 2) w.ints(ids, 1, ids.length - 1);
+        expect(w.view().toString('latin1')).toBe(`[${want}]${ids.length > 2 ? xs.slice(1).join(',') : ''}`);
+      }),
+    );
   });
 });
