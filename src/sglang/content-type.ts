@@ -1,9 +1,13 @@
+const JSON_TYPE = 'application/json';
+
 /**
  * SGLang's validate_json_request (srt/entrypoints/http_server.py:695-708 in 0.5.23): the
  * lowercased header up to the first ';' must be exactly "application/json" (no trimming, so
  * "application/json ;x" fails, and a missing header fails).
  */
 export function isSglangJsonContentType(header: string | undefined): boolean {
+  // What nearly every client sends, without the slices below (~90 B of heap per request).
+  if (header === JSON_TYPE) return true;
   if (header === undefined) return false;
   const semi = header.indexOf(';');
   const media = (semi < 0 ? header : header.slice(0, semi)).toLowerCase();
@@ -20,6 +24,7 @@ export { CONTENT_TYPE_MESSAGE } from './validation-error.js';
  * as a content-type error.
  */
 export function fastapiParsesJson(header: string | undefined): boolean {
+  if (header === JSON_TYPE) return true;
   if (header === undefined || header === '') return false;
   const semi = header.indexOf(';');
   const media = (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
