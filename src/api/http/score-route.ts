@@ -13,7 +13,7 @@ import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
 import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
 import { scoreSemantics } from '../../sglang/score-schema.js';
 import { sendBody } from './reply.js';
-import { ScoringRoute } from './scoring-route.js';
+import { type Exchange, ScoringRoute } from './scoring-route.js';
 import { scanOut, scanScoreBody } from './score-scanner.js';
 import { tooManyItems } from '../limits.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
@@ -77,14 +77,7 @@ export class ScoreRoute extends ScoringRoute {
    * Validates like SGLang (FastAPI's JSON parse, the content-type check, pydantic, then
    * score_request's checks, in that order), scores, and answers.
    */
-  protected async answer(
-    req: HttpRequestView,
-    res: HttpReply,
-    body: Buffer,
-    length: number,
-    job: ScoreJob,
-    started: number,
-  ): Promise<number> {
+  protected answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number, x: Exchange): number | Promise<number> {
     const ct = req.headers['content-type'];
     if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
     if (!scanScoreBody(body, length, job, this.opts.maxItems)) {
@@ -107,9 +100,10 @@ export class ScoreRoute extends ScoringRoute {
         throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
       }
       applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
-      await this.pipeline.run(job);
+      // The reply is written by afterRun: no async frame of this method's per request.
+      return this.pipeline.run(job).then(x.ran);
     }
-    const sem = job.asIs ? null : scoreSemantics(
+    const sem = scoreSemantics(
       job.hasLabels,
       job.labels,
       job.nLabels,
@@ -119,16 +113,23 @@ export class ScoreRoute extends ScoringRoute {
       job.itemsKind,
       this.opts.vocabSize,
     );
-    if (sem === null) {
-      // sent as is: the backend's answer is relayed below
-    } else if (sem.kind === 'error') throw new ScoreError(400, sem.message, TYPE_BAD_REQUEST);
-    else if (sem.kind === 'empty') job.n = 0;
-    else {
-      job.kind = sem.kind;
-      applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
-      if (job.n > this.opts.maxItems) throw tooManyItems(this.opts.maxItems, job.n);
-      await this.pipeline.run(job);
+    if (sem.kind === 'error') throw new ScoreError(400, sem.message, TYPE_BAD_REQUEST);
+    if (sem.kind === 'empty') {
+      job.n = 0;
+      return this.reply(res, job, started);
     }
+    job.kind = sem.kind;
+    applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
+    if (job.n > this.opts.maxItems) throw tooManyItems(this.opts.maxItems, job.n);
+    return this.pipeline.run(job).then(x.ran);
+  }
+
+  override afterRun(x: Exchange): number {
+    return this.reply(x.res as HttpReply, x.job as ScoreJob, x.started);
+  }
+
+  /** The answer once the pipeline has run: the backend's reply relayed, or the scores in item order. */
+  private reply(res: HttpReply, job: ScoreJob, started: number): number {
     if (job.relay) {
       const r = job.relay;
       // The route owns the pooled reply buffer from here: it goes back to the pool only once the

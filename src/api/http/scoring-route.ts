@@ -17,7 +17,7 @@ function failureLevel(code: number): 'warn' | 'debug' {
  * in an async frame. Reused across requests (the route keeps a free list), with its two
  * continuations bound once, so a request costs one promise reaction here instead of a frame.
  */
-class Exchange {
+export class Exchange {
   req: HttpRequestView | null = null;
   res: HttpReply | null = null;
   body: Buffer | null = null;
@@ -26,6 +26,8 @@ class Exchange {
   trace: RequestTrace | null = null;
   started = 0;
   readonly answered = (code: number): void => this.route.settle(this, code, false, null);
+  /** A route's continuation once the pipeline has run (afterRun), bound once like the two around it. */
+  readonly ran = (): number => this.route.afterRun(this);
   readonly failed = (e: unknown): void => this.route.settle(this, 0, true, e);
 
   constructor(readonly route: ScoringRoute) {}
@@ -68,14 +70,16 @@ export abstract class ScoringRoute {
     x.requestId = requestId;
     x.trace = trace;
     x.started = started;
-    let answer: Promise<number>;
+    let answer: number | Promise<number>;
     try {
-      answer = this.answer(req, res, body, length, job, started);
+      answer = this.answer(req, res, body, length, job, started, x);
     } catch (e) {
       this.settle(x, 0, true, e);
       return;
     }
-    answer.then(x.answered, x.failed);
+    // Answered at once (a refusal, an empty request): no promise at all.
+    if (typeof answer === 'number') this.settle(x, answer, false, null);
+    else answer.then(x.answered, x.failed);
   }
 
   /** @internal an exchange's answer is written (code), or it failed (e): the bookkeeping, once. */
@@ -114,7 +118,16 @@ export abstract class ScoringRoute {
     }
   }
 
-  protected abstract answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number): Promise<number>;
+  /**
+   * Scores and writes the response; returns its status, or a promise of it. A route that waits
+   * for the pipeline may continue with `x.ran` (afterRun) rather than an async frame of its own.
+   */
+  protected abstract answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number, x: Exchange): number | Promise<number>;
+
+  /** @internal what a route does once the pipeline has run, when its answer() continues with x.ran. */
+  afterRun(_x: Exchange): number {
+    throw new Error(`${this.constructor.name} has no afterRun`);
+  }
 
   protected finished(_code: number, _job: ScoreJob, _started: number): void {}
 
