@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpReply, HttpRequestView } from '../../../src/api/http/exchange.js';
 import { H1Front, type H1FrontOptions } from '../../../src/api/http/h1-front.js';
@@ -321,6 +322,55 @@ describe('H1Front', () => {
     expect(c.text()).toMatch(/^HTTP\/1\.1 400 /);
     expect(r.inFlight).toBe(0);
     expect(r.served).toHaveLength(0);
+  });
+
+  it('answers any mix of front and node:http requests, split anywhere, in order and once each', async () => {
+    const r = await rig();
+    r.answer = (res, s) => (s.body.length % 2 === 0 ? reply(res, s) : setImmediate(() => reply(res, s)));
+    const kinds = ['front', 'front', 'front', 'health', 'chunked'] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ kind: fc.constantFrom(...kinds), n: fc.integer({ min: 0, max: 3000 }) }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 1, maxLength: 12 }),
+        async (reqs, cuts) => {
+          let stream = '';
+          const want: string[] = [];
+          let handed = false;
+          for (const q of reqs) {
+            const body = 'b'.repeat(q.n);
+            if (q.kind === 'front') {
+              stream += post(body);
+              // After the first request node:http serves, it serves the rest of the connection.
+              want.push(handed ? `node POST /v1/score ${q.n}` : JSON.stringify({ rid: 'any', body }));
+            } else if (q.kind === 'health') {
+              stream += 'GET /health HTTP/1.1\r\nHost: t\r\n\r\n';
+              want.push('node GET /health 0');
+              handed = true;
+            } else {
+              const chunk = q.n > 0 ? `${q.n.toString(16)}\r\n${body}\r\n` : '';
+              stream += `POST /v1/score HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}0\r\n\r\n`;
+              want.push(`node POST /v1/score ${q.n}`);
+              handed = true;
+            }
+          }
+          const c = client(r.port);
+          let at = 0;
+          for (const cut of cuts) {
+            if (at >= stream.length) break;
+            c.socket.write(stream.slice(at, at + cut));
+            at += cut;
+            await new Promise((res) => setImmediate(res));
+          }
+          if (at < stream.length) c.socket.write(stream.slice(at));
+          await until(() => bodies(c.text()).length >= want.length, 5000);
+          const got = bodies(c.text()).map((b) => (b.startsWith('{') ? JSON.stringify({ rid: 'any', body: (JSON.parse(b) as { body: string }).body }) : b));
+          expect(got).toEqual(want);
+          c.socket.destroy();
+        },
+      ),
+      { numRuns: 25 },
+    );
+    await until(() => r.inFlight === 0);
   });
 });
 
