@@ -449,9 +449,7 @@ class FrontConnection {
       // Routes answer their own failures; a throw here is a bug, kept from taking the process down.
       front.opts.failed(e);
       this.abandon();
-      this.state = S_DONE;
-      this.front.forget(this);
-      this.dropPending();
+      this.shut();
       this.socket.destroy();
     }
   }
@@ -470,9 +468,7 @@ class FrontConnection {
       this.front.opts.failed(e);
       this.x = null;
       this.front.opts.finished();
-      this.state = S_DONE;
-      this.front.forget(this);
-      this.dropPending();
+      this.shut();
       this.socket.destroy();
       return;
     }
@@ -483,10 +479,8 @@ class FrontConnection {
     this.outs.push(w);
     const flowing = this.socket.write(w.view(), this.wrote);
     if (close) {
-      this.state = S_DONE;
-      this.front.forget(this);
+      this.shut();
       this.socket.end();
-      this.dropPending();
       return;
     }
     this.state = S_HEAD;
@@ -542,6 +536,13 @@ class FrontConnection {
     socket.resume();
   }
 
+  /** This connection serves nothing more: out of the front's set, its pending bytes given back. The caller ends or destroys the socket. */
+  private shut(): void {
+    this.state = S_DONE;
+    this.front.forget(this);
+    this.dropPending();
+  }
+
   /** Gives back the inbox and a partial body (not while run() reads from the inbox: process() does then). */
   private dropPending(): void {
     if (this.inbox !== null && !this.consuming) {
@@ -574,9 +575,7 @@ class FrontConnection {
     if (this.state === S_DONE) return;
     const partial = this.state === S_BODY || this.inLen > 0;
     this.abandon();
-    this.state = S_DONE;
-    this.front.forget(this);
-    this.dropPending();
+    this.shut();
     const socket = this.socket;
     if (partial) {
       if (socket.writable) socket.end(BAD_REQUEST_400);
@@ -587,9 +586,7 @@ class FrontConnection {
   private closed(): void {
     if (this.state !== S_DONE) this.abandon();
     this.x = null;
-    this.state = S_DONE;
-    this.dropPending();
-    this.front.forget(this);
+    this.shut();
     // Answers never taken by the socket: their writers go back (each is taken once, from the queue).
     for (let w = this.outs.shift(); w !== undefined; w = this.outs.shift()) this.front.giveWriter(w);
   }
@@ -608,9 +605,7 @@ class FrontConnection {
 
   private timeout(what: 'headers' | 'request'): void {
     this.abandon();
-    this.state = S_DONE;
-    this.front.forget(this);
-    this.dropPending();
+    this.shut();
     const socket = this.socket;
     if (socket.writable) socket.end(TIMEOUT_408);
     socket.destroy();

@@ -139,11 +139,13 @@ export function readRequestHead(buf: Buffer, start: number, end: number, out: Re
   for (let i = 0; i < have; i++) if (buf[start + i] !== REQUEST_LINE[i]) return HEAD_OTHER;
   if (have < line) return HEAD_INCOMPLETE;
   const limit = Math.min(end, start + MAX_HEAD_BYTES);
+  // Running out of bytes: a head cut at the size limit is node's to refuse, a shorter one waits for more.
+  const short = end - start >= MAX_HEAD_BYTES ? HEAD_OTHER : HEAD_INCOMPLETE;
   let i = start + line;
   for (;;) {
-    if (i >= limit) return end - start >= MAX_HEAD_BYTES ? HEAD_OTHER : HEAD_INCOMPLETE;
+    if (i >= limit) return short;
     if (buf[i] === 0x0d) {
-      if (i + 1 >= limit) return end - start >= MAX_HEAD_BYTES ? HEAD_OTHER : HEAD_INCOMPLETE;
+      if (i + 1 >= limit) return short;
       if (buf[i + 1] !== 0x0a) return HEAD_OTHER;
       out.length = i + 2 - start;
       // One Host and one Content-Length: anything else is node's to answer.
@@ -151,7 +153,7 @@ export function readRequestHead(buf: Buffer, start: number, end: number, out: Re
     }
     const nameStart = i;
     while (i < limit && TCHAR[buf[i] as number] === 1) i++;
-    if (i >= limit) return end - start >= MAX_HEAD_BYTES ? HEAD_OTHER : HEAD_INCOMPLETE;
+    if (i >= limit) return short;
     if (buf[i] !== 0x3a || i === nameStart) return HEAD_OTHER;
     const nameLen = i - nameStart;
     i++;
@@ -161,7 +163,7 @@ export function readRequestHead(buf: Buffer, start: number, end: number, out: Re
       if (VCHAR[buf[i] as number] !== 1) return HEAD_OTHER;
       i++;
     }
-    if (i + 1 >= limit) return end - start >= MAX_HEAD_BYTES ? HEAD_OTHER : HEAD_INCOMPLETE;
+    if (i + 1 >= limit) return short;
     if (buf[i + 1] !== 0x0a) return HEAD_OTHER;
     let valueEnd = i;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === 0x20 || buf[valueEnd - 1] === 0x09)) valueEnd--;
