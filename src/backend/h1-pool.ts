@@ -174,6 +174,8 @@ export class H1Pool {
   private closing = false;
   private closed: (() => void) | null = null;
   private closedPromise: Promise<void> | null = null;
+  /** requestBytes' length, read at once by its caller. */
+  private written = 0;
 
   constructor(private readonly opts: H1PoolOptions) {}
 
@@ -186,19 +188,26 @@ export class H1Pool {
 
   /** POSTs `body` to `path`; `headers` go on top of the fixed ones. */
   post(path: string, body: Uint8Array, scope?: CancelScope, headers?: Record<string, string>): Promise<H1Reply> {
-    if (this.closing) return Promise.reject(new H1CallError('the backend is closing', 'SC_CLOSING'));
-    let bytes: { buf: Buffer; length: number };
+    return new Promise<H1Reply>((resolve, reject) => this.call(path, body, scope, headers, resolve, reject));
+  }
+
+  /**
+   * post() with continuations instead of a promise, for the scoring path (whose callers pass
+   * continuations bound once: no promise or closure per call). Exactly one of them runs, never
+   * before call() has returned.
+   */
+  call(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: H1Reply) => void, fail: (e: unknown) => void): void {
+    if (this.closing) return failLater(fail, new H1CallError('the backend is closing', 'SC_CLOSING'));
+    let bytes: Buffer;
     try {
       bytes = this.requestBytes(path, body, headers);
     } catch (e) {
-      return Promise.reject(e);
+      return failLater(fail, e);
     }
-    const call = new H1Call(this, bytes.buf, bytes.length, performance.now() + this.opts.timeoutMs, scope);
-    return new Promise<H1Reply>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-      this.start(call);
-    });
+    const call = new H1Call(this, bytes, this.written, performance.now() + this.opts.timeoutMs, scope);
+    call.resolve = ok;
+    call.reject = fail;
+    this.start(call);
   }
 
   /** Fails a call (timeout, cancel, broken connection): its connection is not reused. */
@@ -404,7 +413,7 @@ export class H1Pool {
   };
 
   /** The request line, fixed headers, this call's headers, Content-Length and body, in one pooled buffer. */
-  private requestBytes(path: string, body: Uint8Array, headers: Record<string, string> | undefined): { buf: Buffer; length: number } {
+  private requestBytes(path: string, body: Uint8Array, headers: Record<string, string> | undefined): Buffer {
     let prefix = this.prefixes.get(path);
     if (prefix === undefined) {
       if (!/^\/[\x21-\x7e]*$/.test(path)) throw new H1CallError(`bad request path ${JSON.stringify(path)}`, 'SC_BAD_REQUEST');
@@ -420,7 +429,14 @@ export class H1Pool {
     if (headers !== undefined) {
       for (const k in headers) {
         const v = headers[k] as string;
-        if (headerOk(k, v)) at += buf.write(`${k}: ${v}\r\n`, at, 'latin1');
+        if (!headerOk(k, v)) continue;
+        // Written piece by piece: no header-line string per call.
+        at += buf.write(k, at, 'latin1');
+        buf[at++] = 0x3a;
+        buf[at++] = 0x20;
+        at += buf.write(v, at, 'latin1');
+        buf[at++] = 13;
+        buf[at++] = 10;
       }
     }
     at += CONTENT_LENGTH.copy(buf, at);
@@ -430,7 +446,8 @@ export class H1Pool {
     buf[at++] = 13;
     buf[at++] = 10;
     buf.set(body, at);
-    return { buf, length: at + body.length };
+    this.written = at + body.length;
+    return buf;
   }
 }
 
@@ -461,3 +478,8 @@ function writeDecimal(buf: Buffer, at: number, n: number): number {
 }
 
 function noop(): void {}
+
+/** A failure found before the call started, reported after call() returns (as a promise's would be). */
+function failLater(fail: (e: unknown) => void, e: unknown): void {
+  process.nextTick(fail, e);
+}

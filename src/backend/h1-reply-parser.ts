@@ -173,6 +173,17 @@ export class H1ReplyParser {
         if (!/(^|,)\s*chunked$/.test(v)) throw new H1ProtocolError(`unsupported Transfer-Encoding: ${v}`);
         chunked = true;
       } else if (nameLen === 10 && nameIs(h, ls, 'connection')) {
+        // The usual values read in place: no string per reply.
+        if (ve - vs === 10 && nameIs(h, vs, 'keep-alive')) {
+          keepAliveSaid = true;
+          ls = le + 2;
+          continue;
+        }
+        if (ve - vs === 5 && nameIs(h, vs, 'close')) {
+          close = true;
+          ls = le + 2;
+          continue;
+        }
         const v = h.toString('latin1', vs, ve).toLowerCase();
         if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
         if (/(^|,)\s*keep-alive\s*(,|$)/.test(v)) keepAliveSaid = true;

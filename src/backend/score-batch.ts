@@ -41,7 +41,8 @@ export interface BatchJobView {
 }
 
 export interface ScoreBatchView {
-  readonly jobs: readonly BatchJobView[];
+  /** Segment s's job for s in [0, count); slots past count may be null. */
+  readonly jobs: readonly (BatchJobView | null)[];
   readonly from: Int32Array;
   readonly to: Int32Array;
   readonly count: number;

@@ -238,14 +238,26 @@ export class SglangBackend {
   }
 
   /**
-   * post() in parts, for a caller that awaits the call in its own frame (fleet-call.ts, one
-   * async frame less per scoring call): counts the call in flight and sends it. The caller then
-   * maps a rejection with postFailure() and calls postDone() once the call has settled.
+   * post() in parts, for a caller that awaits the call in its own frame: counts the call in
+   * flight and sends it. The caller then maps a rejection with postFailure() and calls
+   * postDone() once the call has settled.
    */
   postRaw(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined): Promise<BackendReply> {
+    return new Promise<BackendReply>((resolve, reject) => this.postCall(path, body, scope, headers, resolve, reject));
+  }
+
+  /**
+   * postRaw() with continuations, for the scoring path (fleet-call.ts passes continuations
+   * bound once: no promise per call). Exactly one of them runs, never before postCall returns.
+   */
+  postCall(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: BackendReply) => void, fail: (e: unknown) => void): void {
     this.inflight++;
-    if (scope?.cancelled) return Promise.reject(new CancelledError());
-    return this.scorePool !== null ? this.scorePool.post(path, body, scope, headers) : this.dispatch(path, body, scope, headers);
+    if (scope?.cancelled) {
+      process.nextTick(fail, new CancelledError());
+      return;
+    }
+    if (this.scorePool !== null) this.scorePool.call(path, body, scope, headers, ok, fail);
+    else this.dispatch(path, body, scope, headers, ok, fail);
   }
 
   postDone(): void {
@@ -267,13 +279,16 @@ export class SglangBackend {
   }
 
   /** undici's dispatch with a handler object: no Readable stream or async iterator per call. */
-  private dispatch(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined): Promise<BackendReply> {
+  private dispatch(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: BackendReply) => void, fail: (e: unknown) => void): void {
     const call = new ScoreCall(scope);
-    return new Promise<BackendReply>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
+    call.resolve = ok;
+    call.reject = fail;
+    try {
       this.pool.dispatch({ path, method: 'POST', headers: headers === undefined ? this.scoreHeaders : { ...this.scoreHeaders, ...headers }, body }, call);
-    });
+    } catch (e) {
+      call.failWith(e);
+    }
+    call.dispatching = false;
   }
 
   /** An error reply as an exception carrying the body, for relaying. */
@@ -303,6 +318,8 @@ class ScoreCall implements Dispatcher.DispatchHandler {
   private buf: Buffer | null = null;
   private length = 0;
   private cancelled = false;
+  /** Inside pool.dispatch(): undici reports a closed pool there, synchronously; the ending waits a tick (postCall's contract). */
+  dispatching = true;
 
   constructor(private readonly scope: CancelScope | undefined) {
     scope?.add(this);
@@ -341,14 +358,27 @@ class ScoreCall implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.scope?.delete(this);
-    this.resolve({ status: this.status, body: this.buf ?? bufferPool.acquire(1), length: this.length, contentType: this.contentType });
+    // Continuations, not a promise: each runs once however undici ends the call.
+    const ok = this.resolve;
+    this.resolve = noop;
+    this.reject = noop;
+    ok({ status: this.status, body: this.buf ?? bufferPool.acquire(1), length: this.length, contentType: this.contentType });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.failWith(error);
+  }
+
+  failWith(error: unknown): void {
     this.scope?.delete(this);
     if (this.buf) bufferPool.release(this.buf);
     this.buf = null;
-    this.reject(this.cancelled ? new CancelledError() : error);
+    const fail = this.reject;
+    this.resolve = noop;
+    this.reject = noop;
+    const e = this.cancelled ? new CancelledError() : error;
+    if (this.dispatching) process.nextTick(fail, e);
+    else fail(e);
   }
 }
 

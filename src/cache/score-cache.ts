@@ -37,6 +37,11 @@ export interface ScoreCache {
    */
   getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number>;
   /**
+   * getMany without the promise, for a cache that answers in process (memory, off): the request
+   * path continues at once rather than after a microtask. Absent where a lookup is a round trip.
+   */
+  readonly getManyNow?: (keys: Uint8Array, n: number, out: Array<Buffer | null>) => number;
+  /**
    * Stores values[j] under key which[j] (an index into keys) for j < m with the configured TTL, in
    * ONE round trip. Never rejects. The cache copies what it keeps; the caller may reuse keys, which
    * and values once this returns. Need not be awaited on the request path.

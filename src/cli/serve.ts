@@ -4,6 +4,7 @@ import { usage } from '../config/options.js';
 import { SERVE_OPTIONS, parseServeConfig } from '../config/serve-config.js';
 import { type Logger, createLogger } from '../observe/logger.js';
 import { StartupError, startSidecar } from '../sidecar.js';
+import { onContinuationFault } from '../mem/continuation.js';
 
 /** The emulator's start line: plain text or, today, a JSON log line whose msg holds the URL. */
 const EMULATOR_LISTENING = /listening on (http:\/\/[^\s"]+)/;
@@ -64,6 +65,8 @@ export async function runServe(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (e: unknown) => {
     log.error({ err: e }, 'unhandled promise rejection (kept running)');
   });
+  // The pipeline's continuations run outside promises: a throw in one is a bug, logged the same way.
+  onContinuationFault((e: unknown) => log.error({ err: e }, 'a pipeline continuation threw (kept running)'));
   let emulator: { child: ChildProcess; url: string } | null = null;
   let sidecar;
   try {

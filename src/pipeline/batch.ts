@@ -7,7 +7,8 @@ import type { ScoreJob } from './score-job.js';
  * strings several requests' items together. Pooled.
  */
 export class Batch implements ScoreBatchView {
-  readonly jobs: ScoreJob[] = [];
+  /** Segment s's job in [0, count); slots past count are null (emptied, not truncated: see reset). */
+  readonly jobs: (ScoreJob | null)[] = [];
   /** Segment s covers job s's active items [from[s], to[s]). */
   from: Int32Array = new Int32Array(4);
   to: Int32Array = new Int32Array(4);
@@ -44,7 +45,8 @@ export class Batch implements ScoreBatchView {
   }
 
   reset(): void {
-    this.jobs.length = 0;
+    // Emptied slot by slot: `length = 0` drops the array's backing store, reallocated by the next batch.
+    for (let s = 0; s < this.count; s++) this.jobs[s] = null;
     this.count = 0;
     this.items = 0;
     this.tokens = 0;
@@ -98,4 +100,24 @@ export function packJobs(jobs: readonly ScoreJob[], mis: boolean, budget: number
     }
   }
   if (batch !== null) out.push(batch);
+}
+
+/**
+ * A lone job's active items as the one batch packJobs would make of them, or null when they
+ * take more than one (packJobs splits them then) or there are none. The lone request's usual
+ * case, without the lists packJobs fills.
+ */
+export function packAlone(job: ScoreJob, mis: boolean, budget: number): Batch | null {
+  const n = job.nActive;
+  if (n === 0) return null;
+  const base = batchBase(job, mis);
+  let used = base;
+  for (let k = 0; k < n; k++) used += itemCost(job, job.active[k] as number, mis);
+  // packJobs starts a new batch when an item would take a non-empty one past the budget: the
+  // items share one batch exactly when all of them fit, or there is only one.
+  if (used > budget && n > 1) return null;
+  const batch = takeBatch();
+  batch.tokens = base;
+  for (let k = 0; k < n; k++) batch.addItem(job, k, itemCost(job, job.active[k] as number, mis));
+  return batch;
 }

@@ -81,9 +81,24 @@ export function computeKeys(job: ScoreJob, ctx: CacheContext, mis: boolean, hash
  * GPU. Returns the hit count (a value too short to be an entry counts as a miss).
  */
 export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<number> {
+  await cache.getMany(job.cacheKeys, job.n, job.cacheOut);
+  return takeLookup(job);
+}
+
+/**
+ * lookupScores without a promise where the cache answers in process (getManyNow); -1 where it
+ * does not (the caller awaits lookupScores instead).
+ */
+export function lookupScoresNow(job: ScoreJob, cache: ScoreCache): number {
+  if (cache.getManyNow === undefined) return -1;
+  cache.getManyNow(job.cacheKeys, job.n, job.cacheOut);
+  return takeLookup(job);
+}
+
+/** The looked-up values onto the job: hits' rows in place, misses left active. Returns the hits. */
+function takeLookup(job: ScoreJob): number {
   const n = job.n;
   const out = job.cacheOut;
-  await cache.getMany(job.cacheKeys, n, out);
   let k = 0;
   let hits = 0;
   for (let i = 0; i < n; i++) {

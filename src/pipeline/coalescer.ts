@@ -1,6 +1,7 @@
 import type { ScoringMode } from '../backend/server-info.js';
 import { hashInts, hashOut } from '../mem/hash.js';
-import { type Batch, giveBatch, packJobs } from './batch.js';
+import { resume, resumeWith } from '../mem/continuation.js';
+import { type Batch, giveBatch, packAlone, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 /** Sends a list of batches; resolves or rejects per batch. */
@@ -15,12 +16,16 @@ export interface Lane {
 
 export type SendBatches<L extends Lane> = (batches: readonly Batch[], lane: L) => Promise<PromiseSettledResult<void>[]>;
 
-/** Sends one batch, which it owns: it gives the batch back (giveBatch) once settled; rejects with its error. */
-export type SendBatch<L extends Lane> = (batch: Batch, lane: L) => Promise<void>;
+/**
+ * Sends one batch, which it owns: it gives the batch back (giveBatch) once settled, then
+ * continues with `ok` or `fail`, once, never before it returns.
+ */
+export type SendBatch<L extends Lane> = (batch: Batch, lane: L, ok: () => void, fail: (e: unknown) => void) => void;
 
 interface Group<L extends Lane> {
   jobs: ScoreJob[];
-  settle: Array<(e: unknown) => void>;
+  oks: Array<() => void>;
+  fails: Array<(e: unknown) => void>;
   tokens: number;
   lane: L;
   budget: number;
@@ -37,9 +42,6 @@ export class Coalescer<L extends Lane = Lane> {
   private readonly groups = new Map<string, Group<L>>();
   /** Batches sent and requests they carried, for the pack-fill metrics. */
   merged = 0;
-  /** Scratch for sendAlone, used only synchronously: the job as a list, and its packed batches. */
-  private readonly lone: ScoreJob[] = [];
-  private readonly packed: Batch[] = [];
 
   constructor(
     private readonly windowMs: number,
@@ -67,79 +69,87 @@ export class Coalescer<L extends Lane = Lane> {
   }
 
   /**
-   * Dispatches a job's active items, alone or with others; resolves when its rows are in.
-   * `tokens` is what the active items cost (batch.ts's itemCost summed), as the caller counted
-   * them for admission.
+   * Dispatches a job's active items, alone or with others; continues with `ok` once its rows
+   * are in, or `fail`: once, never before dispatch returns. `tokens` is what the active items
+   * cost (batch.ts's itemCost summed), as the caller counted them for admission.
    */
-  dispatch(job: ScoreJob, lane: L, budget: number, tokens: number): Promise<void> {
-    if (this.windowMs <= 0) return this.sendAlone(job, lane, budget);
+  dispatch(job: ScoreJob, lane: L, budget: number, tokens: number, ok: () => void, fail: (e: unknown) => void): void {
+    if (this.windowMs <= 0) return this.sendAlone(job, lane, budget, ok, fail);
     const key = Coalescer.key(job, lane);
     let g = this.groups.get(key);
     // The key holds a hash of the query; the pack carries the lead's query ids for every job, so
     // a job joins only a group whose query ids are its own, compared id by id.
-    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.sendAlone(job, lane, budget);
+    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.sendAlone(job, lane, budget, ok, fail);
     if (g !== undefined && g.tokens + tokens > budget) {
       this.flush(key, g);
       g = undefined;
     }
     if (g === undefined) {
-      g = { jobs: [], settle: [], tokens: 0, lane, budget, timer: null };
+      g = { jobs: [], oks: [], fails: [], tokens: 0, lane, budget, timer: null };
       const group = g;
       group.timer = setTimeout(() => this.flush(key, group), this.windowMs);
       this.groups.set(key, g);
     }
     g.jobs.push(job);
+    g.oks.push(ok);
+    g.fails.push(fail);
     g.tokens += tokens;
-    return new Promise<void>((resolve, reject) => {
-      (g as Group<L>).settle.push((e) => (e === null ? resolve() : reject(e)));
-    });
+  }
+
+  /** dispatch() with a promise. */
+  dispatchAsync(job: ScoreJob, lane: L, budget: number, tokens: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.dispatch(job, lane, budget, tokens, resolve, reject));
   }
 
   private flush(key: string, g: Group<L>): void {
     if (this.groups.get(key) === g) this.groups.delete(key);
     if (g.timer) clearTimeout(g.timer);
     // Nobody joined in the window (the common case at low load): the lone job's lighter path.
-    if (g.jobs.length === 1) {
-      const settle = g.settle[0] as (e: unknown) => void;
-      void this.sendAlone(g.jobs[0] as ScoreJob, g.lane, g.budget).then(() => settle(null), settle);
-      return;
-    }
+    if (g.jobs.length === 1) return this.sendAlone(g.jobs[0] as ScoreJob, g.lane, g.budget, g.oks[0] as () => void, g.fails[0] as (e: unknown) => void);
     void this.flushJobs(g.jobs, g.lane, g.budget).then((errors) => {
-      for (let j = 0; j < g.settle.length; j++) (g.settle[j] as (e: unknown) => void)(errors[j] ?? null);
+      for (let j = 0; j < g.jobs.length; j++) {
+        const e = errors[j] ?? null;
+        // One continuation's throw must not keep the rest of the group from theirs.
+        if (e === null) resume(g.oks[j] as () => void);
+        else resumeWith(g.fails[j] as (e: unknown) => void, e);
+      }
     });
   }
 
   /**
    * One job alone (window 0, or nobody joined it in its window). Packed into one batch (the
-   * usual case), it goes straight to sendOne: the list of batches, Promise.allSettled, its
-   * results and the per-job error list of flushJobs cost ~1.5 KB of heap per request (allocation
-   * profile of the floor bench) for bookkeeping that one batch does not need.
+   * usual case), it goes straight to sendOne with the caller's continuations: the list of
+   * batches, Promise.allSettled, its results and the per-job error list of flushJobs cost
+   * ~1.5 KB of heap per request (allocation profile of the floor bench) for bookkeeping that one
+   * batch does not need.
    */
-  private sendAlone(job: ScoreJob, lane: L, budget: number): Promise<void> {
+  private sendAlone(job: ScoreJob, lane: L, budget: number, ok: () => void, fail: (e: unknown) => void): void {
     const sendOne = this.sendOne;
-    if (sendOne === undefined) return this.flushJobs([job], lane, budget).then(firstError);
-    const batches = this.packed;
-    batches.length = 0;
-    this.lone[0] = job;
-    try {
-      packJobs(this.lone, lane.mode === 'mis', budget, batches);
-    } finally {
-      this.lone.length = 0;
+    if (sendOne !== undefined) {
+      let one: Batch | null;
+      try {
+        one = packAlone(job, lane.mode === 'mis', budget);
+      } catch (e) {
+        process.nextTick(fail, e);
+        return;
+      }
+      if (one !== null) return sendOne(one, lane, ok, fail);
     }
-    if (batches.length === 1) {
-      const b = batches[0] as Batch;
-      batches.length = 0;
-      return sendOne(b, lane);
-    }
-    const all = batches.slice();
-    batches.length = 0;
-    return this.sendPacked([job], all, lane).then(firstError);
+    this.flushJobs([job], lane, budget).then((errors) => {
+      if (errors[0] === null) ok();
+      else fail(errors[0]);
+    }, fail);
   }
 
   /** Packs and sends jobs; returns, per job, the first error among the batches holding its items. */
   private flushJobs(jobs: ScoreJob[], lane: L, budget: number): Promise<unknown[]> {
     const batches: Batch[] = [];
-    packJobs(jobs, lane.mode === 'mis', budget, batches);
+    try {
+      packJobs(jobs, lane.mode === 'mis', budget, batches);
+    } catch (e) {
+      for (const b of batches) giveBatch(b);
+      return Promise.resolve(new Array<unknown>(jobs.length).fill(e));
+    }
     return this.sendPacked(jobs, batches, lane);
   }
 
@@ -179,8 +189,4 @@ export function sameQuery(a: ScoreJob, b: ScoreJob): boolean {
   if (qa === qb && oa === ob) return true;
   for (let i = 0; i < n; i++) if (qa[oa + i] !== qb[ob + i]) return false;
   return true;
-}
-
-function firstError(errors: unknown[]): void {
-  if (errors[0] !== null) throw errors[0];
 }

@@ -154,8 +154,12 @@ export class ScoreJob {
     this.deadlineFired = true;
     this.scope.cancelAll();
   };
-  /** Buffers to hand back to their pools when the job ends. */
-  readonly held: Buffer[] = [];
+  /**
+   * Buffers to hand back to their pools when the job ends, in held[0, nHeld): a scratch array
+   * kept at its size (`length = 0` would drop its backing store, reallocated by the next request).
+   */
+  private readonly held: (Buffer | null)[] = [];
+  private nHeld = 0;
   /** The most items reserved since the last reset: reset() clears only that far. */
   private used = 0;
 
@@ -284,8 +288,18 @@ export class ScoreJob {
     this.trace = null;
     this.traceparent = null;
     this.scope.reset();
-    for (const b of this.held) bufferPool.release(b);
-    this.held.length = 0;
+    for (let i = 0; i < this.nHeld; i++) {
+      bufferPool.release(this.held[i] as Buffer);
+      this.held[i] = null;
+    }
+    this.nHeld = 0;
+  }
+
+  /** Keeps a pooled buffer (rows point into it) until the job ends. */
+  hold(b: Buffer): void {
+    if (this.nHeld === this.held.length) this.held.push(b);
+    else this.held[this.nHeld] = b;
+    this.nHeld++;
   }
 
   /** Whether the job's per-item arrays are small enough to keep pooled (see ScoreJobPool). */

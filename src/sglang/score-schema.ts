@@ -200,14 +200,7 @@ export function scoreSemantics(
   if (itemCount === 0) return EMPTY;
   if (nLabels === 0) return { kind: 'error', message: MSG_LABELS_NONEMPTY };
   for (let i = 0; i < nLabels; i++) if ((labels[i] as number) < 0) return { kind: 'error', message: MSG_LABELS_NONNEGATIVE };
-  // A Set, not pairs: a client may send millions of labels. Values are exact per type (bigint
-  // only above 2^53), so the Set compares them exactly.
-  const seen = new Set<number | bigint>();
-  for (let i = 0; i < nLabels; i++) {
-    const v = labels[i] as number | bigint;
-    if (seen.has(v)) return { kind: 'error', message: MSG_LABELS_DUPLICATE };
-    seen.add(v);
-  }
+  if (hasDuplicate(labels, nLabels)) return { kind: 'error', message: MSG_LABELS_DUPLICATE };
   for (let i = 0; i < nLabels; i++) {
     const id = labels[i] as number | bigint;
     if (id >= vocabSize) return { kind: 'error', message: oovMessage(id, vocabSize) };
@@ -251,4 +244,28 @@ export function tooLongMessage(tokens: number, contextLen: number, maxReqInputLe
     return `Input length (${tokens} tokens) exceeds the maximum allowed length (${maxReqInputLen} tokens). Use a shorter input or enable --allow-auto-truncate.`;
   }
   return null;
+}
+
+/** Labels compared pairwise up to this many (the usual two: no Set per request), with a Set beyond. */
+const PAIRWISE_LABELS = 16;
+
+/**
+ * Whether a label repeats. Values are exact per type (bigint only above 2^53), so === and the
+ * Set compare them exactly; a Set past a few labels, since a client may send millions.
+ */
+function hasDuplicate(labels: ArrayLike<number | bigint>, n: number): boolean {
+  if (n <= PAIRWISE_LABELS) {
+    for (let i = 1; i < n; i++) {
+      const v = labels[i] as number | bigint;
+      for (let j = 0; j < i; j++) if (labels[j] === v) return true;
+    }
+    return false;
+  }
+  const seen = new Set<number | bigint>();
+  for (let i = 0; i < n; i++) {
+    const v = labels[i] as number | bigint;
+    if (seen.has(v)) return true;
+    seen.add(v);
+  }
+  return false;
 }

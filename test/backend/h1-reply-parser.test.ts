@@ -48,6 +48,11 @@ describe('H1ReplyParser', () => {
     expect(read('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')).toMatchObject({ body: '', keepAlive: false });
     expect(read('HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx').keepAlive).toBe(false);
     expect(read('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx').keepAlive).toBe(true);
+    // Read in place (one word, any case) or as a list.
+    expect(read('HTTP/1.1 200 OK\r\nConnection: CLOSE\r\nContent-Length: 0\r\n\r\n').keepAlive).toBe(false);
+    expect(read('HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 0\r\n\r\n').keepAlive).toBe(false);
+    expect(read('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n').keepAlive).toBe(true);
+    expect(read('HTTP/1.0 200 OK\r\nConnection: te, keep-alive\r\nContent-Length: 0\r\n\r\n').keepAlive).toBe(true);
     expect(read('HTTP/1.1 204 No Content\r\n\r\n')).toMatchObject({ status: 204, body: '' });
     // A length beside chunked coding: chunked wins, and the connection is not reused.
     expect(read('HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n')).toMatchObject({ body: 'z', keepAlive: false });

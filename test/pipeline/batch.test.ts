@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Batch, packJobs } from '../../src/pipeline/batch.js';
+import { type Batch, giveBatch, packAlone, packJobs, takeBatch } from '../../src/pipeline/batch.js';
+import { mulberry32 } from '../support/random-texts.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
 function job(qLen: number, itemLens: number[]): ScoreJob {
@@ -54,5 +55,41 @@ describe('packing items into backend calls', () => {
     expect(out[0]?.count).toBe(2);
     expect(out[0]?.items).toBe(4);
     expect(out[0]?.tokens).toBe(11 + 4 * 6);
+  });
+
+  it('packs a lone job as packJobs does: one batch when its items fit together, else null (500 random jobs)', () => {
+    const rnd = mulberry32(7);
+    for (let run = 0; run < 500; run++) {
+      const lens = Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => 1 + Math.floor(rnd() * 60));
+      const j = job(1 + Math.floor(rnd() * 20), lens);
+      // Some items already answered (cache hits): only the active ones are packed.
+      let n = 0;
+      for (let i = 0; i < lens.length; i++) if (rnd() < 0.8) j.active[n++] = i;
+      j.nActive = n;
+      const mis = rnd() < 0.5;
+      const budget = 10 + Math.floor(rnd() * 400);
+      const out: Batch[] = [];
+      packJobs([j], mis, budget, out);
+      const one = packAlone(j, mis, budget);
+      if (out.length === 1) {
+        expect(one).not.toBeNull();
+        expect(shape([one as Batch])).toEqual(shape(out));
+        expect([one?.items, one?.tokens]).toEqual([out[0]?.items, out[0]?.tokens]);
+      } else {
+        expect(one).toBeNull();
+      }
+      for (const b of out) giveBatch(b);
+      if (one !== null) giveBatch(one);
+    }
+  });
+
+  it('empties a batch going back to its pool: no job stays referenced', () => {
+    const b = takeBatch();
+    b.addItem(job(5, [3, 3]), 0, 8);
+    b.addItem(job(5, [3]), 0, 8);
+    const jobs = b.jobs;
+    giveBatch(b);
+    expect(b.count).toBe(0);
+    expect(jobs.every((j) => j === null)).toBe(true);
   });
 });

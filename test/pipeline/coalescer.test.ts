@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { onContinuationFault } from '../../src/mem/continuation.js';
 import { type Batch, takeBatch, giveBatch } from '../../src/pipeline/batch.js';
 import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
@@ -40,6 +41,13 @@ function recordingSend<T>(into: T[], of: (b: Batch) => T): (batches: readonly Ba
 
 const MIS = { mode: 'mis', key: 'g' } as const;
 
+/** A sendOne from a promise-returning function: its continuations run as the promise settles. */
+function lone(send: (b: Batch) => Promise<void>): (b: Batch, lane: unknown, ok: () => void, fail: (e: unknown) => void) => void {
+  return (b, _lane, ok, fail) => {
+    send(b).then(ok, fail);
+  };
+}
+
 describe('coalescing', () => {
   it('compares the query ids themselves: a hash collision does not make two queries share a pack', async () => {
     const sent: Array<Int32Array[]> = [];
@@ -51,9 +59,33 @@ describe('coalescing', () => {
     const b = idsJob([9, 9, 9], [42, 43]); // same hash and length, other ids
     const a2 = idsJob([1, 2, 3], [42, 43]);
     expect(Coalescer.key(a, MIS)).toBe(Coalescer.key(b, MIS));
-    await Promise.all([c.dispatch(a, MIS, 1000, 2), c.dispatch(b, MIS, 1000, 2), c.dispatch(a2, MIS, 1000, 2)]);
+    await Promise.all([c.dispatchAsync(a, MIS, 1000, 2), c.dispatchAsync(b, MIS, 1000, 2), c.dispatchAsync(a2, MIS, 1000, 2)]);
     // b went alone; a and a2 (equal ids) shared one pack.
     expect(sent.map((pack) => pack.map((q) => Array.from(q)))).toEqual([[[9, 9, 9]], [[1, 2, 3], [1, 2, 3]]]);
+  });
+
+  it('answers every job of a pack even when one job\'s continuation throws', async () => {
+    const faults: unknown[] = [];
+    const was = onContinuationFault((e) => faults.push(e));
+    try {
+      const c = new Coalescer(5, recordingSend([], (b) => b.count));
+      const done: string[] = [];
+      const all = new Promise<void>((resolve) => {
+        c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2, () => {
+          done.push('first');
+          throw new Error('a continuation with a bug');
+        }, () => done.push('first failed'));
+        c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2, () => {
+          done.push('second');
+          resolve();
+        }, () => done.push('second failed'));
+      });
+      await all;
+      expect(done).toEqual(['first', 'second']);
+      expect(faults.map((e) => (e as Error).message)).toEqual(['a continuation with a bug']);
+    } finally {
+      onContinuationFault(was);
+    }
   });
 
   it('sameQuery looks at every id and at whole-prompt mode', () => {
@@ -80,19 +112,19 @@ describe('coalescing', () => {
     const c = new Coalescer(
       0,
       recordingSend(viaSend, (b) => b.items),
-      (b: Batch) => {
+      lone((b: Batch) => {
         viaOne.push(b.items);
         return b.items === 1 && (b.jobs[0] as ScoreJob).qLen === 9 ? Promise.reject(new Error('backend said no')) : Promise.resolve();
-      },
+      }),
     );
-    await c.dispatch(idsJob([1, 2, 3], [1, 1]), MIS, 1000, 2);
+    await c.dispatchAsync(idsJob([1, 2, 3], [1, 1]), MIS, 1000, 2);
     expect([viaOne, viaSend]).toEqual([[1], []]);
     // Two items over a budget that holds one (query 3 + 1, items 2 each): two batches, sent together.
     const two = twoItemJob();
-    await c.dispatch(two, MIS, 5, 4);
+    await c.dispatchAsync(two, MIS, 5, 4);
     expect([viaOne, viaSend]).toEqual([[1], [1, 1]]);
     // A lone batch's failure is the request's.
-    await expect(c.dispatch(idsJob([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1]), MIS, 1000, 2)).rejects.toThrow('backend said no');
+    await expect(c.dispatchAsync(idsJob([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1]), MIS, 1000, 2)).rejects.toThrow('backend said no');
     expect(viaOne).toEqual([1, 1]);
   });
 
@@ -102,13 +134,13 @@ describe('coalescing', () => {
     const c = new Coalescer(
       5,
       recordingSend(viaSend, (b) => b.count),
-      (b: Batch) => {
+      lone((b: Batch) => {
         viaOne.push(b.count);
         return Promise.reject(new Error('lone call failed'));
-      },
+      }),
     );
-    await expect(c.dispatch(idsJob([4, 5], [3, 3]), MIS, 1000, 2)).rejects.toThrow('lone call failed');
-    await Promise.all([c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2), c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2)]);
+    await expect(c.dispatchAsync(idsJob([4, 5], [3, 3]), MIS, 1000, 2)).rejects.toThrow('lone call failed');
+    await Promise.all([c.dispatchAsync(idsJob([1, 2], [2, 2]), MIS, 1000, 2), c.dispatchAsync(idsJob([1, 2], [2, 2]), MIS, 1000, 2)]);
     expect([viaOne, viaSend]).toEqual([[1], [2]]);
   });
 
@@ -118,14 +150,14 @@ describe('coalescing', () => {
     const c = new Coalescer(
       0,
       () => Promise.reject(new Error('not used')),
-      (b: Batch) => {
+      lone((b: Batch) => {
         last = b;
         return fail ? Promise.reject(new Error('no')) : Promise.resolve();
-      },
+      }),
     );
     for (const f of [false, true]) {
       fail = f;
-      const p = c.dispatch(idsJob([1, 2], [1, 1]), MIS, 1000, 2);
+      const p = c.dispatchAsync(idsJob([1, 2], [1, 1]), MIS, 1000, 2);
       await (f ? expect(p).rejects.toThrow('no') : p);
       const b = last as unknown as Batch;
       // Still as sent (sendOne did not give it back here), and not in the pool.
@@ -145,7 +177,7 @@ describe('coalescing', () => {
       () => Promise.reject(new Error('not for split jobs')),
     );
     const two = twoItemJob();
-    await c.dispatch(two, MIS, 5, 4);
+    await c.dispatchAsync(two, MIS, 5, 4);
     expect(sent).toEqual([1, 1]);
     expect(c.merged).toBe(0);
   });

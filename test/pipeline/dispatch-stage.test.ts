@@ -4,7 +4,7 @@ import { RetryBudget } from '../../src/backend/retry-budget.js';
 import { type BackendReply, SglangBackend } from '../../src/backend/sglang-backend.js';
 import { bufferPool } from '../../src/mem/buffer-pool.js';
 import { type Batch, giveBatch, packJobs, takeBatch } from '../../src/pipeline/batch.js';
-import { sendBatch } from '../../src/pipeline/dispatch-stage.js';
+import { sendBatchAsync as sendBatch } from '../../src/pipeline/dispatch-stage.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 import { backendInfo } from '../support/backend-info.js';
 
@@ -21,10 +21,11 @@ function groupAnswering(answer: () => BackendReply | Error): { group: BackendGro
   b.info = info;
   b.healthy = true;
   b.tokenizer = 'match';
-  b.postRaw = () => {
+  b.postCall = (_path, _body, _scope, _headers, ok, fail) => {
     b.inflight++;
     const a = answer();
-    return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+    if (a instanceof Error) process.nextTick(fail, a);
+    else process.nextTick(ok, a);
   };
   const group = new BackendGroup(info, 0);
   group.members.push(b);

@@ -59,6 +59,24 @@ describe("SGLang 0.5.23's /v1/score request model (the recorded cases are in fix
     expect(asIs('{"query": [1], "items": [[2]], "label_token_ids": [1], "item_embed_overrides": [null]}')).toBe(true);
   });
 
+  it('finds a repeated label among few labels (pairwise) and many (a Set), big ones included', () => {
+    const dup = 'label_token_ids must not contain duplicate tokens';
+    for (const n of [2, 3, 16, 17, 40, 5000]) {
+      const distinct = Array.from({ length: n }, (_, i) => i * 3);
+      expect(scoreSemantics(true, distinct, n, true, 1, 'ids', 'ids', 1e9)).toEqual({ kind: 'ids' });
+      for (const [a, b] of [[0, n - 1], [n - 2, n - 1], [Math.floor(n / 2), 0]] as const) {
+        if (a === b) continue;
+        const labels = distinct.slice();
+        labels[a] = labels[b] as number;
+        expect(scoreSemantics(true, labels, n, true, 1, 'ids', 'ids', 1e9)).toMatchObject({ message: dup });
+      }
+    }
+    // Above 2^53 labels are bigints: compared exactly, as the Set did.
+    const big = [2n ** 60n, 2n ** 60n + 1n];
+    expect(scoreSemantics(true, big, 2, true, 1, 'ids', 'ids', 10)).toMatchObject({ message: /out of vocabulary/ });
+    expect(scoreSemantics(true, [2n ** 60n, 2n ** 60n], 2, true, 1, 'ids', 'ids', 10)).toMatchObject({ message: dup });
+  });
+
   it("runs score_request's checks in SGLang's order", () => {
     expect(scoreSemantics(false, [], 0, false, 0, 'none', 'empty', 10)).toMatchObject({ kind: 'error', message: /label_token_ids is required/ });
     expect(scoreSemantics(true, [1], 1, false, 0, 'text', 'empty', 10)).toMatchObject({ kind: 'error', message: 'items must be provided' });

@@ -13,7 +13,7 @@ import { TYPE_BAD_REQUEST, TYPE_VALIDATION } from '../../sglang/errors.js';
 import { type RequestDefaults, applyUrgency, deadlineHeader, priorityHeader } from '../request-options.js';
 import { scoreSemantics } from '../../sglang/score-schema.js';
 import { sendBody } from './reply.js';
-import { type Exchange, ScoringRoute } from './scoring-route.js';
+import { type Exchange, LATER, ScoringRoute } from './scoring-route.js';
 import { scanOut, scanScoreBody } from './score-scanner.js';
 import { tooManyItems } from '../limits.js';
 import { parseScoreBodySlow } from './score-slow-path.js';
@@ -100,8 +100,7 @@ export class ScoreRoute extends ScoringRoute {
         throw new ScoreError(400, `Too many items: ${job.n} > ${this.opts.maxItems} (scorecar --max-items)`, TYPE_BAD_REQUEST);
       }
       applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
-      // The reply is written by afterRun: no async frame of this method's per request.
-      return this.pipeline.run(job).then(x.ran);
+      return this.run(job, x);
     }
     const sem = scoreSemantics(
       job.hasLabels,
@@ -121,7 +120,12 @@ export class ScoreRoute extends ScoringRoute {
     job.kind = sem.kind;
     applyUrgency(job, deadlineHeader(req.headers['x-scorecar-deadline-ms']), priorityHeader(req.headers['x-scorecar-priority']), this.opts, started);
     if (job.n > this.opts.maxItems) throw tooManyItems(this.opts.maxItems, job.n);
-    return this.pipeline.run(job).then(x.ran);
+    return this.run(job, x);
+  }
+
+  /** The pipeline continues with x's ran/failed, and the reply is written by afterRun: no frame or promise of this route's per request. */
+  private run(job: ScoreJob, x: Exchange): number {
+    return this.pipeline.start(job, x.ran, x.failed) ? this.afterRun(x) : LATER;
   }
 
   override afterRun(x: Exchange): number {

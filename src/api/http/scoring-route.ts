@@ -7,6 +7,9 @@ import { type RequestTrace, TRACEPARENT, forwardableTraceparent } from '../../ob
 import { type ScoreJob, ScoreJobPool } from '../../pipeline/score-job.js';
 import { answerFailure } from './failures.js';
 
+/** answer()'s result when the pipeline continues with the exchange's ran/failed, which settle it. */
+export const LATER = -1;
+
 /** The log line a failed request earns: 5xx but 503 (overload, drain: expected, and many) at warn, the rest at debug. */
 function failureLevel(code: number): 'warn' | 'debug' {
   return code >= 500 && code !== 503 ? 'warn' : 'debug';
@@ -26,8 +29,8 @@ export class Exchange {
   trace: RequestTrace | null = null;
   started = 0;
   readonly answered = (code: number): void => this.route.settle(this, code, false, null);
-  /** A route's continuation once the pipeline has run (afterRun), bound once like the two around it. */
-  readonly ran = (): number => this.route.afterRun(this);
+  /** The pipeline's continuation for a route that answers from afterRun, bound once like the two around it. */
+  readonly ran = (): void => this.route.ran(this);
   readonly failed = (e: unknown): void => this.route.settle(this, 0, true, e);
 
   constructor(readonly route: ScoringRoute) {}
@@ -77,6 +80,8 @@ export abstract class ScoringRoute {
       this.settle(x, 0, true, e);
       return;
     }
+    // The pipeline continues with x.ran or x.failed, which settle.
+    if (answer === LATER) return;
     // Answered at once (a refusal, an empty request): no promise at all.
     if (typeof answer === 'number') this.settle(x, answer, false, null);
     else answer.then(x.answered, x.failed);
@@ -120,13 +125,26 @@ export abstract class ScoringRoute {
 
   /**
    * Scores and writes the response; returns its status, or a promise of it. A route that waits
-   * for the pipeline may continue with `x.ran` (afterRun) rather than an async frame of its own.
+   * for the pipeline may instead hand it `x.ran` and `x.failed` and return LATER: the answer is
+   * then written by afterRun, without a frame or promise of the route's own.
    */
   protected abstract answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number, x: Exchange): number | Promise<number>;
 
   /** @internal what a route does once the pipeline has run, when its answer() continues with x.ran. */
   afterRun(_x: Exchange): number {
     throw new Error(`${this.constructor.name} has no afterRun`);
+  }
+
+  /** @internal x's pipeline is done: its answer written by afterRun, then settled. */
+  ran(x: Exchange): void {
+    let code: number;
+    try {
+      code = this.afterRun(x);
+    } catch (e) {
+      this.settle(x, 0, true, e);
+      return;
+    }
+    this.settle(x, code, false, null);
   }
 
   protected finished(_code: number, _job: ScoreJob, _started: number): void {}
