@@ -25,7 +25,7 @@ import { REQUEST_ID_HEADER } from '../observe/request-id.js';
 import { SpanKind, SpanStatusCode, TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
-import { type TokenizeDeps, resolveIds, resolveText } from './tokenize-stage.js';
+import { type TextLookup, type TokenizeDeps, resolveIds, resolveTextNow, resolveTextRest, takeTextLookup } from './tokenize-stage.js';
 
 export interface PipelineOptions {
   /** MIS pack budget; null = min(backend max_req_input_len, 8192). */
@@ -225,7 +225,13 @@ export class ScorePipeline {
       resolveIds(job);
       return this.tokenized(r);
     }
-    this.tokenize(job, r.mis).then(r.afterTokenize, r.failed);
+    const t0 = job.trace !== null ? performance.now() : 0;
+    // Warm text (every text in the token caches, every join exact) goes on at once, as ids do.
+    if (job.kind === 'text' && resolveTextNow(job, this.deps.tokenize, r.mis)) {
+      this.tokenizeEnded(job, t0);
+      return this.tokenized(r);
+    }
+    this.tokenize(job, r.mis, job.kind === 'text' ? takeTextLookup() : null, t0).then(r.afterTokenize, r.failed);
     return false;
   }
 
@@ -319,19 +325,21 @@ export class ScorePipeline {
   }
 
   /** Token ids for a text or /rank job's misses (token caches, then the workers), in its own frame. */
-  private async tokenize(job: ScoreJob, mis: boolean): Promise<void> {
-    const t = job.trace;
-    const t0 = t !== null ? performance.now() : 0;
+  private async tokenize(job: ScoreJob, mis: boolean, found: TextLookup | null, t0: number): Promise<void> {
     try {
-      if (job.kind === 'text') await resolveText(job, this.deps.tokenize, mis);
+      if (found !== null) await resolveTextRest(job, this.deps.tokenize, mis, found);
       else await tokenizeRank(job, job.rankInput!, this.deps.rankTokenize);
     } catch (e) {
       if (e instanceof TokenizerBusy) throw new ShaperRefused('queue-full', 1, job.priority);
       if (e instanceof TokenizeExpired) throw new DeadlineExceededInFlight(performance.now() - job.deadlineAt);
       throw e;
     }
+    this.tokenizeEnded(job, t0);
+  }
+
+  private tokenizeEnded(job: ScoreJob, t0: number): void {
     this.deps.metrics.stage.observe(this.tokenizeSlot, job.tokenizeMs / 1000);
-    if (t !== null) t.stage('tokenize', t0, performance.now(), { 'scorecar.items': job.nActive });
+    if (job.trace !== null) job.trace.stage('tokenize', t0, performance.now(), { 'scorecar.items': job.nActive });
   }
 
   /**

@@ -46,13 +46,30 @@ export function resolveIds(job: ScoreJob): void {
   }
 }
 
-export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
+/** What resolveTextNow found in the token caches, for resolveTextRest; read at once by its caller. */
+export interface TextLookup {
+  query: CachedTokens | undefined;
+  /** Items (and joins) a worker must tokenize. */
+  work: number;
+  /** Cached items whose join with a new query is judged once the worker has the query. */
+  undecided: number;
+  started: number;
+}
+
+const lookup: TextLookup = { query: undefined, work: 0, undecided: 0, started: 0 };
+
+/**
+ * The token caches' part of resolveText, synchronous: true when that resolved the job (every
+ * text cached, every join exact: the warm request, with no promise), else false, with what it
+ * found returned by takeTextLookup() for resolveTextRest.
+ */
+export function resolveTextNow(job: ScoreJob, deps: TokenizeDeps, mis: boolean): boolean {
   const started = performance.now();
   const { prefixCache, itemCache, oracle } = deps;
   const h = job.idHash;
   const state = job.itemState;
   const itemFirst = job.itemFirst && !mis;
-  let query = prefixCache.get(h, 0, job.queryEnd - job.queryStart);
+  const query = prefixCache.get(h, 0, job.queryEnd - job.queryStart);
 
   const act = job.active;
   const m = job.nActive;
@@ -78,11 +95,36 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
       work++;
     }
   }
+  if (query !== undefined && work === 0) {
+    finish(job, query, itemFirst, started);
+    return true;
+  }
+  lookup.query = query;
+  lookup.work = work;
+  lookup.undecided = undecided;
+  lookup.started = started;
+  return false;
+}
 
-  if (query === undefined || work > 0) {
+/** What the last resolveTextNow() that returned false found (its query entry cleared from the scratch). */
+export function takeTextLookup(): TextLookup {
+  const l: TextLookup = { query: lookup.query, work: lookup.work, undecided: lookup.undecided, started: lookup.started };
+  lookup.query = undefined;
+  return l;
+}
+
+/** The workers' part of resolveText: what the caches did not hold, tokenized, then the job's prompts set. */
+export async function resolveTextRest(job: ScoreJob, deps: TokenizeDeps, mis: boolean, found: TextLookup): Promise<void> {
+  const { oracle } = deps;
+  const state = job.itemState;
+  const itemFirst = job.itemFirst && !mis;
+  const act = job.active;
+  const m = job.nActive;
+  let query = found.query;
+  if (query === undefined || found.work > 0) {
     query = absorb(job, deps, await runTask(job, deps, mis, query === undefined, itemFirst), mis, query, itemFirst);
   }
-  if (undecided > 0) {
+  if (found.undecided > 0) {
     let joins = 0;
     for (let k = 0; k < m; k++) {
       const i = act[k] as number;
@@ -95,7 +137,20 @@ export async function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolea
     }
     if (joins > 0) absorb(job, deps, await runTask(job, deps, mis, false, itemFirst), mis, query, itemFirst);
   }
+  finish(job, query, itemFirst, found.started);
+}
 
+/** resolveTextNow, then resolveTextRest when the caches were not enough. */
+export function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
+  if (resolveTextNow(job, deps, mis)) return Promise.resolve();
+  return resolveTextRest(job, deps, mis, takeTextLookup());
+}
+
+/** The job's prompt parts from the query's entry and the items' states. */
+function finish(job: ScoreJob, query: CachedTokens, itemFirst: boolean, started: number): void {
+  const state = job.itemState;
+  const act = job.active;
+  const m = job.nActive;
   job.qRef = query.ids;
   job.qOff = 0;
   job.qLen = query.ids.length;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanScoreBody } from '../../src/api/http/score-scanner.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
-import { type TokenizeDeps, resolveText } from '../../src/pipeline/tokenize-stage.js';
+import { type TokenizeDeps, resolveText, resolveTextNow, resolveTextRest, takeTextLookup } from '../../src/pipeline/tokenize-stage.js';
 import { BoundaryRules } from '../../src/tokenize/boundary.js';
 import { JoinOracle } from '../../src/tokenize/join-oracle.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
@@ -85,6 +85,35 @@ describe('tokenize stage', () => {
     const warm = await resolve(body, false);
     expect(tasks).toBe(mid); // warm: no worker at all
     expect(sentPrompts(warm, false)).toEqual(expected);
+  });
+
+  it('resolves a warm request synchronously, with the ids the worker path gives, and a cold one only through the workers', async () => {
+    const body = { query: 'Query: rust jobs\n', items: ['Title: Rust Engineer', 'Title: Baker'] };
+    const expected = await reference(body.items.map((it) => body.query + it));
+    const make = (): ScoreJob => {
+      const raw = Buffer.from(JSON.stringify(body));
+      const job = new ScoreJob();
+      expect(scanScoreBody(raw, raw.length, job)).toBe(true);
+      job.kind = 'text';
+      job.selectAll();
+      identify(job, hasher);
+      return job;
+    };
+    const cold = make();
+    const hitsBefore = deps.itemCache.hits + deps.itemCache.misses;
+    expect(resolveTextNow(cold, deps, false)).toBe(false);
+    const found = takeTextLookup();
+    expect([found.query, found.work]).toEqual([undefined, 2]);
+    await resolveTextRest(cold, deps, false, found);
+    expect(sentPrompts(cold, false)).toEqual(expected);
+    // Each item looked up once for the request, not again by the worker part.
+    expect(deps.itemCache.hits + deps.itemCache.misses - hitsBefore).toBe(2);
+    const before = tasks;
+    const warm = make();
+    expect(resolveTextNow(warm, deps, false)).toBe(true);
+    expect(tasks).toBe(before);
+    expect(sentPrompts(warm, false)).toEqual(expected);
+    expect(warm.tokenizeMs).toBeGreaterThanOrEqual(0);
   });
 
   it('single-item mode with item_first: item+query strings', async () => {
