@@ -61,13 +61,19 @@ function sentPrompts(job: ScoreJob, itemFirst: boolean): number[][] {
   return out;
 }
 
-async function resolve(body: object, mis: boolean): Promise<ScoreJob> {
+/** A scanned text job for `body`, identified, its items all active. */
+function textJob(body: object): ScoreJob {
   const raw = Buffer.from(JSON.stringify(body));
   const job = new ScoreJob();
   expect(scanScoreBody(raw, raw.length, job)).toBe(true);
   job.kind = 'text';
   job.selectAll();
   identify(job, hasher);
+  return job;
+}
+
+async function resolve(body: object, mis: boolean): Promise<ScoreJob> {
+  const job = textJob(body);
   await resolveText(job, deps, mis);
   return job;
 }
@@ -90,15 +96,7 @@ describe('tokenize stage', () => {
   it('resolves a warm request synchronously, with the ids the worker path gives, and a cold one only through the workers', async () => {
     const body = { query: 'Query: rust jobs\n', items: ['Title: Rust Engineer', 'Title: Baker'] };
     const expected = await reference(body.items.map((it) => body.query + it));
-    const make = (): ScoreJob => {
-      const raw = Buffer.from(JSON.stringify(body));
-      const job = new ScoreJob();
-      expect(scanScoreBody(raw, raw.length, job)).toBe(true);
-      job.kind = 'text';
-      job.selectAll();
-      identify(job, hasher);
-      return job;
-    };
+    const make = (): ScoreJob => textJob(body);
     const cold = make();
     const hitsBefore = deps.itemCache.hits + deps.itemCache.misses;
     expect(resolveTextNow(cold, deps, false)).toBe(false);
