@@ -207,7 +207,14 @@ export class H1Pool {
     const call = new H1Call(this, bytes, this.written, performance.now() + this.opts.timeoutMs, scope);
     call.resolve = ok;
     call.reject = fail;
-    this.start(call);
+    try {
+      this.start(call);
+    } catch (e) {
+      // A connection that could not even be opened (net.connect threw): the call is out of the
+      // scope and its continuations' hands before it fails, after call() returns.
+      call.settle();
+      failLater(fail, e);
+    }
   }
 
   /** Fails a call (timeout, cancel, broken connection): its connection is not reused. */

@@ -42,16 +42,17 @@ export interface BatchIds {
   log: Logger;
 }
 
+/** callHeaders' answer, read at once by its caller: no result object per call. */
+const called: { headers: Record<string, string> | undefined; span: Span | null } = { headers: undefined, span: null };
+
 /**
  * The headers a batch's backend call carries, and its span (tracing on). A lone request's call
  * carries that request's x-request-id. A coalesced call carries several requests, so it gets an
  * id of its own (scb-...), and the mapping batch id -> request ids is logged at debug and put on
  * the call's span (scorecar.request_ids); one of the clients' ids would mislabel the others.
- * The call's span is a child of the lead request's span, linked to the others' spans.
+ * The call's span is a child of the lead request's span, linked to the others' spans. Both go
+ * to `called`.
  */
-/** callHeaders' answer, read at once by its caller: no result object per call. */
-const called: { headers: Record<string, string> | undefined; span: Span | null } = { headers: undefined, span: null };
-
 function callHeaders(batch: Batch, batchIds: BatchIds | undefined): void {
   const lead = batch.lead();
   let id = lead.requestId;

@@ -92,6 +92,27 @@ describe('H1Pool', () => {
     expect(head).toContain('content-length: 7');
   });
 
+  it('fails a call whose connection cannot even be opened once, after call() returns, and leaves its scope', async () => {
+    // Port 70000: net.connect throws synchronously.
+    const p = pool(70000);
+    const scope = new CancelScope();
+    const endings: string[] = [];
+    let error: unknown = null;
+    p.call('/v1/score', Buffer.from('{}'), scope, undefined, () => endings.push('ok'), (e) => {
+      endings.push('fail');
+      error = e;
+    });
+    expect(endings).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(endings).toEqual(['fail']);
+    expect(String((error as Error).message)).toMatch(/port/i);
+    // Out of the scope: cancelling the request later reaches nothing.
+    scope.cancelAll();
+    await new Promise((r) => setImmediate(r));
+    expect(endings).toEqual(['fail']);
+    expect(p.pending).toBe(0);
+  });
+
   it('queues calls past the connection cap and answers each with its own reply', async () => {
     // Replies come back out of order across connections; each call must get its own.
     const srv = await rawServer((g, s, i) => setTimeout(() => s.write(ok(g.body)), (7 - i) * 3));
