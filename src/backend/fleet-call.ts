@@ -1,6 +1,6 @@
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type Cancellable, type CancelScope, CancelledError } from '../mem/cancel-scope.js';
-import { continuationFault, resumeWith } from '../mem/continuation.js';
+import { continuationFault, noop, resumeLater, resumeWith } from '../mem/continuation.js';
 import type { BackendGroup } from './backend-group.js';
 import { BackendUnavailable, type FailureClass, classifyFailure } from './errors.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -333,8 +333,8 @@ export class FleetCall implements FleetRequest {
     this.attempts = 0;
     if (free.length < 256) free.push(this);
     if (starting) {
-      if (reply !== null) process.nextTick(ok, reply);
-      else process.nextTick(fail, e);
+      if (reply !== null) resumeLater(ok, reply);
+      else resumeLater(fail, e);
     } else if (reply !== null) resumeWith(ok, reply);
     else resumeWith(fail, e);
   }
@@ -355,8 +355,6 @@ export function callFleet(group: BackendGroup, req: FleetRequest, policy: FleetP
   c.span = req.span ?? null;
   return new Promise<BackendReply>((resolve, reject) => c.start(group, policy, makeScope, resolve, reject));
 }
-
-function noop(): void {}
 
 function noScope(): CancelScope {
   throw new Error('fleet call: no scope factory');
@@ -454,4 +452,3 @@ function hedged(
     }, delay);
   });
 }
-

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
+import { noop, resumeLater } from '../mem/continuation.js';
 import { H1ReplyParser } from './h1-reply-parser.js';
 
 /**
@@ -197,12 +198,12 @@ export class H1Pool {
    * before call() has returned.
    */
   call(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: H1Reply) => void, fail: (e: unknown) => void): void {
-    if (this.closing) return failLater(fail, new H1CallError('the backend is closing', 'SC_CLOSING'));
+    if (this.closing) return resumeLater(fail, new H1CallError('the backend is closing', 'SC_CLOSING'));
     let bytes: Buffer;
     try {
       bytes = this.requestBytes(path, body, headers);
     } catch (e) {
-      return failLater(fail, e);
+      return resumeLater(fail, e);
     }
     const call = new H1Call(this, bytes, this.written, performance.now() + this.opts.timeoutMs, scope);
     call.resolve = ok;
@@ -213,7 +214,7 @@ export class H1Pool {
       // A connection that could not even be opened (net.connect threw): the call is out of the
       // scope and its continuations' hands before it fails, after call() returns.
       call.settle();
-      failLater(fail, e);
+      resumeLater(fail, e);
     }
   }
 
@@ -482,11 +483,4 @@ function writeDecimal(buf: Buffer, at: number, n: number): number {
   for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
   for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) buf[i] = 0x30 + (x % 10);
   return at + digits;
-}
-
-function noop(): void {}
-
-/** A failure found before the call started, reported after call() returns (as a promise's would be). */
-function failLater(fail: (e: unknown) => void, e: unknown): void {
-  process.nextTick(fail, e);
 }

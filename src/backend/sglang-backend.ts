@@ -1,6 +1,7 @@
 import { type Dispatcher, Pool } from 'undici';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
+import { noop, resumeLater } from '../mem/continuation.js';
 import { BadGateway, BackendUnavailable, UpstreamError, isConnectFailure } from './errors.js';
 import { BackendStats } from './backend-stats.js';
 import { H1Pool } from './h1-pool.js';
@@ -253,7 +254,7 @@ export class SglangBackend {
   postCall(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: BackendReply) => void, fail: (e: unknown) => void): void {
     this.inflight++;
     if (scope?.cancelled) {
-      process.nextTick(fail, new CancelledError());
+      resumeLater(fail, new CancelledError());
       return;
     }
     if (this.scorePool !== null) this.scorePool.call(path, body, scope, headers, ok, fail);
@@ -377,9 +378,7 @@ class ScoreCall implements Dispatcher.DispatchHandler {
     this.resolve = noop;
     this.reject = noop;
     const e = this.cancelled ? new CancelledError() : error;
-    if (this.dispatching) process.nextTick(fail, e);
+    if (this.dispatching) resumeLater(fail, e);
     else fail(e);
   }
 }
-
-function noop(): void {}

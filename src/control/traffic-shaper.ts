@@ -1,4 +1,5 @@
 import { type Cancellable, type CancelScope, CancelledError } from '../mem/cancel-scope.js';
+import { noop } from '../mem/continuation.js';
 import { type BudgetLimiter, StaticBudget } from './budget.js';
 import { type ControlClock, type TimerHandle, systemClock } from './clock.js';
 import { Deque } from './deque.js';
@@ -93,8 +94,6 @@ class Waiter implements AdmissionTicket, Cancellable {
     this.shaper.cancelQueued(this);
   }
 }
-
-function noop(): void {}
 
 function onWaiterDue(w: Waiter): void {
   w.timer = null;

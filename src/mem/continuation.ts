@@ -20,6 +20,17 @@ export function resumeWith<T>(k: (v: T) => void, v: T): void {
   }
 }
 
+/**
+ * resumeWith() on the next tick, for an ending found before the call that takes the
+ * continuation has returned (the contract: never before it returns).
+ */
+export function resumeLater<T>(k: (v: T) => void, v: T): void {
+  process.nextTick(resumeWith, k, v);
+}
+
+/** The continuation a pooled call holds while it has none. */
+export function noop(): void {}
+
 /** Reports a throw that a caller caught where it could not be its own (a call already ended). */
 export function continuationFault(e: unknown): void {
   fault(e);

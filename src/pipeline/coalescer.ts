@@ -1,6 +1,6 @@
 import type { ScoringMode } from '../backend/server-info.js';
 import { hashInts, hashOut } from '../mem/hash.js';
-import { resume, resumeWith } from '../mem/continuation.js';
+import { resume, resumeLater, resumeWith } from '../mem/continuation.js';
 import { type Batch, giveBatch, packAlone, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
@@ -130,7 +130,7 @@ export class Coalescer<L extends Lane = Lane> {
       try {
         one = packAlone(job, lane.mode === 'mis', budget);
       } catch (e) {
-        process.nextTick(fail, e);
+        resumeLater(fail, e);
         return;
       }
       if (one !== null) return sendOne(one, lane, ok, fail);

@@ -6,7 +6,7 @@ import { writeScoreBody } from '../backend/score-body.js';
 import { type BackendReply, SglangBackend } from '../backend/sglang-backend.js';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { CancelScope } from '../mem/cancel-scope.js';
-import { resume, resumeWith } from '../mem/continuation.js';
+import { noop, resume, resumeWith } from '../mem/continuation.js';
 import { ByteWriter } from '../mem/byte-writer.js';
 import type { Logger } from '../observe/logger.js';
 import { REQUEST_ID_HEADER, type RequestIds } from '../observe/request-id.js';
@@ -249,8 +249,6 @@ function failEarly(c: BatchCall, e: unknown): void {
 export function sendBatchAsync(batch: Batch, group: BackendGroup, policy: FleetPolicy, observe: PackObserver, batchIds: BatchIds | undefined, give: boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => sendBatch(batch, group, policy, observe, batchIds, give, resolve, reject));
 }
-
-function noop(): void {}
 
 function newScope(): CancelScope {
   return new CancelScope();

@@ -12,7 +12,7 @@ import { ScoreError } from './errors.js';
 import type { RankInput } from './rank-input.js';
 import type { AdmissionTicket, TrafficShaper } from '../control/traffic-shaper.js';
 import { CancelScope, CancelledError } from '../mem/cancel-scope.js';
-import { resume, resumeWith } from '../mem/continuation.js';
+import { noop, resume, resumeWith } from '../mem/continuation.js';
 import type { ScorecarMetrics } from '../metrics/registry.js';
 import { type Batch, batchBase, itemCost } from './batch.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
@@ -452,8 +452,6 @@ class Run {
     else resumeWith(fail, e);
   }
 }
-
-function noop(): void {}
 
 const LOOKED_UP = (p: ScorePipeline, r: Run): boolean => p.lookedUp(r);
 const TOKENIZED = (p: ScorePipeline, r: Run): boolean => p.tokenized(r);
