@@ -42,18 +42,15 @@ export interface BatchIds {
   log: Logger;
 }
 
-/** callHeaders' answer, read at once by its caller: no result object per call. */
-const called: { headers: Record<string, string> | undefined; span: Span | null } = { headers: undefined, span: null };
-
 /**
  * The headers a batch's backend call carries, and its span (tracing on). A lone request's call
  * carries that request's x-request-id. A coalesced call carries several requests, so it gets an
  * id of its own (scb-...), and the mapping batch id -> request ids is logged at debug and put on
  * the call's span (scorecar.request_ids); one of the clients' ids would mislabel the others.
- * The call's span is a child of the lead request's span, linked to the others' spans. Both go
- * to `called`.
+ * The call's span is a child of the lead request's span, linked to the others' spans; it goes
+ * on `c`, and the headers are returned (no result object per call).
  */
-function callHeaders(batch: Batch, batchIds: BatchIds | undefined): void {
+function callHeaders(batch: Batch, batchIds: BatchIds | undefined, c: BatchCall): Record<string, string> | undefined {
   const lead = batch.lead();
   let id = lead.requestId;
   if (batch.count > 1 && batchIds !== undefined) {
@@ -88,13 +85,12 @@ function callHeaders(batch: Batch, batchIds: BatchIds | undefined): void {
     }
     traceparent = traceparentOf(span);
   }
-  called.span = span;
-  called.headers = undefined;
-  if (id === '' && traceparent === null) return;
+  c.span = span;
+  if (id === '' && traceparent === null) return undefined;
   const headers: Record<string, string> = {};
   if (id !== '') headers[REQUEST_ID_HEADER] = id;
   if (traceparent !== null) headers[TRACEPARENT] = traceparent;
-  called.headers = headers;
+  return headers;
 }
 
 /**
@@ -216,11 +212,7 @@ export function sendBatch(
     observe(group.mode, batch.items, batch.tokens);
     const lead = batch.lead();
     const w = (c.w = takeWriter());
-    callHeaders(batch, batchIds);
-    const { headers, span } = called;
-    called.headers = undefined;
-    called.span = null;
-    c.span = span;
+    const headers = callHeaders(batch, batchIds, c);
     writeScoreBody(w, batch);
     fleet = FleetCall.take();
     fleet.body = w.view();
@@ -232,7 +224,7 @@ export function sendBatch(
     for (let s = 1; s < batch.count; s++) deadlineAt = Math.max(deadlineAt, (batch.jobs[s] as ScoreJob).deadlineAt);
     fleet.deadlineAt = deadlineAt;
     fleet.headers = headers;
-    fleet.span = span;
+    fleet.span = c.span;
   } catch (e) {
     // Failed before the call was made (writing the body): the same ending, after this returns.
     process.nextTick(failEarly, c, e);

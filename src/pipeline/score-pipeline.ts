@@ -25,7 +25,7 @@ import { REQUEST_ID_HEADER } from '../observe/request-id.js';
 import { SpanKind, SpanStatusCode, TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import { type RankTokenizeDeps, tokenizeRank } from './rank-stage.js';
 import type { ScoreJob } from './score-job.js';
-import { type TextLookup, type TokenizeDeps, resolveIds, resolveTextNow, resolveTextRest, takeTextLookup } from './tokenize-stage.js';
+import { type TextLookup, type TokenizeDeps, resolveIds, resolveTextNow, resolveTextRest } from './tokenize-stage.js';
 
 export interface PipelineOptions {
   /** MIS pack budget; null = min(backend max_req_input_len, 8192). */
@@ -226,12 +226,13 @@ export class ScorePipeline {
       return this.tokenized(r);
     }
     const t0 = job.trace !== null ? performance.now() : 0;
+    const found = job.kind === 'text' ? resolveTextNow(job, this.deps.tokenize, r.mis) : null;
     // Warm text (every text in the token caches, every join exact) goes on at once, as ids do.
-    if (job.kind === 'text' && resolveTextNow(job, this.deps.tokenize, r.mis)) {
+    if (job.kind === 'text' && found === null) {
       this.tokenizeEnded(job, t0);
       return this.tokenized(r);
     }
-    this.tokenize(job, r.mis, job.kind === 'text' ? takeTextLookup() : null, t0).then(r.afterTokenize, r.failed);
+    this.tokenize(job, r.mis, found, t0).then(r.afterTokenize, r.failed);
     return false;
   }
 
@@ -415,6 +416,15 @@ class Run {
   readonly failed = (e: unknown): void => this.end(false, e);
   readonly afterLookup = (): void => this.resumeAt(LOOKED_UP);
   readonly afterTokenize = (): void => this.resumeAt(TOKENIZED);
+  readonly admitted = (ticket: AdmissionTicket): void => {
+    try {
+      this.pipeline.dispatch(this, ticket);
+    } catch (e) {
+      this.end(false, e);
+    }
+  };
+  readonly dispatched = (): void => this.dispatchEnded(false, null);
+  readonly dispatchFailed = (e: unknown): void => this.dispatchEnded(true, e);
 
   /** Runs the stages from `stage` on; the run ends here when they finish or throw. */
   private resumeAt(stage: (p: ScorePipeline, r: Run) => boolean): void {
@@ -426,15 +436,6 @@ class Run {
     }
     if (done) this.end(true, null);
   }
-  readonly admitted = (ticket: AdmissionTicket): void => {
-    try {
-      this.pipeline.dispatch(this, ticket);
-    } catch (e) {
-      this.end(false, e);
-    }
-  };
-  readonly dispatched = (): void => this.dispatchEnded(false, null);
-  readonly dispatchFailed = (e: unknown): void => this.dispatchEnded(true, e);
 
   private dispatchEnded(failed: boolean, e: unknown): void {
     try {

@@ -46,7 +46,7 @@ export function resolveIds(job: ScoreJob): void {
   }
 }
 
-/** What resolveTextNow found in the token caches, for resolveTextRest; read at once by its caller. */
+/** What resolveTextNow found in the token caches, for resolveTextRest. */
 export interface TextLookup {
   query: CachedTokens | undefined;
   /** Items (and joins) a worker must tokenize. */
@@ -56,14 +56,12 @@ export interface TextLookup {
   started: number;
 }
 
-const lookup: TextLookup = { query: undefined, work: 0, undecided: 0, started: 0 };
-
 /**
- * The token caches' part of resolveText, synchronous: true when that resolved the job (every
- * text cached, every join exact: the warm request, with no promise), else false, with what it
- * found returned by takeTextLookup() for resolveTextRest.
+ * The token caches' part of resolveText, synchronous: null when that resolved the job (every
+ * text cached, every join exact: the warm request, with no promise or object), else what it
+ * found, for resolveTextRest.
  */
-export function resolveTextNow(job: ScoreJob, deps: TokenizeDeps, mis: boolean): boolean {
+export function resolveTextNow(job: ScoreJob, deps: TokenizeDeps, mis: boolean): TextLookup | null {
   const started = performance.now();
   const { prefixCache, itemCache, oracle } = deps;
   const h = job.idHash;
@@ -97,20 +95,9 @@ export function resolveTextNow(job: ScoreJob, deps: TokenizeDeps, mis: boolean):
   }
   if (query !== undefined && work === 0) {
     finish(job, query, itemFirst, started);
-    return true;
+    return null;
   }
-  lookup.query = query;
-  lookup.work = work;
-  lookup.undecided = undecided;
-  lookup.started = started;
-  return false;
-}
-
-/** What the last resolveTextNow() that returned false found (its query entry cleared from the scratch). */
-export function takeTextLookup(): TextLookup {
-  const l: TextLookup = { query: lookup.query, work: lookup.work, undecided: lookup.undecided, started: lookup.started };
-  lookup.query = undefined;
-  return l;
+  return { query, work, undecided, started };
 }
 
 /** The workers' part of resolveText: what the caches did not hold, tokenized, then the job's prompts set. */
@@ -142,8 +129,8 @@ export async function resolveTextRest(job: ScoreJob, deps: TokenizeDeps, mis: bo
 
 /** resolveTextNow, then resolveTextRest when the caches were not enough. */
 export function resolveText(job: ScoreJob, deps: TokenizeDeps, mis: boolean): Promise<void> {
-  if (resolveTextNow(job, deps, mis)) return Promise.resolve();
-  return resolveTextRest(job, deps, mis, takeTextLookup());
+  const found = resolveTextNow(job, deps, mis);
+  return found === null ? Promise.resolve() : resolveTextRest(job, deps, mis, found);
 }
 
 /** The job's prompt parts from the query's entry and the items' states. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanScoreBody } from '../../src/api/http/score-scanner.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
-import { type TokenizeDeps, resolveText, resolveTextNow, resolveTextRest, takeTextLookup } from '../../src/pipeline/tokenize-stage.js';
+import { type TextLookup, type TokenizeDeps, resolveText, resolveTextNow, resolveTextRest } from '../../src/pipeline/tokenize-stage.js';
 import { BoundaryRules } from '../../src/tokenize/boundary.js';
 import { JoinOracle } from '../../src/tokenize/join-oracle.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
@@ -99,8 +99,8 @@ describe('tokenize stage', () => {
     const make = (): ScoreJob => textJob(body);
     const cold = make();
     const hitsBefore = deps.itemCache.hits + deps.itemCache.misses;
-    expect(resolveTextNow(cold, deps, false)).toBe(false);
-    const found = takeTextLookup();
+    const found = resolveTextNow(cold, deps, false) as TextLookup;
+    expect(found).not.toBeNull();
     expect([found.query, found.work]).toEqual([undefined, 2]);
     await resolveTextRest(cold, deps, false, found);
     expect(sentPrompts(cold, false)).toEqual(expected);
@@ -108,7 +108,7 @@ describe('tokenize stage', () => {
     expect(deps.itemCache.hits + deps.itemCache.misses - hitsBefore).toBe(2);
     const before = tasks;
     const warm = make();
-    expect(resolveTextNow(warm, deps, false)).toBe(true);
+    expect(resolveTextNow(warm, deps, false)).toBeNull();
     expect(tasks).toBe(before);
     expect(sentPrompts(warm, false)).toEqual(expected);
     expect(warm.tokenizeMs).toBeGreaterThanOrEqual(0);
