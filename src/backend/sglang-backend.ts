@@ -230,7 +230,7 @@ export class SglangBackend {
    */
   async post(path: string, body: Uint8Array, scope?: CancelScope, headers?: Record<string, string>): Promise<BackendReply> {
     try {
-      return await this.postRaw(path, body, scope, headers);
+      return await new Promise<BackendReply>((resolve, reject) => this.postCall(path, body, scope, headers, resolve, reject));
     } catch (e) {
       throw this.postFailure(e);
     } finally {
@@ -239,17 +239,10 @@ export class SglangBackend {
   }
 
   /**
-   * post() in parts, for a caller that awaits the call in its own frame: counts the call in
-   * flight and sends it. The caller then maps a rejection with postFailure() and calls
-   * postDone() once the call has settled.
-   */
-  postRaw(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined): Promise<BackendReply> {
-    return new Promise<BackendReply>((resolve, reject) => this.postCall(path, body, scope, headers, resolve, reject));
-  }
-
-  /**
-   * postRaw() with continuations, for the scoring path (fleet-call.ts passes continuations
-   * bound once: no promise per call). Exactly one of them runs, never before postCall returns.
+   * post() in parts, with continuations, for the scoring path (fleet-call.ts passes
+   * continuations bound once: no promise per call): counts the call in flight and sends it.
+   * Exactly one continuation runs, never before postCall returns; the caller maps a failure
+   * with postFailure() and calls postDone() once the call has settled.
    */
   postCall(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: BackendReply) => void, fail: (e: unknown) => void): void {
     this.inflight++;
