@@ -174,19 +174,13 @@ export class H1ReplyParser {
         chunked = true;
       } else if (nameLen === 10 && nameIs(h, ls, 'connection')) {
         // The usual values read in place: no string per reply.
-        if (ve - vs === 10 && nameIs(h, vs, 'keep-alive')) {
-          keepAliveSaid = true;
-          ls = le + 2;
-          continue;
+        if (ve - vs === 10 && nameIs(h, vs, 'keep-alive')) keepAliveSaid = true;
+        else if (ve - vs === 5 && nameIs(h, vs, 'close')) close = true;
+        else {
+          const v = h.toString('latin1', vs, ve).toLowerCase();
+          if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
+          if (/(^|,)\s*keep-alive\s*(,|$)/.test(v)) keepAliveSaid = true;
         }
-        if (ve - vs === 5 && nameIs(h, vs, 'close')) {
-          close = true;
-          ls = le + 2;
-          continue;
-        }
-        const v = h.toString('latin1', vs, ve).toLowerCase();
-        if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
-        if (/(^|,)\s*keep-alive\s*(,|$)/.test(v)) keepAliveSaid = true;
       } else if (nameLen === 12 && nameIs(h, ls, 'content-type')) {
         // The usual value is kept as a constant: no string per reply.
         this.contentType = ve - vs === JSON_TYPE_BYTES.length && h.compare(JSON_TYPE_BYTES, 0, JSON_TYPE_BYTES.length, vs, ve) === 0 ? JSON_TYPE : h.toString('latin1', vs, ve);
