@@ -1,10 +1,9 @@
 import type { ScoringMode } from '../backend/server-info.js';
-import { hashInts, hashOut } from '../mem/hash.js';
-import { resume, resumeLater, resumeWith } from '../mem/continuation.js';
+import { finalize, hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
+import { noop, resume, resumeLater, resumeWith } from '../mem/continuation.js';
 import { type Batch, giveBatch, packAlone, packJobs } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
-/** Sends a list of batches; resolves or rejects per batch. */
 /**
  * Where a pack goes: its scoring mode and a key naming the backends that may take it (a group
  * of one identity). Jobs of different lanes never share a pack.
@@ -14,6 +13,7 @@ export interface Lane {
   readonly key: string;
 }
 
+/** Sends a list of batches; resolves or rejects per batch. */
 export type SendBatches<L extends Lane> = (batches: readonly Batch[], lane: L) => Promise<PromiseSettledResult<void>[]>;
 
 /**
@@ -22,14 +22,24 @@ export type SendBatches<L extends Lane> = (batches: readonly Batch[], lane: L) =
  */
 export type SendBatch<L extends Lane> = (batch: Batch, lane: L, ok: () => void, fail: (e: unknown) => void) => void;
 
+/**
+ * Jobs waiting out a window together. Pooled: its lists keep their length and are cleared slot
+ * by slot (a truncated array gives up its backing store and regrows it); open groups sit in
+ * order of their deadline on one list, behind one timer.
+ */
 interface Group<L extends Lane> {
-  jobs: ScoreJob[];
+  key: number;
+  jobs: Array<ScoreJob | null>;
   oks: Array<() => void>;
   fails: Array<(e: unknown) => void>;
+  n: number;
   tokens: number;
-  lane: L;
+  lane: L | null;
   budget: number;
-  timer: NodeJS.Timeout | null;
+  /** performance.now() at which its window ends. */
+  due: number;
+  prev: Group<L> | null;
+  next: Group<L> | null;
 }
 
 /**
@@ -37,9 +47,19 @@ interface Group<L extends Lane> {
  * arriving within a short window go to the backend as one pack — in MIS mode one sequence, the
  * query prefilled once for all of them — and are split back by item on return. A group flushes
  * when its window ends or when it would outgrow the token budget. Window 0 sends at once.
+ *
+ * Per request it allocates nothing of its own: groups are pooled and found under a number, and
+ * one timer serves every open group (a key string, a group with three lists, a closure and a
+ * Timeout per request were ~1.3 KB of heap per request in the allocation profile).
  */
 export class Coalescer<L extends Lane = Lane> {
-  private readonly groups = new Map<string, Group<L>>();
+  private readonly groups = new Map<number, Group<L>>();
+  private readonly free: Group<L>[] = [];
+  private head: Group<L> | null = null;
+  private tail: Group<L> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** The duration the timer was made with: refresh() re-arms it for that long. */
+  private timerMs = 0;
   /** Batches sent and requests they carried, for the pack-fill metrics. */
   merged = 0;
 
@@ -50,22 +70,28 @@ export class Coalescer<L extends Lane = Lane> {
     private readonly sendOne?: SendBatch<L>,
   ) {}
 
-  /** The key under which jobs may share a call. */
-  static key(job: ScoreJob, lane: Lane): string {
+  /**
+   * The number under which jobs may share a call: a hash of the lane, the flags, the labels and
+   * the query (its text's hash for text and /rank jobs, its ids' for an id query), small enough
+   * to be a Map key without allocation. Equal keys are a hint, not a promise: joins() decides.
+   */
+  static key(job: ScoreJob, lane: Lane): number {
     const mode = lane.mode;
-    let labels = '';
-    for (let l = 0; l < job.nLabels; l++) labels += `${job.labels[l]},`;
-    let prefix = 'whole';
+    hashString(lane.key);
+    let h = mixInt(hashOut[0] as number, mode === 'mis' ? 1 : 2);
+    h = mixInt(h, (job.applySoftmax ? 1 : 0) | (job.itemFirst && mode !== 'mis' ? 2 : 0) | (job.wholePrompts ? 4 : 0));
+    for (let l = 0; l < job.nLabels; l++) h = mixInt(h, job.labels[l] as number);
     if (!job.wholePrompts) {
-      // Text and /rank jobs carry their query's hash (scanner, identifyRank); an id query is hashed here.
-      let h = job.textHash;
+      let a = job.textHash[0] as number;
+      let b = job.textHash[1] as number;
       if (job.kind === 'ids') {
         hashInts(job.qRef, job.qOff, job.qOff + job.qLen);
-        h = hashOut;
+        a = hashOut[0] as number;
+        b = hashOut[1] as number;
       }
-      prefix = `${job.kind}:${h[0]}:${h[1]}:${job.qLen}`;
+      h = mixInt(mixInt(mixInt(mixInt(h, job.kind === 'ids' ? 1 : job.kind === 'text' ? 2 : 3), a), b), job.qLen);
     }
-    return `${lane.key}|${mode}|${job.applySoftmax ? 1 : 0}|${job.itemFirst && mode !== 'mis' ? 1 : 0}|${labels}|${prefix}`;
+    return finalize(h) & 0x3fffffff;
   }
 
   /**
@@ -77,43 +103,118 @@ export class Coalescer<L extends Lane = Lane> {
     if (this.windowMs <= 0) return this.sendAlone(job, lane, budget, ok, fail);
     const key = Coalescer.key(job, lane);
     let g = this.groups.get(key);
-    // The key holds a hash of the query; the pack carries the lead's query ids for every job, so
-    // a job joins only a group whose query ids are its own, compared id by id.
-    if (g !== undefined && !sameQuery(g.jobs[0] as ScoreJob, job)) return this.sendAlone(job, lane, budget, ok, fail);
+    // The key is a hash; the pack carries the lead's query ids, lane and flags for every job, so
+    // a job joins only a group whose lead matches it in each (the query compared id by id).
+    if (g !== undefined && !joins(g.jobs[0] as ScoreJob, g.lane as L, job, lane)) return this.sendAlone(job, lane, budget, ok, fail);
     if (g !== undefined && g.tokens + tokens > budget) {
-      this.flush(key, g);
+      this.flush(g);
       g = undefined;
     }
-    if (g === undefined) {
-      g = { jobs: [], oks: [], fails: [], tokens: 0, lane, budget, timer: null };
-      const group = g;
-      group.timer = setTimeout(() => this.flush(key, group), this.windowMs);
-      this.groups.set(key, g);
+    if (g === undefined) g = this.open(key, lane, budget);
+    const n = g.n++;
+    if (n < g.jobs.length) {
+      g.jobs[n] = job;
+      g.oks[n] = ok;
+      g.fails[n] = fail;
+    } else {
+      g.jobs.push(job);
+      g.oks.push(ok);
+      g.fails.push(fail);
     }
-    g.jobs.push(job);
-    g.oks.push(ok);
-    g.fails.push(fail);
     g.tokens += tokens;
   }
-
   /** dispatch() with a promise. */
   dispatchAsync(job: ScoreJob, lane: L, budget: number, tokens: number): Promise<void> {
     return new Promise<void>((resolve, reject) => this.dispatch(job, lane, budget, tokens, resolve, reject));
   }
 
-  private flush(key: string, g: Group<L>): void {
-    if (this.groups.get(key) === g) this.groups.delete(key);
-    if (g.timer) clearTimeout(g.timer);
+  /** A group for `key` from the pool, its window started: last on the list, the timer armed when it was idle. */
+  private open(key: number, lane: L, budget: number): Group<L> {
+    const g = this.free.pop() ?? { key: 0, jobs: [], oks: [], fails: [], n: 0, tokens: 0, lane: null, budget: 0, due: 0, prev: null, next: null };
+    g.key = key;
+    g.lane = lane;
+    g.budget = budget;
+    g.tokens = 0;
+    g.due = performance.now() + this.windowMs;
+    g.prev = this.tail;
+    g.next = null;
+    if (this.tail !== null) this.tail.next = g;
+    else {
+      this.head = g;
+      this.arm(this.windowMs);
+    }
+    this.tail = g;
+    this.groups.set(key, g);
+    return g;
+  }
+
+  /** One timer for all open groups; re-armed in place (no Timeout per request) when it runs for a whole window. */
+  private arm(ms: number): void {
+    if (this.timer !== null && ms === this.timerMs) this.timer.refresh();
+    else {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = setTimeout(this.expire, ms);
+      this.timerMs = ms;
+    }
+  }
+
+  /**
+   * The timer fired: flushes every group whose window has ended, counting as ended one within half
+   * a window of it (Node's timer clock is the event loop's, which lags performance.now()), and
+   * re-arms for the next.
+   */
+  private readonly expire = (): void => {
+    const now = performance.now();
+    const slack = this.windowMs / 2;
+    let g = this.head;
+    while (g !== null && g.due <= now + slack) {
+      this.flush(g);
+      g = this.head;
+    }
+    if (g !== null) this.arm(g.due - now);
+  };
+
+  /** Closes a group (window ended, or full) and sends its jobs; the group goes back to the pool at once. */
+  private flush(g: Group<L>): void {
+    if (this.groups.get(g.key) === g) this.groups.delete(g.key);
+    if (g.prev !== null) g.prev.next = g.next;
+    else this.head = g.next;
+    if (g.next !== null) g.next.prev = g.prev;
+    else this.tail = g.prev;
+    const { n, lane, budget } = g;
     // Nobody joined in the window (the common case at low load): the lone job's lighter path.
-    if (g.jobs.length === 1) return this.sendAlone(g.jobs[0] as ScoreJob, g.lane, g.budget, g.oks[0] as () => void, g.fails[0] as (e: unknown) => void);
-    void this.flushJobs(g.jobs, g.lane, g.budget).then((errors) => {
-      for (let j = 0; j < g.jobs.length; j++) {
+    if (n === 1) {
+      const job = g.jobs[0] as ScoreJob;
+      const ok = g.oks[0] as () => void;
+      const fail = g.fails[0] as (e: unknown) => void;
+      this.giveGroup(g);
+      return this.sendAlone(job, lane as L, budget, ok, fail);
+    }
+    // Several requests share this flush: its own lists (a few objects per pack, not per request).
+    const jobs = g.jobs.slice(0, n) as ScoreJob[];
+    const oks = g.oks.slice(0, n);
+    const fails = g.fails.slice(0, n);
+    this.giveGroup(g);
+    void this.flushJobs(jobs, lane as L, budget).then((errors) => {
+      for (let j = 0; j < n; j++) {
         const e = errors[j] ?? null;
         // One continuation's throw must not keep the rest of the group from theirs.
-        if (e === null) resume(g.oks[j] as () => void);
-        else resumeWith(g.fails[j] as (e: unknown) => void, e);
+        if (e === null) resume(oks[j] as () => void);
+        else resumeWith(fails[j] as (e: unknown) => void, e);
       }
     });
+  }
+
+  private giveGroup(g: Group<L>): void {
+    for (let j = 0; j < g.n; j++) {
+      g.jobs[j] = null;
+      g.oks[j] = noop;
+      g.fails[j] = noop;
+    }
+    g.n = 0;
+    g.lane = null;
+    g.prev = g.next = null;
+    if (this.free.length < 256) this.free.push(g);
   }
 
   /**
@@ -174,6 +275,19 @@ export class Coalescer<L extends Lane = Lane> {
     }
     return errors;
   }
+}
+
+/** Whether `job` on `lane` may share the pack of `lead` on `leadLane`: what key() hashes, compared in full. */
+function joins(lead: ScoreJob, leadLane: Lane, job: ScoreJob, lane: Lane): boolean {
+  if (leadLane.key !== lane.key || leadLane.mode !== lane.mode) return false;
+  if (lead.applySoftmax !== job.applySoftmax || lead.nLabels !== job.nLabels) return false;
+  if (lane.mode !== 'mis' && lead.itemFirst !== job.itemFirst) return false;
+  for (let l = 0; l < job.nLabels; l++) if (lead.labels[l] !== job.labels[l]) return false;
+  if (!lead.wholePrompts && !job.wholePrompts) {
+    if (lead.kind !== job.kind) return false;
+    if (job.kind !== 'ids' && (lead.textHash[0] !== job.textHash[0] || lead.textHash[1] !== job.textHash[1])) return false;
+  }
+  return sameQuery(lead, job);
 }
 
 /** Whether two jobs send the same query segment (and both send prompts whole, or neither). */

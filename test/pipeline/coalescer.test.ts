@@ -181,4 +181,38 @@ describe('coalescing', () => {
     expect(sent).toEqual([1, 1]);
     expect(c.merged).toBe(0);
   });
+
+  it('flushes each open group at the end of its own window, behind one timer, and a group closed early by its budget leaves the others waiting', async () => {
+    const t0 = performance.now();
+    const sentAt: Array<[number[], number]> = [];
+    const c = new Coalescer(
+      40,
+      (batches) => {
+        for (const b of batches) sentAt.push([Array.from({ length: b.count }, (_, s) => (b.jobs[s] as ScoreJob).qRef[0] as number), performance.now() - t0]);
+        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+      },
+      (b, _lane, ok) => {
+        sentAt.push([[(b.jobs[0] as ScoreJob).qRef[0] as number], performance.now() - t0]);
+        queueMicrotask(ok);
+      },
+    );
+    const done: Array<Promise<void>> = [];
+    // Query 1 opens at 0, query 2 at ~25 ms; query 3 opens at ~25 ms and fills its budget at once.
+    done.push(c.dispatchAsync(idsJob([1], [1, 1]), MIS, 1000, 2));
+    await new Promise((r) => setTimeout(r, 25));
+    done.push(c.dispatchAsync(idsJob([2], [2, 2]), MIS, 1000, 2));
+    done.push(c.dispatchAsync(idsJob([3], [3, 3]), MIS, 6, 3));
+    done.push(c.dispatchAsync(idsJob([3], [3, 3]), MIS, 6, 3));
+    done.push(c.dispatchAsync(idsJob([3], [3, 3]), MIS, 6, 3)); // over the budget: query 3's group goes now
+    done.push(c.dispatchAsync(idsJob([1], [1, 1]), MIS, 1000, 2)); // joins query 1's open group
+    await Promise.all(done);
+    const at = new Map(sentAt.map(([qs, t]) => [qs.join(','), t]));
+    expect([...at.keys()].sort()).toEqual(['1,1', '2', '3', '3,3'].sort());
+    // Query 3's first pair went at once; query 1's pair at the end of its window, before query 2's.
+    expect(at.get('3,3') as number).toBeLessThan(30);
+    expect(at.get('1,1') as number).toBeGreaterThanOrEqual(20);
+    // Query 2 waited out its own window (due at ~65 ms), not query 1's timer firing at ~40.
+    expect((at.get('2') as number) - (at.get('1,1') as number)).toBeGreaterThanOrEqual(10);
+    expect(at.get('2') as number).toBeGreaterThanOrEqual(50);
+  });
 });
