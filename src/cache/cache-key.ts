@@ -22,6 +22,24 @@ export function checkStoreBatch(keys: Uint8Array, which: Int32Array, m: number, 
   if (!Number.isInteger(m) || m < 0 || m > which.length || m > values.length) {
     throw new RangeError(`score cache: store of ${m} values with ${which.length} indices and ${values.length} values`);
   }
+  checkWhich(keys, which, m);
+}
+
+/** Throws when `which` names a key outside the batch, or `ends` is short, falls or runs past `src`. */
+export function checkRowBatch(keys: Uint8Array, which: Int32Array, m: number, src: Uint8Array, ends: Int32Array): void {
+  if (!Number.isInteger(m) || m < 0 || m > which.length || m > ends.length) {
+    throw new RangeError(`score cache: store of ${m} rows with ${which.length} indices and ${ends.length} ends`);
+  }
+  let from = 0;
+  for (let j = 0; j < m; j++) {
+    const to = ends[j] as number;
+    if (to < from || to > src.length) throw new RangeError(`score cache: row ${j} ends at ${to}, after ${from}, in ${src.length} bytes`);
+    from = to;
+  }
+  checkWhich(keys, which, m);
+}
+
+function checkWhich(keys: Uint8Array, which: Int32Array, m: number): void {
   const n = Math.floor(keys.length / KEY_BYTES);
   for (let j = 0; j < m; j++) {
     const i = which[j] as number;

@@ -23,8 +23,9 @@ function tableSizeFor(capacity: number): number {
  * entry, all in typed arrays so that lookups, hits, evictions and removals never allocate.
  *
  * - Entries are numbered 0..capacity-1; their columns are `keyWords` (4 int32 per key), `prev` /
- *   `next` (the intrusive LRU list; `next` also chains free entries), `expiresAt`, `valueSlab`
- *   and `values`. An entry is live exactly when values[e] !== null.
+ *   `next` (the intrusive LRU list; `next` also chains free entries), `expiresAt`, and where the
+ *   value's bytes are: `values` (the arena buffer holding them), `valueOff`, `valueLen`,
+ *   `valueSlab`. An entry is live exactly when values[e] !== null.
  * - `slots` is an open-addressing table (linear probing) holding entry + 1, 0 = empty. Removal
  *   uses backward-shift deletion, so there are no tombstones to clean up under churn.
  * - Capacity grows by doubling on insert (store path only), up to `maxCapacity`.
@@ -37,7 +38,10 @@ export class EntryTable {
   expiresAt: Float64Array;
   /** Which ValueArena slab holds the value (for releasing its bytes); -1 when none. */
   valueSlab: Int32Array;
+  /** The buffer holding the value (an arena slab, shared by many entries); null when the entry is free. */
   values: Array<Buffer | null>;
+  valueOff: Int32Array;
+  valueLen: Int32Array;
   /** Most recently used. */
   head = NONE;
   /** Least recently used: the next to evict. */
@@ -58,6 +62,8 @@ export class EntryTable {
     this.expiresAt = new Float64Array(this.capacity);
     this.valueSlab = new Int32Array(this.capacity);
     this.values = new Array<Buffer | null>(this.capacity).fill(null);
+    this.valueOff = new Int32Array(this.capacity);
+    this.valueLen = new Int32Array(this.capacity);
     this.slots = new Int32Array(tableSizeFor(this.capacity));
     this.mask = this.slots.length - 1;
     this.chainFree(0, this.capacity);
@@ -88,7 +94,7 @@ export class EntryTable {
   }
 
   /** Adds an absent key as the most recently used entry; the caller makes room first (hasRoom). */
-  insert(keys: Uint8Array, off: number, expiresAt: number, value: Buffer, valueSlab: number): number {
+  insert(keys: Uint8Array, off: number, expiresAt: number, value: Buffer, valueOff: number, valueLen: number, valueSlab: number): number {
     if (this.free === NONE) this.grow();
     const e = this.free;
     if (e === NONE) throw new Error('score cache: entry table full');
@@ -102,6 +108,8 @@ export class EntryTable {
     this.expiresAt[e] = expiresAt;
     this.valueSlab[e] = valueSlab;
     this.values[e] = value;
+    this.valueOff[e] = valueOff;
+    this.valueLen[e] = valueLen;
     this.placeInSlots(e);
     this.linkHead(e);
     this.size++;
@@ -137,6 +145,8 @@ export class EntryTable {
       this.expiresAt = fresh.expiresAt;
       this.valueSlab = fresh.valueSlab;
       this.values = fresh.values;
+      this.valueOff = fresh.valueOff;
+      this.valueLen = fresh.valueLen;
       this.slots = fresh.slots;
       this.mask = fresh.mask;
     } else {
@@ -224,6 +234,12 @@ export class EntryTable {
     expiresAt.set(this.expiresAt);
     const valueSlab = new Int32Array(cap);
     valueSlab.set(this.valueSlab);
+    const valueOff = new Int32Array(cap);
+    valueOff.set(this.valueOff);
+    const valueLen = new Int32Array(cap);
+    valueLen.set(this.valueLen);
+    this.valueOff = valueOff;
+    this.valueLen = valueLen;
     this.keyWords = keyWords;
     this.prev = prev;
     this.next = next;

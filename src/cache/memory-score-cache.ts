@@ -1,20 +1,24 @@
-import { KEY_BYTES, checkKeyCount, checkStoreBatch } from './cache-key.js';
+import { KEY_BYTES, checkKeyCount, checkRowBatch, checkStoreBatch } from './cache-key.js';
 import { CacheCounters } from './cache-counters.js';
 import { EntryTable, NONE } from './entry-table.js';
 import type { ScoreCache, ScoreCacheStats } from './score-cache.js';
 import { ValueArena } from './value-arena.js';
 
 /**
- * What one entry costs beyond its key and value bytes, measured on Node 20 x64: the value's
- * Buffer view object (~96 B) plus its share of the typed-array columns and slot table (~48 B).
+ * What one entry costs beyond its key and value bytes: its share of the typed-array columns
+ * (links, expiry, value slab/offset/length: 28 B), its slot in the values list (8 B) and in the
+ * slot table at a load factor of 1/2 or less (8-16 B), with room for the table's doubling.
  * Charging it keeps maxBytes close to the real footprint, since score rows are only 20-60 bytes.
  */
-export const ENTRY_OVERHEAD_BYTES = 144;
+export const ENTRY_OVERHEAD_BYTES = 64;
 
 /** Expired entries the store path checks per value stored, so that unread expired entries are reclaimed too. */
 const SWEEP_PER_STORE = 4;
 
 const FIRST_CAPACITY = 1024;
+
+/** What a store returns: it is done when it returns, and one settled promise serves every call. */
+const STORED: Promise<void> = Promise.resolve();
 
 export interface MemoryScoreCacheOptions {
   ttlSeconds: number;
@@ -30,8 +34,9 @@ export function entryBytes(valueBytes: number): number {
 
 /**
  * In-process score cache: LRU bounded by bytes, with a TTL per entry (set at store time; hits do
- * not extend it). getMany is allocation-free per key: it walks the EntryTable and hands out the
- * stored Buffers themselves, so callers must treat returned values as read-only.
+ * not extend it). lookupNow and setRows, the request path's, allocate nothing per key: they walk
+ * the EntryTable, copy values into the arena, and hand out the arena's buffers with bounds, so
+ * callers must treat them as read-only. getMany and setMany (a Buffer per value) serve the rest.
  */
 export class MemoryScoreCache implements ScoreCache {
   readonly kind = 'memory' as const;
@@ -55,11 +60,25 @@ export class MemoryScoreCache implements ScoreCache {
     this.table = new EntryTable(Math.min(FIRST_CAPACITY, maxEntries), maxEntries);
   }
 
+  /** Bounds of a getMany's hits, for its views. */
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+
+  /** The values as Buffers of their own (views of the arena): a view per hit, off the request path. */
   getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number> {
-    return Promise.resolve(this.getManyNow(keys, n, out));
+    if (this.starts.length < n) {
+      this.starts = new Int32Array(2 * n);
+      this.ends = new Int32Array(2 * n);
+    }
+    const hits = this.lookupNow(keys, n, out, this.starts, this.ends);
+    for (let i = 0; i < n; i++) {
+      const v = out[i];
+      if (v !== null && v !== undefined) out[i] = v.subarray(this.starts[i], this.ends[i]);
+    }
+    return Promise.resolve(hits);
   }
 
-  readonly getManyNow = (keys: Uint8Array, n: number, out: Array<Buffer | null>): number => {
+  readonly lookupNow = (keys: Uint8Array, n: number, out: Array<Buffer | null>, start: Int32Array, end: Int32Array): number => {
     checkKeyCount(keys, n);
     const started = performance.now();
     const now = this.clock === null ? started : this.clock();
@@ -76,6 +95,9 @@ export class MemoryScoreCache implements ScoreCache {
       } else {
         t.touch(e);
         out[i] = t.values[e] as Buffer;
+        const off = t.valueOff[e] as number;
+        start[i] = off;
+        end[i] = off + (t.valueLen[e] as number);
         hits++;
       }
     }
@@ -85,28 +107,49 @@ export class MemoryScoreCache implements ScoreCache {
 
   setMany(keys: Uint8Array, which: Int32Array, m: number, values: Buffer[]): Promise<void> {
     checkStoreBatch(keys, which, m, values);
-    const now = this.now();
-    const expiresAt = now + this.ttlMs;
-    const t = this.table;
+    const expiresAt = this.now() + this.ttlMs;
     for (let j = 0; j < m; j++) {
-      const off = (which[j] as number) * KEY_BYTES;
       const value = values[j] as Buffer;
-      const size = entryBytes(value.length);
-      const old = t.find(keys, off);
-      if (old !== NONE) this.drop(old);
-      if (size > this.maxBytes) continue;
-      while ((this.bytes + size > this.maxBytes || !t.hasRoom()) && t.tail !== NONE) {
-        this.drop(t.tail);
-        this.counters.evictions++;
-      }
-      const stored = this.arena.copyIn(value);
-      t.insert(keys, off, expiresAt, stored, this.arena.lastSlab);
-      this.bytes += size;
-      this.counters.stores++;
+      this.store(keys, (which[j] as number) * KEY_BYTES, value, 0, value.length, expiresAt);
     }
-    this.sweep(now, m * SWEEP_PER_STORE);
+    this.afterStores(m);
+    return STORED;
+  }
+
+  setRows(keys: Uint8Array, which: Int32Array, m: number, src: Buffer, ends: Int32Array): Promise<void> {
+    checkRowBatch(keys, which, m, src, ends);
+    const expiresAt = this.now() + this.ttlMs;
+    let from = 0;
+    for (let j = 0; j < m; j++) {
+      const to = ends[j] as number;
+      this.store(keys, (which[j] as number) * KEY_BYTES, src, from, to, expiresAt);
+      from = to;
+    }
+    this.afterStores(m);
+    return STORED;
+  }
+
+  /** One value, src[from, to), under the key at keys[off]: replaces, evicts to make room, copies into the arena. */
+  private store(keys: Uint8Array, off: number, src: Uint8Array, from: number, to: number, expiresAt: number): void {
+    const t = this.table;
+    const size = entryBytes(to - from);
+    const old = t.find(keys, off);
+    if (old !== NONE) this.drop(old);
+    if (size > this.maxBytes) return;
+    while ((this.bytes + size > this.maxBytes || !t.hasRoom()) && t.tail !== NONE) {
+      this.drop(t.tail);
+      this.counters.evictions++;
+    }
+    const arena = this.arena;
+    const buf = arena.copyIn(src, from, to);
+    t.insert(keys, off, expiresAt, buf, arena.lastOff, to - from, arena.lastSlab);
+    this.bytes += size;
+    this.counters.stores++;
+  }
+
+  private afterStores(m: number): void {
+    this.sweep(this.now(), m * SWEEP_PER_STORE);
     if (this.arena.wasteful()) this.compact();
-    return Promise.resolve();
   }
 
   stats(): ScoreCacheStats {
@@ -140,7 +183,7 @@ export class MemoryScoreCache implements ScoreCache {
 
   private drop(e: number): void {
     const t = this.table;
-    const len = (t.values[e] as Buffer).length;
+    const len = t.valueLen[e] as number;
     this.arena.release(t.valueSlab[e] as number, len);
     this.bytes -= entryBytes(len);
     t.remove(e);
@@ -168,9 +211,12 @@ export class MemoryScoreCache implements ScoreCache {
       const value = t.values[e];
       const slab = t.valueSlab[e] as number;
       if (value === null || !arena.isMarked(slab)) continue;
-      t.values[e] = arena.copyIn(value);
+      const off = t.valueOff[e] as number;
+      const len = t.valueLen[e] as number;
+      t.values[e] = arena.copyIn(value, off, off + len);
+      t.valueOff[e] = arena.lastOff;
       t.valueSlab[e] = arena.lastSlab;
-      arena.release(slab, value.length);
+      arena.release(slab, len);
     }
   }
 }

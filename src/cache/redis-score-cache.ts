@@ -172,6 +172,16 @@ export class RedisScoreCache implements ScoreCache {
     });
   }
 
+  /** setMany from rows laid end to end: a copy of their bytes cut into one Buffer each, as ioredis wants Buffers. */
+  setRows(keys: Uint8Array, which: Int32Array, m: number, src: Buffer, ends: Int32Array): Promise<void> {
+    const total = m > 0 ? (ends[m - 1] as number) : 0;
+    const own = Buffer.allocUnsafe(total);
+    src.copy(own, 0, 0, total);
+    const values: Buffer[] = new Array<Buffer>(m);
+    for (let j = 0; j < m; j++) values[j] = own.subarray(j === 0 ? 0 : (ends[j - 1] as number), ends[j] as number);
+    return this.setMany(keys, which, m, values);
+  }
+
   stats(): ScoreCacheStats {
     return this.counters.snapshot(0, 0);
   }

@@ -37,16 +37,23 @@ export interface ScoreCache {
    */
   getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number>;
   /**
-   * getMany without the promise, for a cache that answers in process (memory, off): the request
-   * path continues at once rather than after a microtask. Absent where a lookup is a round trip.
+   * getMany without the promise and without a Buffer per hit, for a cache that answers in
+   * process (memory, off): sets out[i] to the buffer holding the value, which it shares with other
+   * entries, and the value's bounds in it to start[i], end[i] (null on a miss); returns the hits.
+   * Absent where a lookup is a round trip.
    */
-  readonly getManyNow?: (keys: Uint8Array, n: number, out: Array<Buffer | null>) => number;
+  readonly lookupNow?: (keys: Uint8Array, n: number, out: Array<Buffer | null>, start: Int32Array, end: Int32Array) => number;
   /**
    * Stores values[j] under key which[j] (an index into keys) for j < m with the configured TTL, in
    * ONE round trip. Never rejects. The cache copies what it keeps; the caller may reuse keys, which
    * and values once this returns. Need not be awaited on the request path.
    */
   setMany(keys: Uint8Array, which: Int32Array, m: number, values: Buffer[]): Promise<void>;
+  /**
+   * setMany with the values laid end to end in one buffer: value j is src[ends[j - 1], ends[j])
+   * (from 0 for j = 0). The request path's store, which needs no Buffer per value.
+   */
+  setRows(keys: Uint8Array, which: Int32Array, m: number, src: Buffer, ends: Int32Array): Promise<void>;
   stats(): ScoreCacheStats;
   /** Resolves true once the backend is usable (at once for memory and off), false after timeoutMs. */
   ready(timeoutMs?: number): Promise<boolean>;

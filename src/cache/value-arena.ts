@@ -4,18 +4,24 @@ export const SLAB_BYTES = 64 * 1024;
 const LARGE_VALUE_BYTES = 4 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/** Values up to this long are copied byte by byte: on Node 20 a ranged copy allocates a view of its source. */
+const LOOP_COPY_BYTES = 128;
+
 /**
- * Owns the bytes of cached values. A Buffer per value of its own costs ~370 bytes of heap and
- * malloc for a 40-byte score row; a view into a shared slab costs ~100. Node's own Buffer pool
- * would be as cheap but lets one long-lived hot entry pin an 8 KiB slab of dead neighbours
- * invisibly. Here slabs are bump-allocated and never rewritten, so a view handed to a caller stays
- * valid (and unchanged) even after its entry is evicted; a slab is dropped when its last value is
- * released, and compaction (driven by the owner, on the store path) moves the survivors of
- * mostly-dead slabs so slab bytes stay within about twice the live bytes.
+ * Owns the bytes of cached values. An entry names its bytes by (buffer, offset, length) in the
+ * entry table's columns, not by a Buffer of its own: a Buffer per value costs ~370 bytes of heap
+ * and malloc for a 40-byte score row, and even a view into a shared slab ~100, per entry stored.
+ * Node's own Buffer pool would be as cheap but lets one long-lived hot entry pin an 8 KiB slab of
+ * dead neighbours invisibly. Here slabs are bump-allocated and never rewritten, so bytes handed
+ * to a caller stay valid (and unchanged) even after their entry is evicted; a slab is dropped when
+ * its last value is released, and compaction (driven by the owner, on the store path) moves the
+ * survivors of mostly-dead slabs so slab bytes stay within about twice the live bytes.
  */
 export class ValueArena {
-  /** Slab of the value copyIn returned last; -1 for values that own their buffer. */
+  /** Slab of the value copyIn stored last; -1 for values that own their buffer. */
   lastSlab = -1;
+  /** Where in the returned buffer the value copyIn stored last begins. */
+  lastOff = 0;
   liveBytes = 0;
   slabBytes = 0;
   private slabs: Array<Buffer | null> = [];
@@ -24,25 +30,28 @@ export class ValueArena {
   private current = -1;
   private used = SLAB_BYTES;
 
-  /** Copies `src` into the arena and returns the stored view; its slab is in lastSlab. */
-  copyIn(src: Uint8Array): Buffer {
-    const len = src.length;
-    if (len === 0 || len > LARGE_VALUE_BYTES) {
+  /** Copies src[start, end) into the arena; returns the buffer that holds it, at lastOff, in slab lastSlab. */
+  copyIn(src: Uint8Array, start: number, end: number): Buffer {
+    const len = end - start;
+    this.lastOff = 0;
+    if (len <= 0 || len > LARGE_VALUE_BYTES) {
       this.lastSlab = -1;
-      if (len === 0) return EMPTY;
+      if (len <= 0) return EMPTY;
       const own = Buffer.allocUnsafeSlow(len);
-      own.set(src);
+      own.set(src.subarray(start, end));
       return own;
     }
     if (this.used + len > SLAB_BYTES) this.openSlab();
     const slab = this.slabs[this.current] as Buffer;
-    const view = slab.subarray(this.used, this.used + len);
-    view.set(src);
+    const at = this.used;
+    if (len <= LOOP_COPY_BYTES) for (let k = 0; k < len; k++) slab[at + k] = src[start + k] as number;
+    else slab.set(src.subarray(start, end), at);
     this.used += len;
     this.live[this.current] = (this.live[this.current] as number) + len;
     this.liveBytes += len;
     this.lastSlab = this.current;
-    return view;
+    this.lastOff = at;
+    return slab;
   }
 
   /** Gives back `len` bytes of `slab` (from copyIn's lastSlab). Never allocates: lookups call it for expired entries. */

@@ -81,17 +81,25 @@ export function computeKeys(job: ScoreJob, ctx: CacheContext, mis: boolean, hash
  * GPU. Returns the hit count (a value too short to be an entry counts as a miss).
  */
 export async function lookupScores(job: ScoreJob, cache: ScoreCache): Promise<number> {
-  await cache.getMany(job.cacheKeys, job.n, job.cacheOut);
+  const out = job.cacheOut;
+  await cache.getMany(job.cacheKeys, job.n, out);
+  // getMany's values are Buffers of their own: each spans all of its buffer.
+  for (let i = 0; i < job.n; i++) {
+    const v = out[i];
+    if (v === null || v === undefined) continue;
+    job.cacheStart[i] = 0;
+    job.cacheEnd[i] = v.length;
+  }
   return takeLookup(job);
 }
 
 /**
- * lookupScores without a promise where the cache answers in process (getManyNow); -1 where it
+ * lookupScores without a promise where the cache answers in process (lookupNow); -1 where it
  * does not (the caller awaits lookupScores instead).
  */
 export function lookupScoresNow(job: ScoreJob, cache: ScoreCache): number {
-  if (cache.getManyNow === undefined) return -1;
-  cache.getManyNow(job.cacheKeys, job.n, job.cacheOut);
+  if (cache.lookupNow === undefined) return -1;
+  cache.lookupNow(job.cacheKeys, job.n, job.cacheOut, job.cacheStart, job.cacheEnd);
   return takeLookup(job);
 }
 
@@ -103,13 +111,15 @@ function takeLookup(job: ScoreJob): number {
   let hits = 0;
   for (let i = 0; i < n; i++) {
     const v = out[i];
+    const s = job.cacheStart[i] as number;
+    const e = job.cacheEnd[i] as number;
     // [int32 item tokens][int32 query tokens][row bytes]: anything shorter is not an entry.
-    if (v !== null && v !== undefined && v.length > ENTRY_HEADER) {
+    if (v !== null && v !== undefined && e - s > ENTRY_HEADER) {
       job.rowBuf[i] = v;
-      job.rowStart[i] = ENTRY_HEADER;
-      job.rowEnd[i] = v.length;
-      job.itemTokens[i] = v.readInt32LE(0);
-      const q = v.readInt32LE(4);
+      job.rowStart[i] = s + ENTRY_HEADER;
+      job.rowEnd[i] = e;
+      job.itemTokens[i] = v.readInt32LE(s);
+      const q = v.readInt32LE(s + 4);
       if (q >= 0) job.cachedQueryTokens = q;
       job.cacheHit[i] = 1;
       out[i] = null;
@@ -135,21 +145,24 @@ export const ENTRY_HEADER = 8;
 export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): void {
   const m = job.nActive;
   if (m === 0) return;
-  const which = new Int32Array(m);
-  const values: Buffer[] = new Array(m);
   let bytes = 0;
   for (let k = 0; k < m; k++) {
     const i = job.active[k] as number;
     bytes += ENTRY_HEADER + (job.rowEnd[i] as number) - (job.rowStart[i] as number);
   }
-  // One buffer for the batch; the cache keeps its own copy (memory) or serialises now (Redis).
-  const slab = Buffer.allocUnsafe(bytes);
+  // The entries end to end in reused scratch: the cache copies what it keeps (memory) or
+  // serialises now (Redis), so nothing here outlives the call.
+  if (rows.length < bytes) rows = Buffer.allocUnsafeSlow(Math.max(2 * rows.length, bytes));
+  if (which.length < m) {
+    which = new Int32Array(2 * m);
+    ends = new Int32Array(2 * m);
+  }
+  const slab = rows;
   const q = mis && !job.usageNull ? job.qLen : -1;
   let at = 0;
   for (let k = 0; k < m; k++) {
     const i = job.active[k] as number;
     which[k] = i;
-    const start = at;
     slab.writeInt32LE(job.usageNull ? -1 : itemShare(job, i, mis), at);
     slab.writeInt32LE(q, at + 4);
     at += ENTRY_HEADER;
@@ -157,7 +170,12 @@ export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): voi
     const row = job.rowBuf[i] as Buffer;
     const end = job.rowEnd[i] as number;
     for (let r = job.rowStart[i] as number; r < end; r++) slab[at++] = row[r] as number;
-    values[k] = slab.subarray(start, at);
+    ends[k] = at;
   }
-  void cache.setMany(job.cacheKeys, which, m, values);
+  void cache.setRows(job.cacheKeys, which, m, slab, ends);
 }
+
+/** storeScores' scratch: the entries' bytes, which item each is, where each ends. */
+let rows = Buffer.allocUnsafeSlow(4096);
+let which = new Int32Array(64);
+let ends = new Int32Array(64);

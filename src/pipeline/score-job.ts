@@ -96,9 +96,11 @@ export class ScoreJob {
   /** Indices of the items the backend must score (score-cache misses), in item order. */
   active: Int32Array = new Int32Array(16);
   nActive = 0;
-  /** Score-cache keys, 16 bytes per item, and lookup results. */
+  /** Score-cache keys, 16 bytes per item, and lookup results: the buffer holding each hit's value, and its bounds there. */
   cacheKeys: Uint8Array = new Uint8Array(256);
   cacheOut: Array<Buffer | null> = [];
+  cacheStart: Int32Array = new Int32Array(16);
+  cacheEnd: Int32Array = new Int32Array(16);
   /** Score-cache hit bits per item. */
   cacheHit: Uint8Array = new Uint8Array(16);
   /** Score rows as byte spans of a backend response (or a cache value), per item. */
@@ -185,6 +187,8 @@ export class ScoreJob {
       this.bLen = growI32(this.bLen, n);
       this.rowStart = growI32(this.rowStart, n);
       this.rowEnd = growI32(this.rowEnd, n);
+      this.cacheStart = growI32(this.cacheStart, n);
+      this.cacheEnd = growI32(this.cacheEnd, n);
       this.itemTokens = growI32(this.itemTokens, n);
       this.itemEdge = growI32(this.itemEdge, n);
       const state = new Uint8Array(this.aOff.length);
