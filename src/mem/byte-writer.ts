@@ -130,6 +130,29 @@ export class ByteWriter {
     this.pos = p;
   }
 
+  /**
+   * x with three decimals: the digits of |x| * 1000 rounded, as fixed3Text spells them, without
+   * a string (what toFixed(3) gives, but for ties its rounding of the binary value may differ).
+   */
+  fixed3(x: number): void {
+    const a = Math.round(Math.abs(x) * 1000);
+    if (!(a < 2147483648)) {
+      this.ascii(fixed3Text(x));
+      return;
+    }
+    this.ensure(16);
+    const b = this.buf;
+    let p = this.pos;
+    if (x < 0) b[p++] = 45; // '-'
+    p = writeInt(b, p, Math.floor(a / 1000));
+    const f = a % 1000;
+    b[p++] = 46; // '.'
+    b[p++] = 48 + Math.floor(f / 100);
+    b[p++] = 48 + (Math.floor(f / 10) % 10);
+    b[p++] = 48 + (f % 10);
+    this.pos = p;
+  }
+
   /** A finite number in JSON form; integers take the fast path. */
   number(x: number): void {
     if (Number.isInteger(x) && Math.abs(x) < 2147483648) this.int(x);
@@ -204,4 +227,11 @@ export function keepIdText(ids: Int32Array): number {
 /** Pre-encodes a constant JSON fragment. */
 export function lit(s: string): Buffer {
   return Buffer.from(s, 'utf8');
+}
+
+/** x with three decimals as a string: the same digits ByteWriter.fixed3 writes. */
+export function fixed3Text(x: number): string {
+  const a = Math.round(Math.abs(x) * 1000);
+  if (!(a < 2147483648)) return x.toFixed(3);
+  return `${x < 0 ? '-' : ''}${Math.floor(a / 1000)}.${String(a % 1000).padStart(3, '0')}`;
 }

@@ -35,17 +35,24 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
+interface Stats {
+  heap: { allocated_bytes: number; gc_seconds: number };
+  score_cache: { hits: number; misses: number };
+}
+
 /** The parts of scorecar's /scorecar/stats this test reads. */
-async function stats(url: string): Promise<{ heap: { allocated_bytes: number }; score_cache: { hits: number; misses: number } }> {
-  return JSON.parse((await call(url + '/scorecar/stats', 'GET')).text) as { heap: { allocated_bytes: number }; score_cache: { hits: number; misses: number } };
+async function stats(url: string): Promise<Stats> {
+  return JSON.parse((await call(url + '/scorecar/stats', 'GET')).text) as Stats;
 }
 
-async function allocated(url: string): Promise<number> {
-  return (await stats(url)).heap.allocated_bytes;
+/** What scorecar's main thread spent over one run: heap bytes allocated, seconds in GC pauses. */
+interface Spent {
+  bytes: number;
+  gcSeconds: number;
 }
 
-/** Sends `bodies` round-robin, 8 at a time, `total` requests; returns the bytes scorecar allocated meanwhile. */
-async function drive(bodies: string[], total: number, target: 'off' | 'cached' = 'off'): Promise<number> {
+/** Sends `bodies` round-robin, 8 at a time, `total` requests; returns what scorecar spent meanwhile. */
+async function drive(bodies: string[], total: number, target: 'off' | 'cached' = 'off'): Promise<Spent> {
   const pool = target === 'off' ? client : cachedClient;
   const url = target === 'off' ? scorecar.url : cached.url;
   let next = 0;
@@ -57,9 +64,27 @@ async function drive(bodies: string[], total: number, target: 'off' | 'cached' =
       if (r.statusCode !== 200) throw new Error(`${r.statusCode}: ${text}`);
     }
   };
-  const before = await allocated(url);
+  const before = (await stats(url)).heap;
   await Promise.all(Array.from({ length: 8 }, worker));
-  return (await allocated(url)) - before;
+  const after = (await stats(url)).heap;
+  return { bytes: after.allocated_bytes - before.allocated_bytes, gcSeconds: after.gc_seconds - before.gc_seconds };
+}
+
+/**
+ * The steady state: V8 takes a few thousand requests to optimise the whole path (the first 1,000
+ * after start allocate ~1.6x what later ones do), so the bytes are the least of three runs made
+ * after a warm-up. GC pauses come a few megabytes apart, so one run may hold none: their time is
+ * taken over all three runs.
+ */
+async function steady(run: () => Promise<Spent>, items: number): Promise<{ bytes: number; gcMs: number }> {
+  let bytes = Infinity;
+  let gcSeconds = 0;
+  for (let r = 0; r < 3; r++) {
+    const s = await run();
+    bytes = Math.min(bytes, s.bytes / items);
+    gcSeconds += s.gcSeconds;
+  }
+  return { bytes, gcMs: (gcSeconds * 1000 * 10_000) / (3 * items) };
 }
 
 /**
@@ -81,7 +106,7 @@ function cacheBodies(repeated: number, count: number, fixedSeed: number, seed: n
   );
 }
 
-async function cacheHits(): Promise<{ hits: number; misses: number }> {
+async function cacheHits(): Promise<Stats['score_cache']> {
   return (await stats(cached.url)).score_cache;
 }
 
@@ -115,63 +140,78 @@ describe('GC-free hot path', () => {
     const small = idsBodies(10, 100, 50);
     const large = idsBodies(100, 100, 20);
     const text = textBodies(10, 50);
-    // Warm every path and pool (and the caches for the text bodies).
-    await drive(small, 400);
-    await drive(large, 60);
-    await drive(text, 200);
+    // Warm every path and pool (and the token caches for the text bodies) to the steady state.
+    await drive(small, 2500);
+    await drive(large, 150);
+    await drive(text, 2500);
 
-    const idsSmall = (await drive(small, 1000)) / 10_000;
-    const idsLarge = (await drive(large, 200)) / 20_000;
-    const warmText = (await drive(text, 1000)) / 10_000;
+    const idsSmall = await steady(() => drive(small, 1000), 10_000);
+    const idsLarge = await steady(() => drive(large, 100), 10_000);
+    const warmText = await steady(() => drive(text, 1000), 10_000);
     // Per request at 10 and at 100 items; the slope is what one more item costs.
-    const perReq10 = idsSmall * 10;
-    const perReq100 = idsLarge * 100;
+    const perReq10 = idsSmall.bytes * 10;
+    const perReq100 = idsLarge.bytes * 100;
     const marginal = (perReq100 - perReq10) / 90;
     console.log(
-      `heap bytes per item: ids 10-item ${idsSmall.toFixed(0)}, ids 100-item ${idsLarge.toFixed(0)}, ` +
-        `warm text 10-item ${warmText.toFixed(0)}; marginal per extra item ${marginal.toFixed(1)}`,
+      `heap bytes per item: ids 10-item ${idsSmall.bytes.toFixed(0)}, ids 100-item ${idsLarge.bytes.toFixed(0)}, ` +
+        `warm text 10-item ${warmText.bytes.toFixed(0)}; marginal per extra item ${marginal.toFixed(1)}; ` +
+        `GC ms per 10k items: ids 10-item ${idsSmall.gcMs.toFixed(2)}, 100-item ${idsLarge.gcMs.toFixed(2)}, warm text ${warmText.gcMs.toFixed(2)}`,
     );
     // What a request costs is the HTTP layer's and the pipeline's per-request objects;
-    // what an item costs is ~0. Measured here on 2026-12-03: ids 10-item 2,917-2,963 B per item
-    // with undici carrying the scoring calls, then 2,372-2,390 (100-item 238-243, warm text
-    // 2,268-2,277) once they went through H1Pool (src/backend/h1-pool.ts), three runs; on
-    // 2026-12-04 2,085-2,134 (100-item 210-215, warm text 2,091-2,107) once bodies were read
-    // without a promise, admission at once took no promise, and two async frames left the call
-    // path; 1,285-1,306 (100-item 117-118, warm text 1,288-1,331) on 2026-12-04 once POST
-    // /v1/score was served by scorecar's own HTTP/1.1 code instead of node:http
-    // (src/api/http/h1-front.ts); on 2026-12-05 811-834 (100-item 70-72, warm text 974-980) once
-    // the scoring path ran on continuations and pooled calls instead of promises and async
-    // frames, and reused scratch arrays stopped being truncated (two runs); warm text 879 once
-    // it was resolved from the token caches without a promise. The bounds sit ~20% above that
-    // to catch a regression. The hot-path issue's target (256 B per item) is not met.
-    expect(idsSmall).toBeLessThan(1000);
-    expect(warmText).toBeLessThan(1060);
-    expect(idsLarge).toBeLessThan(110);
+    // what an item costs is ~0. Measured here (the coalescing window at its default of 2 ms): on
+    // 2026-12-03 ids 10-item 2,917-2,963 B per item with undici carrying the scoring calls,
+    // 2,372-2,390 through H1Pool; on 2026-12-04 2,085-2,134 without promises on the body read
+    // and admission, 1,285-1,306 with scorecar's own HTTP/1.1 front (src/api/http/h1-front.ts);
+    // on 2026-12-05 811-834 on continuations and pooled calls, 600 once the coalescer stopped
+    // making a key string, a group and a timer per request. Those figures came from 1,000
+    // requests after a short warm-up; from 2026-12-05 the test reads the steady state (the least
+    // of three runs after a warm-up of 2,500 requests), and with the timing headers written as
+    // bytes: ids 10-item 427-466, 100-item 44-46, warm text 558-572 (four runs). The bounds sit
+    // ~20% above that to catch a regression. The hot-path issue's target (256 B per item) is not
+    // met: ~1.9 KB of each request's ~4.4 KB is node:net's stream machinery (see the issue notes).
+    expect(idsSmall.bytes).toBeLessThan(560);
+    expect(warmText.bytes).toBeLessThan(690);
+    expect(idsLarge.bytes).toBeLessThan(56);
     expect(marginal).toBeLessThan(32);
-  }, 180_000);
+    // GC pauses per 10k items read 0-5 ms here (0.0-0.7 in some runs, a full collection in
+    // others): node allocates an ArrayBuffer per socket read, and every ~8 MB of them V8 runs a
+    // mark-compact (2-9 ms) rather than a scavenge. The target (1 ms) is not met; this bound only
+    // catches a path that starts collecting far more often.
+    for (const g of [idsSmall, idsLarge, warmText]) expect(g.gcMs).toBeLessThan(20);
+  }, 240_000);
 
   it('bounds what the default memory score cache adds per item, at 0% and 50% hits', async () => {
     // Warm-up: the code paths, and the five repeated items stored (bodies of their own new items).
-    await drive(cacheBodies(0, 300, 1, 11), 300, 'cached');
+    await drive(cacheBodies(0, 2500, 1, 11), 2500, 'cached');
     await drive(cacheBodies(5, 300, 2, 12), 300, 'cached');
-    const s0 = await cacheHits();
-    const miss = (await drive(cacheBodies(0, 1000, 3, 13), 1000, 'cached')) / 10_000;
-    const s1 = await cacheHits();
-    const half = (await drive(cacheBodies(5, 1000, 2, 14), 1000, 'cached')) / 10_000;
-    const s2 = await cacheHits();
-    console.log(`heap bytes per item, score cache on: 0% hits ${miss.toFixed(0)}, 50% hits ${half.toFixed(0)}`);
-    // The runs are what they say: no hit in the first, exactly the five repeated items in the second.
-    expect([s1.hits - s0.hits, s1.misses - s0.misses]).toEqual([0, 10_000]);
-    expect([s2.hits - s1.hits, s2.misses - s1.misses]).toEqual([5_000, 5_000]);
+    // Each run sends items new to the cache (seeds never used before) beside, in the 50% runs,
+    // the five repeated ones; the hit counts show each run is what it says.
+    let seed = 100;
+    const run = async (repeated: number): Promise<Spent> => {
+      const before = await cacheHits();
+      const spent = await drive(cacheBodies(repeated, 1000, repeated === 0 ? 3 : 2, seed++), 1000, 'cached');
+      const after = await cacheHits();
+      expect([after.hits - before.hits, after.misses - before.misses]).toEqual(repeated === 0 ? [0, 10_000] : [5_000, 5_000]);
+      return spent;
+    };
+    const miss = await steady(() => run(0), 10_000);
+    const half = await steady(() => run(5), 10_000);
+    console.log(
+      `heap bytes per item, score cache on: 0% hits ${miss.bytes.toFixed(0)}, 50% hits ${half.bytes.toFixed(0)}; ` +
+        `GC ms per 10k items: ${miss.gcMs.toFixed(2)}, ${half.gcMs.toFixed(2)}`,
+    );
     // Measured here on 2026-12-03 (three runs each): 3,140-3,175 B per item at 0% hits and
     // 2,916-2,952 at 50% once keyed hashing stopped going through hash-wasm's allocating wrapper
     // (src/mem/blake3-wasm.ts); 3,042-3,067 and 2,808-2,848 once a lone request's batch skipped
     // the coalescer's multi-batch bookkeeping; 2,452-2,484 and 2,224-2,272 once scoring calls
     // went through H1Pool instead of undici; 2,150-2,196 and 1,936-1,989 on 2026-12-04 (the
     // changes noted in the test above); 1,350-1,456 and 1,150-1,172 with the H1 front; 895-908
-    // and 681-684 on 2026-12-05 (continuations, see above). The bounds sit ~20% above that to
-    // catch a regression.
-    expect(miss).toBeLessThan(1100);
-    expect(half).toBeLessThan(830);
-  }, 180_000);
+    // and 681-684 on 2026-12-05 (continuations, see above), 630 and 527 once the memory cache kept
+    // no Buffer per entry (1,000 requests after a short warm-up); in the steady state (see the
+    // test above) 404-412 and 400-403 (four runs). The bounds sit ~20% above that to catch a
+    // regression; GC as in the test above.
+    expect(miss.bytes).toBeLessThan(500);
+    expect(half.bytes).toBeLessThan(490);
+    for (const g of [miss, half]) expect(g.gcMs).toBeLessThan(20);
+  }, 240_000);
 });

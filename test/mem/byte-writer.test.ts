@@ -1,8 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, keepIdText, lit } from '../../src/mem/byte-writer.js';
+import { ByteWriter, fixed3Text, keepIdText, lit } from '../../src/mem/byte-writer.js';
 
 describe('ByteWriter', () => {
+  it('writes three decimals as fixed3Text spells them, and as toFixed(3) does away from rounding ties', () => {
+    const w = new ByteWriter(8);
+    const check = (x: number): void => {
+      w.reset();
+      w.fixed3(x);
+      const text = w.view().toString('latin1');
+      expect(text).toBe(fixed3Text(x));
+      const m = x * 1000;
+      if (Math.abs(Math.abs(m - Math.trunc(m)) - 0.5) > 1e-6 && Math.abs(m) < 1e15) expect(text).toBe(x.toFixed(3));
+    };
+    for (const x of [0, 0.0004, 0.0005, 0.9995, 1, 1.5, 999.9999, 12345.678, -0.25, -3.0004, 2147483.647, 2147483.648, 1e12, NaN, Infinity, -Infinity]) check(x);
+    fc.assert(fc.property(fc.double({ min: -1e7, max: 1e7, noNaN: true }), check), { numRuns: 5000 });
+    fc.assert(fc.property(fc.double({ min: 0, max: 100, noNaN: true }), check), { numRuns: 5000 });
+  });
+
   it('writes int arrays exactly as JSON does', () => {
     const w = new ByteWriter(16);
     fc.assert(

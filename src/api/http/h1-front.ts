@@ -2,6 +2,7 @@ import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES, type 
 import type { Socket } from 'node:net';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
+import { type Timing, putTimingHeaders, writeTimingHeaders } from '../timing-headers.js';
 import type { HttpReply, HttpRequestView } from './exchange.js';
 import { HEAD_INCOMPLETE, HEAD_OTHER, MAX_HEAD_BYTES, RequestHead, readRequestHead } from './h1-request-head.js';
 
@@ -72,6 +73,8 @@ const CRLF = lit('\r\n');
 const COLON = lit(': ');
 const CLOSE_TAIL = lit('Connection: close\r\n\r\n');
 const CONTENT_LENGTH = lit('content-length: ');
+const TIMED_HEAD = lit('content-type: application/json\r\ncontent-length: ');
+const REQUEST_ID = lit('x-request-id: ');
 
 const statusLines = new Map<number, Buffer>();
 function statusLine(code: number): Buffer {
@@ -119,6 +122,9 @@ class FrontExchange implements HttpRequestView, HttpReply {
   gone = false;
   ended = false;
   private out: OutgoingHttpHeaders | null = null;
+  /** endTimed's request id and figures, while its head is written. */
+  private timedId = '';
+  private timing: Timing | null = null;
   /** Headers set before writeHead (name, value pairs); rare: failures only. */
   private early: (string | number)[] | null = null;
   private close0: (() => void) | null = null;
@@ -179,6 +185,28 @@ class FrontExchange implements HttpRequestView, HttpReply {
     return this;
   }
 
+  endTimed(body: Buffer, written: () => void, requestId: string, timing: Timing): this {
+    if (this.ended || this.gone || this.headersSent || this.early !== null) {
+      // The general path for whatever is unusual: the client gone, a head already written or headers set early.
+      if (!this.ended && !this.gone) this.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': body.length, 'x-request-id': requestId }, timing));
+      return this.end(body, written);
+    }
+    checkValue('x-request-id', requestId);
+    this.statusCode = 200;
+    this.headersSent = true;
+    this.timedId = requestId;
+    this.timing = timing;
+    this.ended = true;
+    try {
+      this.conn.answer(this, body);
+    } finally {
+      this.timing = null;
+      this.timedId = '';
+    }
+    written();
+    return this;
+  }
+
   on(_event: 'close', listener: () => void): this {
     if (this.close0 === null) this.close0 = listener;
     else if (this.close1 === null) this.close1 = listener;
@@ -211,6 +239,20 @@ class FrontExchange implements HttpRequestView, HttpReply {
   /** @internal the head: status line, the route's headers, Date, Connection, as node:http writes them. */
   writeHeadTo(w: ByteWriter, bodyLength: number, close: boolean, keepAliveTail: Buffer): boolean {
     w.raw(statusLine(this.statusCode));
+    const timing = this.timing;
+    if (timing !== null) {
+      // endTimed's head: the headers /v1/score's writeHead would carry, in the same order.
+      w.raw(TIMED_HEAD);
+      w.int(bodyLength);
+      w.raw(CRLF);
+      w.raw(REQUEST_ID);
+      w.ascii(this.timedId);
+      w.raw(CRLF);
+      writeTimingHeaders(w, timing);
+      w.raw(currentDateLine());
+      w.raw(close ? CLOSE_TAIL : keepAliveTail);
+      return close;
+    }
     let lengthSent = false;
     let closeAsked = close;
     const early = this.early;

@@ -1,7 +1,7 @@
 import type { HttpReply, HttpRequestView } from './exchange.js';
 import type { Logger } from '../../observe/logger.js';
 import { bufferPool } from '../../mem/buffer-pool.js';
-import { setTimingHeaders } from '../timing-headers.js';
+import { Timing, setTimingHeaders } from '../timing-headers.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import type { ScorecarMetrics } from '../../metrics/registry.js';
 import { RouteMeter } from '../../metrics/route-meter.js';
@@ -64,6 +64,8 @@ function writeScoreResponse(w: ByteWriter, job: ScoreJob): void {
 
 export class ScoreRoute extends ScoringRoute {
   private readonly writers: ReplyWriter[] = [];
+  /** The figures of the answer being written; read at once by endTimed, never held. */
+  private readonly timing = new Timing();
 
   constructor(
     private readonly pipeline: ScorePipeline,
@@ -163,6 +165,12 @@ export class ScoreRoute extends ScoringRoute {
     // Rows (backend replies and cache hits) merged back into item order, as one response.
     if (job.trace !== null) job.trace.stage('merge', t0, performance.now(), { 'scorecar.items': job.n });
     const out = w.view();
+    const totalMs = performance.now() - started;
+    if (res.endTimed !== undefined) {
+      // scorecar's own front writes the head's figures as bytes: no header object or strings.
+      res.endTimed(out, w.written, job.requestId, this.timing.of(job, job.n, totalMs));
+      return 200;
+    }
     // Every header in the literal, the timing ones as placeholders that setTimingHeaders fills:
     // properties added to a smaller literal would grow a backing store per request.
     const headers = {
@@ -176,7 +184,7 @@ export class ScoreRoute extends ScoringRoute {
       'x-scorecar-backend-ms': '',
       'x-scorecar-total-ms': '',
     };
-    res.writeHead(200, setTimingHeaders(headers, job, job.n, performance.now() - started));
+    res.writeHead(200, setTimingHeaders(headers, job, job.n, totalMs));
     // The buffer is reused only once the socket has taken the bytes.
     res.end(out, w.written);
     return 200;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpReply, HttpRequestView } from '../../../src/api/http/exchange.js';
 import { H1Front, type H1FrontOptions } from '../../../src/api/http/h1-front.js';
+import { Timing, putTimingHeaders } from '../../../src/api/timing-headers.js';
 
 /**
  * The H1 front against raw sockets: what it serves itself, what it hands to node:http (whose
@@ -120,6 +121,32 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 describe('H1Front', () => {
+  it('writes an endTimed answer with the head the writeHead path gives the same figures, byte for byte but the Date', async () => {
+    const r = await rig();
+    const t = new Timing();
+    Object.assign(t, { items: 12, cacheHits: 3, tokenizeMs: 0.0004, queueMs: 1.23456, backendMs: 17.5, totalMs: 1234.5678 });
+    let n = 0;
+    r.answer = (res, s) => {
+      const out = Buffer.from(JSON.stringify({ rid: s.requestId }));
+      if (n++ === 0) {
+        const endTimed = res.endTimed;
+        expect(endTimed).toBeTypeOf('function');
+        res.endTimed?.(out, () => {}, s.requestId, t);
+      } else {
+        res.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': s.requestId }, t));
+        res.end(out);
+      }
+    };
+    const c = client(r.port);
+    c.socket.write(post('{}', 'x-request-id: same\r\n') + post('{}', 'x-request-id: same\r\n'));
+    await until(() => bodies(c.text()).length === 2);
+    const heads = (c.text().match(/HTTP\/1\.1 [\s\S]*?\r\n\r\n/g) ?? []).map((h) => h.replace(/Date: [^\r]+/, 'Date: -'));
+    expect(heads).toHaveLength(2);
+    expect(heads[0]).toBe(heads[1]);
+    expect(heads[0]).toContain('x-scorecar-items: 12\r\nx-scorecar-cache-hits: 3\r\nx-scorecar-tokenize-ms: 0.000\r\nx-scorecar-queue-ms: 1.235\r\nx-scorecar-backend-ms: 17.500\r\nx-scorecar-total-ms: 1234.568\r\n');
+    c.socket.destroy();
+  });
+
   it('serves POST /v1/score itself, with node:http-style Date and keep-alive headers, and reads the client headers the route uses', async () => {
     const r = await rig();
     const c = client(r.port);
