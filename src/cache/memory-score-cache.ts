@@ -66,14 +66,17 @@ export class MemoryScoreCache implements ScoreCache {
 
   /** The values as Buffers of their own (views of the arena): a view per hit, off the request path. */
   getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number> {
-    if (this.starts.length < n) {
-      this.starts = new Int32Array(2 * n);
-      this.ends = new Int32Array(2 * n);
+    // Scratch up to 4,096 keys; a larger batch brings its own, so that it is not kept.
+    if (this.starts.length < n && n <= 4096) {
+      this.starts = new Int32Array(Math.min(4096, 2 * n));
+      this.ends = new Int32Array(this.starts.length);
     }
-    const hits = this.lookupNow(keys, n, out, this.starts, this.ends);
+    const starts = this.starts.length >= n ? this.starts : new Int32Array(n);
+    const ends = this.ends.length >= n ? this.ends : new Int32Array(n);
+    const hits = this.lookupNow(keys, n, out, starts, ends);
     for (let i = 0; i < n; i++) {
       const v = out[i];
-      if (v !== null && v !== undefined) out[i] = v.subarray(this.starts[i], this.ends[i]);
+      if (v !== null && v !== undefined) out[i] = v.subarray(starts[i], ends[i]);
     }
     return Promise.resolve(hits);
   }

@@ -152,12 +152,17 @@ export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): voi
   }
   // The entries end to end in reused scratch: the cache copies what it keeps (memory) or
   // serialises now (Redis), so nothing here outlives the call.
-  if (rows.length < bytes) rows = Buffer.allocUnsafeSlow(Math.max(2 * rows.length, bytes));
-  if (which.length < m) {
-    which = new Int32Array(2 * m);
-    ends = new Int32Array(2 * m);
+  // A request over the scratch's cap gets buffers of its own, so that one large request does not
+  // keep its size allocated for the life of the process.
+  const own = bytes > SCRATCH_MAX_BYTES || m > SCRATCH_MAX_ROWS;
+  if (!own && rows.length < bytes) rows = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, Math.max(2 * rows.length, bytes)));
+  if (!own && whichScratch.length < m) {
+    whichScratch = new Int32Array(Math.min(SCRATCH_MAX_ROWS, 2 * m));
+    endsScratch = new Int32Array(whichScratch.length);
   }
-  const slab = rows;
+  const slab = own ? Buffer.allocUnsafe(bytes) : rows;
+  const which = own ? new Int32Array(m) : whichScratch;
+  const ends = own ? new Int32Array(m) : endsScratch;
   const q = mis && !job.usageNull ? job.qLen : -1;
   let at = 0;
   for (let k = 0; k < m; k++) {
@@ -175,7 +180,9 @@ export function storeScores(job: ScoreJob, cache: ScoreCache, mis: boolean): voi
   void cache.setRows(job.cacheKeys, which, m, slab, ends);
 }
 
-/** storeScores' scratch: the entries' bytes, which item each is, where each ends. */
+/** storeScores' scratch: the entries' bytes, which item each is, where each ends; grown up to the caps. */
+const SCRATCH_MAX_BYTES = 1 << 20;
+const SCRATCH_MAX_ROWS = 1 << 14;
 let rows = Buffer.allocUnsafeSlow(4096);
-let which = new Int32Array(64);
-let ends = new Int32Array(64);
+let whichScratch = new Int32Array(64);
+let endsScratch = new Int32Array(64);

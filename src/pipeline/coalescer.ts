@@ -159,15 +159,19 @@ export class Coalescer<L extends Lane = Lane> {
   }
 
   /**
-   * The timer fired: flushes every group whose window has ended, counting as ended one within half
-   * a window of it (Node's timer clock is the event loop's, which lags performance.now()), and
-   * re-arms for the next.
+   * The timer fired: flushes every group whose window has ended, and re-arms for the next. The
+   * first group, the one the timer ran for, counts as ended within half a window of its end
+   * (Node's timer clock is the event loop's, which lags performance.now()); the others only at
+   * their end, so that a request arriving within a later group's window still joins it.
    */
   private readonly expire = (): void => {
     const now = performance.now();
-    const slack = this.windowMs / 2;
     let g = this.head;
-    while (g !== null && g.due <= now + slack) {
+    if (g !== null && g.due <= now + this.windowMs / 2) {
+      this.flush(g);
+      g = this.head;
+    }
+    while (g !== null && g.due <= now) {
       this.flush(g);
       g = this.head;
     }

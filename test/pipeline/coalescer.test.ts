@@ -215,4 +215,31 @@ describe('coalescing', () => {
     expect((at.get('2') as number) - (at.get('1,1') as number)).toBeGreaterThanOrEqual(10);
     expect(at.get('2') as number).toBeGreaterThanOrEqual(50);
   });
+
+  it('keeps a later group open for its whole window when the timer fires for an earlier one', async () => {
+    const t0 = performance.now();
+    const sent: Array<[number, number]> = [];
+    const c = new Coalescer(
+      40,
+      (batches) => {
+        for (const b of batches) sent.push([(b.jobs[0] as ScoreJob).qRef[0] as number, b.count]);
+        return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
+      },
+      (b, _lane, ok) => {
+        sent.push([(b.jobs[0] as ScoreJob).qRef[0] as number, b.count]);
+        queueMicrotask(ok);
+      },
+    );
+    const done: Array<Promise<void>> = [];
+    done.push(c.dispatchAsync(idsJob([1], [1, 1]), MIS, 1000, 2));
+    await new Promise((r) => setTimeout(r, 15));
+    done.push(c.dispatchAsync(idsJob([2], [2, 2]), MIS, 1000, 2)); // due at ~55 ms
+    await new Promise((r) => setTimeout(r, Math.max(0, 45 - (performance.now() - t0))));
+    // At ~45 ms, after query 1's window ended (~40 ms): still within query 2's.
+    done.push(c.dispatchAsync(idsJob([2], [2, 2]), MIS, 1000, 2));
+    const lateAt = performance.now() - t0;
+    await Promise.all(done);
+    // Only meaningful when the late job came before query 2's window ended.
+    if (lateAt < 52) expect(sent).toEqual([[1, 1], [2, 2]]);
+  });
 });

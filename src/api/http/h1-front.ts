@@ -187,7 +187,9 @@ class FrontExchange implements HttpRequestView, HttpReply {
 
   endTimed(body: Buffer, written: () => void, requestId: string, timing: Timing): this {
     if (this.ended || this.gone || this.headersSent || this.early !== null) {
-      // The general path for whatever is unusual: the client gone, a head already written or headers set early.
+      // The general path for whatever is unusual: the client gone (end() only runs `written`),
+      // headers set early (merged as writeHead merges them), or a head already written (writeHead
+      // throws, as it would for the route's own writeHead call).
       if (!this.ended && !this.gone) this.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': body.length, 'x-request-id': requestId }, timing));
       return this.end(body, written);
     }
