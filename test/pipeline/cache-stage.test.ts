@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryScoreCache } from '../../src/cache/memory-score-cache.js';
 import { hashInts, hashOut } from '../../src/mem/hash.js';
 import { KeyedHash } from '../../src/mem/keyed-hash.js';
-import { backendContext, computeKeys, identify } from '../../src/pipeline/cache-stage.js';
+import { backendContext, computeKeys, identify, lookupScoresNow, storeScores } from '../../src/pipeline/cache-stage.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
 const hasher = await KeyedHash.create(Buffer.from('a test deployment secret, 32 B..'));
@@ -99,5 +99,36 @@ describe('score-cache keys', () => {
     identify(b, other);
     computeKeys(b, backendContext(other, 'Qwen/Qwen3-0.6B', 'default', 'single', false), false, other);
     expect(Buffer.from(a.cacheKeys.subarray(0, 16)).equals(Buffer.from(b.cacheKeys.subarray(0, 16)))).toBe(false);
+  });
+
+  it('stores rows through setRows and reads them back through lookupNow, for a small request and one over the scratch cap', () => {
+    const cache = new MemoryScoreCache({ ttlSeconds: 900, maxBytes: 64 * 1024 * 1024 });
+    const rowOf = (k: number, i: number): string => `[${k}.${i},0.5]`;
+    const scored = (k: number, n: number): ScoreJob => {
+      const items = Array.from({ length: n }, (_, i) => [1000 + k, i + 1]);
+      const job = idsJob([k, 2, 3], items);
+      // The backend's rows, in one reply buffer, as readScoreReply leaves them.
+      const reply = Buffer.from(items.map((_, i) => rowOf(k, i)).join(','));
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const len = Buffer.byteLength(rowOf(k, i));
+        job.rowBuf[i] = reply;
+        job.rowStart[i] = at;
+        job.rowEnd[i] = at + len;
+        at += len + 1;
+      }
+      return job;
+    };
+    // 17,000 items: more rows than storeScores' scratch takes, so that request brings its own buffers.
+    const big = scored(1, 17_000);
+    storeScores(big, cache, false);
+    // A small request stored after it writes the scratch again; the big one's entries stay as stored.
+    storeScores(scored(2, 3), cache, false);
+    for (const [k, n] of [[1, 17_000], [2, 3]] as const) {
+      const again = scored(k, n);
+      expect(lookupScoresNow(again, cache)).toBe(n);
+      expect(again.nActive).toBe(0);
+      for (const i of [0, 1, n - 1]) expect((again.rowBuf[i] as Buffer).toString('latin1', again.rowStart[i], again.rowEnd[i])).toBe(rowOf(k, i));
+    }
   });
 });
