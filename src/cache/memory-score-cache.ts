@@ -48,6 +48,9 @@ export class MemoryScoreCache implements ScoreCache {
   private readonly clock: (() => number) | null;
   private bytes = 0;
   private sweepCursor = 0;
+  /** Bounds of a getMany's hits, for its views. */
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
 
   constructor(opts: MemoryScoreCacheOptions) {
     if (!(opts.ttlSeconds > 0)) throw new RangeError(`score cache: ttlSeconds must be > 0, got ${opts.ttlSeconds}`);
@@ -59,10 +62,6 @@ export class MemoryScoreCache implements ScoreCache {
     const maxEntries = Math.max(1, Math.floor(opts.maxBytes / entryBytes(0)));
     this.table = new EntryTable(Math.min(FIRST_CAPACITY, maxEntries), maxEntries);
   }
-
-  /** Bounds of a getMany's hits, for its views. */
-  private starts = new Int32Array(64);
-  private ends = new Int32Array(64);
 
   /** The values as Buffers of their own (views of the arena): a view per hit, off the request path. */
   getMany(keys: Uint8Array, n: number, out: Array<Buffer | null>): Promise<number> {
@@ -110,25 +109,27 @@ export class MemoryScoreCache implements ScoreCache {
 
   setMany(keys: Uint8Array, which: Int32Array, m: number, values: Buffer[]): Promise<void> {
     checkStoreBatch(keys, which, m, values);
-    const expiresAt = this.now() + this.ttlMs;
+    const now = this.now();
+    const expiresAt = now + this.ttlMs;
     for (let j = 0; j < m; j++) {
       const value = values[j] as Buffer;
       this.store(keys, (which[j] as number) * KEY_BYTES, value, 0, value.length, expiresAt);
     }
-    this.afterStores(m);
+    this.afterStores(now, m);
     return STORED;
   }
 
   setRows(keys: Uint8Array, which: Int32Array, m: number, src: Buffer, ends: Int32Array): Promise<void> {
     checkRowBatch(keys, which, m, src, ends);
-    const expiresAt = this.now() + this.ttlMs;
+    const now = this.now();
+    const expiresAt = now + this.ttlMs;
     let from = 0;
     for (let j = 0; j < m; j++) {
       const to = ends[j] as number;
       this.store(keys, (which[j] as number) * KEY_BYTES, src, from, to, expiresAt);
       from = to;
     }
-    this.afterStores(m);
+    this.afterStores(now, m);
     return STORED;
   }
 
@@ -150,8 +151,9 @@ export class MemoryScoreCache implements ScoreCache {
     this.counters.stores++;
   }
 
-  private afterStores(m: number): void {
-    this.sweep(this.now(), m * SWEEP_PER_STORE);
+  /** Reclaims a few expired entries per value stored (at the batch's clock reading) and compacts when the arena is wasteful. */
+  private afterStores(now: number, m: number): void {
+    this.sweep(now, m * SWEEP_PER_STORE);
     if (this.arena.wasteful()) this.compact();
   }
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DIGEST_BYTES, type KeyedHash } from '../mem/keyed-hash.js';
-import { KEY_BYTES, checkKeyCount, checkStoreBatch } from './cache-key.js';
+import { KEY_BYTES, checkKeyCount, checkRowBatch, checkStoreBatch } from './cache-key.js';
 import { CacheCounters } from './cache-counters.js';
 import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis-store-script.js';
 import { redactUrl } from './redis-url.js';
@@ -172,13 +172,14 @@ export class RedisScoreCache implements ScoreCache {
     });
   }
 
-  /** setMany from rows laid end to end: a copy of their bytes cut into one Buffer each, as ioredis wants Buffers. */
+  /**
+   * setMany from rows laid end to end, cut into a view each, as ioredis wants Buffers. No copy of
+   * its own: setMany has ioredis serialise the values before it returns (see there).
+   */
   setRows(keys: Uint8Array, which: Int32Array, m: number, src: Buffer, ends: Int32Array): Promise<void> {
-    const total = m > 0 ? (ends[m - 1] as number) : 0;
-    const own = Buffer.allocUnsafe(total);
-    src.copy(own, 0, 0, total);
+    checkRowBatch(keys, which, m, src, ends);
     const values: Buffer[] = new Array<Buffer>(m);
-    for (let j = 0; j < m; j++) values[j] = own.subarray(j === 0 ? 0 : (ends[j - 1] as number), ends[j] as number);
+    for (let j = 0; j < m; j++) values[j] = src.subarray(j === 0 ? 0 : (ends[j - 1] as number), ends[j] as number);
     return this.setMany(keys, which, m, values);
   }
 

@@ -123,6 +123,7 @@ export class Coalescer<L extends Lane = Lane> {
     }
     g.tokens += tokens;
   }
+
   /** dispatch() with a promise. */
   dispatchAsync(job: ScoreJob, lane: L, budget: number, tokens: number): Promise<void> {
     return new Promise<void>((resolve, reject) => this.dispatch(job, lane, budget, tokens, resolve, reject));

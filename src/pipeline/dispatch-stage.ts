@@ -111,7 +111,6 @@ function detachRows(batch: Batch, reply: Buffer): void {
       lo = Math.min(lo, job.rowStart[i] as number);
       hi = Math.max(hi, job.rowEnd[i] as number);
     }
-    if (hi < lo) lo = hi;
     const own = bufferPool.acquire(Math.max(1, hi - lo));
     if (hi > lo) reply.copy(own, 0, lo, hi);
     for (let k = from; k < to; k++) {

@@ -194,19 +194,18 @@ class FrontExchange implements HttpRequestView, HttpReply {
       return this.end(body, written);
     }
     checkValue('x-request-id', requestId);
+    // As writeHead, but the head's headers stay numbers until writeHeadTo writes them; end()
+    // writes it at once.
     this.statusCode = 200;
     this.headersSent = true;
     this.timedId = requestId;
     this.timing = timing;
-    this.ended = true;
     try {
-      this.conn.answer(this, body);
+      return this.end(body, written);
     } finally {
       this.timing = null;
       this.timedId = '';
     }
-    written();
-    return this;
   }
 
   on(_event: 'close', listener: () => void): this {
@@ -241,9 +240,12 @@ class FrontExchange implements HttpRequestView, HttpReply {
   /** @internal the head: status line, the route's headers, Date, Connection, as node:http writes them. */
   writeHeadTo(w: ByteWriter, bodyLength: number, close: boolean, keepAliveTail: Buffer): boolean {
     w.raw(statusLine(this.statusCode));
+    let lengthSent = false;
+    let closeAsked = close;
     const timing = this.timing;
     if (timing !== null) {
-      // endTimed's head: the headers /v1/score's writeHead would carry, in the same order.
+      // endTimed's head (it has no early or route headers): the headers /v1/score's writeHead
+      // would carry, in the same order.
       w.raw(TIMED_HEAD);
       w.int(bodyLength);
       w.raw(CRLF);
@@ -251,12 +253,8 @@ class FrontExchange implements HttpRequestView, HttpReply {
       w.ascii(this.timedId);
       w.raw(CRLF);
       writeTimingHeaders(w, timing);
-      w.raw(currentDateLine());
-      w.raw(close ? CLOSE_TAIL : keepAliveTail);
-      return close;
+      lengthSent = true;
     }
-    let lengthSent = false;
-    let closeAsked = close;
     const early = this.early;
     if (early !== null) {
       for (let i = 0; i < early.length; i += 2) {
