@@ -99,6 +99,25 @@ describe('redis score cache', () => {
     expect(b.stats().lookupSecondsSum).toBeGreaterThan(0);
   });
 
+  it('stores setRows values from the caller\'s scratch, which the caller may rewrite as soon as the call returns (signed and unsigned)', async () => {
+    for (const hasher of [null, await KeyedHash.create(Buffer.from('deployment secret one, 32 bytes.'))]) {
+      const cache = await connect(server.url, { hasher: hasher ?? undefined });
+      const ids = range(500 + (hasher === null ? 0 : 10), 5);
+      const { keys, rows } = batch(ids);
+      const src = Buffer.concat([...rows, Buffer.alloc(50, 0x41)]);
+      const ends = new Int32Array(8);
+      rows.reduce((at, r, j) => (ends[j] = at + r.length), 0);
+      const which = Int32Array.from([4, 3, 2, 1, 0, 7, 7, 7]);
+      const stored = cache.setRows(keys, which, 5, src, ends);
+      src.fill(0x5a);
+      which.fill(0);
+      ends.fill(0);
+      await stored;
+      // Key which[j] holds value j: key 4 holds row 0, ..., key 0 holds row 4.
+      expect(await lookup(cache, packKeys(ids.map(hashedKey)))).toEqual([4, 3, 2, 1, 0].map((j) => (rows[j] as Buffer).toString()));
+    }
+  });
+
   it('stores only the rows `which` names, under prefix + key bytes, with the TTL', async () => {
     const cache = await connect(server.url, { keyPrefix: 'test9:' });
     const { keys, rows } = batch(range(100, 4));
