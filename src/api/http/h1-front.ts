@@ -4,6 +4,7 @@ import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
 import { type Timing, putTimingHeaders, writeTimingHeaders } from '../timing-headers.js';
 import type { HttpReply, HttpRequestView } from './exchange.js';
+import { READ_BUFFER_BYTES, adopt } from './own-read-socket.js';
 import { HEAD_INCOMPLETE, HEAD_OTHER, MAX_HEAD_BYTES, RequestHead, readRequestHead } from './h1-request-head.js';
 
 /**
@@ -327,7 +328,12 @@ class FrontConnection {
   /** An answer waits in the socket's buffer (the client is not reading): no further request is read until 'drain'. */
   private blocked = false;
 
-  readonly onData = (c: Buffer): void => this.data(c);
+  readonly onData = (c: Buffer): void => this.data(c, c.length);
+  /** An adopted socket's read: `bytes` bytes at the start of the front's shared read buffer. */
+  readonly onRead = (bytes: number, buf: Buffer): void => {
+    if (this.handedOver) this.forward(buf, bytes);
+    else this.data(buf, bytes);
+  };
   readonly onEnd = (): void => this.ended();
   readonly onClose = (): void => this.closed();
   readonly onDrain = (): void => this.drained();
@@ -337,9 +343,12 @@ class FrontConnection {
     if (w !== undefined) this.front.giveWriter(w);
   };
 
+  /** node:http serves the connection now. */
+  private handedOver = false;
+
   constructor(
     readonly front: H1Front,
-    readonly socket: Socket,
+    public socket: Socket,
   ) {
     this.since = performance.now();
   }
@@ -348,16 +357,28 @@ class FrontConnection {
     return this.state === S_HEAD && this.inLen === 0;
   }
 
-  private data(chunk: Buffer): void {
+  /** chunk[0, n) arrived; it is read now, and what must wait is copied (chunk may be the shared read buffer). */
+  private data(chunk: Buffer, n: number): void {
     if (this.state === S_DONE) return;
     if (this.inLen === 0 && !this.consuming && !this.blocked) {
       if (this.state === S_HEAD) this.since = performance.now();
-      const s = this.run(chunk, 0, chunk.length);
-      if (s < chunk.length && this.state !== S_DONE) this.keep(chunk, s, chunk.length);
+      const s = this.run(chunk, 0, n);
+      if (s < n && this.state !== S_DONE) this.keep(chunk, s, n);
       return;
     }
-    this.keep(chunk, 0, chunk.length);
+    this.keep(chunk, 0, n);
     this.process();
+  }
+
+  /**
+   * A read after the hand-over reached the front: node:http reads through its own parser, which takes
+   * the socket's reads in C++, but gives them back to the socket when it lets go of it (an upgrade,
+   * or code that listens for 'data' itself). They arrive as on any socket, each in a Buffer of its own.
+   */
+  private forward(buf: Buffer, bytes: number): void {
+    const copy = Buffer.allocUnsafe(bytes);
+    buf.copy(copy, 0, 0, bytes);
+    this.socket.push(copy);
   }
 
   /** Adds src[s, e) to the inbox; reading pauses while the inbox is over READ_AHEAD. */
@@ -565,6 +586,7 @@ class FrontConnection {
     src.copy(rest, 0, s, e);
     if (extra > 0) (this.inbox as Buffer).copy(rest, e - s, 0, extra);
     this.state = S_DONE;
+    this.handedOver = true;
     this.dropPending();
     const socket = this.socket;
     socket.removeListener('data', this.onData);
@@ -659,6 +681,8 @@ export class H1Front {
   private readonly conns = new Set<FrontConnection>();
   private readonly nodeListener: ConnectionListener;
   private readonly writers: ByteWriter[] = [];
+  /** Every adopted socket reads into this; each read is used, or copied, before the next (own-read-socket.ts). */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly timer: NodeJS.Timeout;
   /** @internal the end of a kept-alive answer's head, as node:http writes it for this timeout. */
   readonly keepAliveTail: Buffer;
@@ -676,10 +700,13 @@ export class H1Front {
     opts.server.once('close', () => clearInterval(this.timer));
   }
 
-  private accept(socket: Socket): void {
-    const c = new FrontConnection(this, socket);
+  private accept(accepted: Socket): void {
+    const c = new FrontConnection(this, accepted);
+    const own = adopt(accepted, this.readBuffer, c.onRead);
+    if (own !== null) c.socket = own;
+    else accepted.on('data', c.onData);
     this.conns.add(c);
-    socket.on('data', c.onData);
+    const socket = c.socket;
     socket.on('end', c.onEnd);
     socket.on('close', c.onClose);
     // Errors end in 'close'; a listener keeps them from being thrown.

@@ -189,6 +189,57 @@ describe('H1Front', () => {
     c.socket.destroy();
   });
 
+  it('gives each of many interleaved connections its own bytes, though all read into one buffer', async () => {
+    const r = await rig();
+    r.answer = (res, s) => setImmediate(() => reply(res, s));
+    const n = 24;
+    const streams = Array.from({ length: n }, (_, i) => {
+      const body = (c: number): string => String.fromCharCode(97 + ((i + c) % 26)).repeat(500 + ((i * 137 + c * 71) % 9000));
+      return { want: [body(0), body(1), body(2)], bytes: [post(body(0)), post(body(1)), post(body(2))].join('') };
+    });
+    const clients = streams.map(() => client(r.port));
+    // Round-robin pieces of every stream, so reads of different connections alternate in the buffer.
+    const at = new Array<number>(n).fill(0);
+    for (let live = n; live > 0; ) {
+      live = 0;
+      for (let i = 0; i < n; i++) {
+        const st = streams[i] as (typeof streams)[number];
+        const a = at[i] as number;
+        if (a >= st.bytes.length) continue;
+        live++;
+        const cut = 1 + ((i * 31 + a) % 1500);
+        (clients[i] as ReturnType<typeof client>).socket.write(st.bytes.slice(a, a + cut));
+        at[i] = a + cut;
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+    await until(() => clients.every((c) => bodies(c.text()).length === 3), 10_000);
+    for (let i = 0; i < n; i++) {
+      const got = bodies((clients[i] as ReturnType<typeof client>).text()).map((b) => (JSON.parse(b) as { body: string }).body);
+      expect(got).toEqual(streams[i]?.want);
+    }
+    for (const c of clients) c.socket.destroy();
+  });
+
+  it('still delivers the bytes of a connection node:http lets go of (an upgrade)', async () => {
+    const r = await rig();
+    r.server.on('upgrade', (_req, socket: Socket, head: Buffer) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      if (head.length > 0) socket.write(head);
+      socket.on('data', (d: Buffer) => socket.write(d));
+      // node's server sockets are half-open: this one ends when its client does (server.close() waits for it).
+      socket.on('end', () => socket.end());
+    });
+    const c = client(r.port);
+    // The front serves the first request, then hands the connection over at the upgrade.
+    c.socket.write(`${post('{"first":1}')}GET /echo HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly`);
+    await until(() => c.text().includes('101 Switching Protocols') && c.text().endsWith('early'));
+    c.socket.write('later bytes');
+    await until(() => c.text().endsWith('earlylater bytes'));
+    expect(JSON.parse(bodies(c.text())[0] as string).body).toBe('{"first":1}');
+    c.socket.destroy();
+  });
+
   it('leaves chunked bodies, refused requests and over-limit bodies to node:http', async () => {
     const r = await rig({ maxBodyBytes: 10 }, (req) => req.headers.authorization === 'Bearer k');
     for (const [req, want] of [
