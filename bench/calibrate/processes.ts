@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 /** Starts the built CLI (`scorecar emulate` / `serve`) as a child process and waits for its URL. */
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -13,7 +14,7 @@ export interface Child {
 }
 
 export function startCli(args: string[], ready: RegExp, timeoutMs = 60_000): Promise<Child> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise<Child>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${args.join(' ')}: ${out}`)), timeoutMs);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { BODY, CLOSED_SECONDS, CONNECTIONS, type Closed, DIST, type Proc, ROOT, ensureTools, freePort, log, median, nginxWorker, runBench, runWrk, startPinned, staticScript, writeReport } from './common.js';
 
 /**
@@ -88,7 +89,7 @@ async function main(procs: Proc[]): Promise<void> {
     'scorecar',
     0,
     process.execPath,
-    [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', backend.url, '--score-cache', 'off', '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
+    [...NODE_FLAGS, join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', backend.url, '--score-cache', 'off', '--coalesce-window-ms', '0', '--tokenizer-threads', '1'],
     /HTTP API on (http:\/\/\S+)/,
   );
   procs.push(scorecar);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { type EncodeTask, OP_ALONE } from '../../src/tokenize/protocol.js';
 import { TokenizerPool } from '../../src/tokenize/pool.js';
 import { buildCorpus } from '../workload/corpus.js';
@@ -172,7 +173,7 @@ async function main(procs: Proc[]): Promise<void> {
       name,
       0,
       process.execPath,
-      [join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1', ...extra],
+      [...NODE_FLAGS, join(DIST, 'src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--backend', be, '--score-cache', cache, '--coalesce-window-ms', '0', '--tokenizer-threads', '1', ...extra],
       /HTTP API on (http:\/\/\S+)/,
     );
   const servers: Record<Variant, Proc> = {

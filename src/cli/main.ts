@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --min-semi-space-size=16
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../observe/logger.js';
 import { runEmulate } from './emulate.js';

@@ -18,6 +18,10 @@ export class HeapMeter {
   allocatedBytes = 0;
   gcCount = 0;
   gcSeconds = 0;
+  /** Full collections (mark-compact) among gcCount: rare in the steady state, where a sidecar's start-up garbage and cache growth show. */
+  majorCount = 0;
+  /** Pauses of full collections: their mark-compacts and incremental marking steps. */
+  majorSeconds = 0;
 
   start(): void {
     if (this.profiler) return;
@@ -39,6 +43,11 @@ export class HeapMeter {
       last = s.afterGC.heapStatistics.usedHeapSize;
       const seconds = s.cost / 1e6;
       this.gcCount++;
+      // A full collection's pauses: its incremental marking steps and its final mark-compact.
+      if (s.gcType === 'MarkSweepCompact' || s.gcType === 'IncrementalMarking') {
+        if (s.gcType === 'MarkSweepCompact') this.majorCount++;
+        this.majorSeconds += seconds;
+      }
       this.gcSeconds += seconds;
       gcs.push({ type: s.gcType, seconds });
     }

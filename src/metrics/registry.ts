@@ -248,9 +248,9 @@ export class ScorecarMetrics {
   }
 
   /** Main-thread allocation and GC totals so far (for /scorecar/stats and the GC-free test). */
-  heapStats(): { allocated_bytes: number; gc_count: number; gc_seconds: number } {
+  heapStats(): { allocated_bytes: number; gc_count: number; gc_major_count: number; gc_seconds: number; gc_major_seconds: number } {
     for (const g of this.heap.read()) this.gcPause.observe({ type: g.type }, g.seconds);
-    return { allocated_bytes: this.heap.allocatedBytes, gc_count: this.heap.gcCount, gc_seconds: this.heap.gcSeconds };
+    return { allocated_bytes: this.heap.allocatedBytes, gc_count: this.heap.gcCount, gc_major_count: this.heap.majorCount, gc_seconds: this.heap.gcSeconds, gc_major_seconds: this.heap.majorSeconds };
   }
 
   stop(): void {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import type { ModifiableInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { describe, expect, it } from 'vitest';
 import { scorecarEnvProblems } from './env-names.js';
 import { DOCKER, ROOT, execForm, filesUnder, finalStage, findTool, healthcheckCommand, lastOf, parseDockerfile, run, stageEnv } from './support.js';
@@ -108,7 +109,7 @@ describe('Dockerfiles', () => {
       expect(healthcheckCommand(runtime).join(' ')).toContain('/health');
       const entry = execForm(lastOf(runtime, 'ENTRYPOINT') as NonNullable<ReturnType<typeof lastOf>>);
       const cmd = execForm(lastOf(runtime, 'CMD') as NonNullable<ReturnType<typeof lastOf>>);
-      expect([...entry, ...cmd]).toEqual(['node', 'dist/src/cli/main.js', 'serve']);
+      expect([...entry, ...cmd]).toEqual(['node', ...NODE_FLAGS, 'dist/src/cli/main.js', 'serve']);
     });
 
     it('sets every SCORECAR_* variable to a name that `serve` reads', () => {

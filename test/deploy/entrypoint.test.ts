@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, ROOT, execForm, finalStage, healthcheckCommand, lastOf, parseDockerfile, stageEnv } from './support.js';
 
@@ -100,8 +101,8 @@ describe('scorecar image entry point, as a plain process', () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  it('is `node dist/src/cli/main.js serve`, configured by the image ENV (read from the Dockerfile)', async () => {
-    expect([...entry, ...cmd]).toEqual(['node', 'dist/src/cli/main.js', 'serve']);
+  it('is `node <NODE_FLAGS> dist/src/cli/main.js serve`, configured by the image ENV (read from the Dockerfile)', async () => {
+    expect([...entry, ...cmd]).toEqual(['node', ...NODE_FLAGS, 'dist/src/cli/main.js', 'serve']);
     expect(imageEnv.NODE_ENV).toBe('production');
     const cfg = (await (await fetch(`${base}/scorecar/config`)).json()) as { host: string; port: number; emulate: boolean };
     expect(cfg.host).toBe(imageEnv.SCORECAR_HOST);

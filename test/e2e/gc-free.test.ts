@@ -22,8 +22,10 @@ beforeAll(async () => {
   client = new Pool(scorecar.url, { connections: 8 });
   // The default score cache (memory) on, as most deployments run; no coalescing, so that its
   // bodies (one query throughout, for the repeated items' keys) each make their own backend call
-  // as the other scorecar's do.
-  cached = await startScorecar([emulator.url], ['--score-cache', 'memory', '--coalesce-window-ms', '0']);
+  // as the other scorecar's do. 2 MiB (~20,000 entries) so that the warm-up fills it and the runs
+  // see it as a long-running sidecar does, full and evicting: at the default 256 MiB the runs would
+  // measure a cache still growing (its table doubling, new slabs), which is not the steady state.
+  cached = await startScorecar([emulator.url], ['--score-cache', 'memory', '--score-cache-mb', '2', '--coalesce-window-ms', '0']);
   cachedClient = new Pool(cached.url, { connections: 8 });
 });
 
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 
 interface Stats {
-  heap: { allocated_bytes: number; gc_seconds: number };
+  heap: { allocated_bytes: number; gc_seconds: number; gc_major_seconds: number };
   score_cache: { hits: number; misses: number };
 }
 
@@ -49,6 +51,8 @@ async function stats(url: string): Promise<Stats> {
 interface Spent {
   bytes: number;
   gcSeconds: number;
+  /** Of gcSeconds, full collections (mark-compact). */
+  majorSeconds: number;
 }
 
 /** Sends `bodies` round-robin, 8 at a time, `total` requests; returns what scorecar spent meanwhile. */
@@ -67,24 +71,34 @@ async function drive(bodies: string[], total: number, target: 'off' | 'cached' =
   const before = (await stats(url)).heap;
   await Promise.all(Array.from({ length: 8 }, worker));
   const after = (await stats(url)).heap;
-  return { bytes: after.allocated_bytes - before.allocated_bytes, gcSeconds: after.gc_seconds - before.gc_seconds };
+  return {
+    bytes: after.allocated_bytes - before.allocated_bytes,
+    gcSeconds: after.gc_seconds - before.gc_seconds,
+    majorSeconds: after.gc_major_seconds - before.gc_major_seconds,
+  };
 }
+
+/** Runs per figure: the bytes are the least of them, the GC time is summed over all of them. */
+const RUNS = 6;
 
 /**
  * The steady state: V8 takes a few thousand requests to optimise the whole path (the first 1,000
- * after start allocate ~1.6x what later ones do), so the bytes are the least of three runs made
- * after a warm-up. GC pauses come a few megabytes apart, so one run may hold none: their time is
- * taken over all three runs.
+ * after start allocate ~1.6x what later ones do), so the bytes are the least of RUNS runs made
+ * after a warm-up. GC pauses come megabytes apart (here a scavenge of ~1 ms every ~40,000 items),
+ * so one run may hold none and another one: their time is taken over all RUNS runs.
  */
-async function steady(run: () => Promise<Spent>, items: number): Promise<{ bytes: number; gcMs: number }> {
+async function steady(run: () => Promise<Spent>, items: number): Promise<{ bytes: number; gcMs: number; scavengeMs: number }> {
   let bytes = Infinity;
   let gcSeconds = 0;
-  for (let r = 0; r < 3; r++) {
+  let majorSeconds = 0;
+  for (let r = 0; r < RUNS; r++) {
     const s = await run();
     bytes = Math.min(bytes, s.bytes / items);
     gcSeconds += s.gcSeconds;
+    majorSeconds += s.majorSeconds;
   }
-  return { bytes, gcMs: (gcSeconds * 1000 * 10_000) / (3 * items) };
+  const per10k = (seconds: number): number => (seconds * 1000 * 10_000) / (RUNS * items);
+  return { bytes, gcMs: per10k(gcSeconds), scavengeMs: per10k(gcSeconds - majorSeconds) };
 }
 
 /**
@@ -155,7 +169,7 @@ describe('GC-free hot path', () => {
     console.log(
       `heap bytes per item: ids 10-item ${idsSmall.bytes.toFixed(0)}, ids 100-item ${idsLarge.bytes.toFixed(0)}, ` +
         `warm text 10-item ${warmText.bytes.toFixed(0)}; marginal per extra item ${marginal.toFixed(1)}; ` +
-        `GC ms per 10k items: ids 10-item ${idsSmall.gcMs.toFixed(2)}, 100-item ${idsLarge.gcMs.toFixed(2)}, warm text ${warmText.gcMs.toFixed(2)}`,
+        `GC ms per 10k items (of which not full collections): ids 10-item ${idsSmall.gcMs.toFixed(2)} (${idsSmall.scavengeMs.toFixed(2)}), 100-item ${idsLarge.gcMs.toFixed(2)} (${idsLarge.scavengeMs.toFixed(2)}), warm text ${warmText.gcMs.toFixed(2)} (${warmText.scavengeMs.toFixed(2)})`,
     );
     // What a request costs is the HTTP layer's and the pipeline's per-request objects;
     // what an item costs is ~0. Measured here (the coalescing window at its default of 2 ms): on
@@ -166,18 +180,27 @@ describe('GC-free hot path', () => {
     // making a key string, a group and a timer per request. Those figures came from 1,000
     // requests after a short warm-up; from 2026-12-05 the test reads the steady state (the least
     // of three runs after a warm-up of 2,500 requests), and with the timing headers written as
-    // bytes: ids 10-item 427-466, 100-item 44-46, warm text 558-572 (four runs). The bounds sit
-    // ~20% above that to catch a regression. The hot-path issue's target (256 B per item) is not
-    // met: ~1.9 KB of each request's ~4.4 KB is node:net's stream machinery (see the issue notes).
-    expect(idsSmall.bytes).toBeLessThan(560);
-    expect(warmText.bytes).toBeLessThan(690);
-    expect(idsLarge.bytes).toBeLessThan(56);
+    // bytes: ids 10-item 427-466, 100-item 44-46, warm text 558-572 (four runs); with the front
+    // reading into one buffer (least of six runs): 364-382, 38-40, 495-514. The bounds sit ~20%
+    // above that to catch a regression. The hot-path issue's target (256 B per item) is not met:
+    // ~1.3 KB of each request's ~3.8 KB is node's Writable and nextTick bookkeeping (see the issue notes).
+    expect(idsSmall.bytes).toBeLessThan(460);
+    expect(warmText.bytes).toBeLessThan(620);
+    expect(idsLarge.bytes).toBeLessThan(48);
     expect(marginal).toBeLessThan(32);
-    // GC pauses per 10k items read 0-5 ms here (0.0-0.7 in some runs, a full collection in
-    // others): node allocates an ArrayBuffer per socket read, and every ~8 MB of them V8 runs a
-    // mark-compact (2-9 ms) rather than a scavenge. The target (1 ms) is not met; this bound only
-    // catches a path that starts collecting far more often.
-    for (const g of [idsSmall, idsLarge, warmText]) expect(g.gcMs).toBeLessThan(20);
+    // GC pauses per 10k items. They read 0-5 ms while node gave every front socket read an
+    // ArrayBuffer of its own (every ~8 MB of them V8 ran a 2-9 ms mark-compact). Since the front
+    // reads into one buffer (src/api/http/own-read-socket.ts) and the young generation is kept at
+    // 16 MiB (src/cli/node-flags.ts), the steady state is a ~1 ms scavenge every ~40,000 items:
+    // 0.0-0.7 ms per 10k items, held to the design's 1 ms. A full collection (5-20 ms) still lands
+    // in some runs: the sidecar's first ones after start take out its start-up garbage and follow
+    // the warm-up's cache growth (the old generation then grows ~40 KB per scavenge, so the next
+    // is hundreds of scavenges away), and this test runs within ~30 s of the start. They are
+    // reported, and the total bounded loosely; the design's bound on them is not shown here.
+    for (const g of [idsSmall, idsLarge, warmText]) {
+      expect(g.scavengeMs).toBeLessThan(1);
+      expect(g.gcMs).toBeLessThan(20);
+    }
   }, 240_000);
 
   it('bounds what the default memory score cache adds per item, at 0% and 50% hits', async () => {
@@ -195,10 +218,12 @@ describe('GC-free hot path', () => {
       return spent;
     };
     const miss = await steady(() => run(0), 10_000);
+    // The 0% runs stored three times what the cache holds, evicting the five repeated items: stored again.
+    await drive(cacheBodies(5, 300, 2, 13), 300, 'cached');
     const half = await steady(() => run(5), 10_000);
     console.log(
       `heap bytes per item, score cache on: 0% hits ${miss.bytes.toFixed(0)}, 50% hits ${half.bytes.toFixed(0)}; ` +
-        `GC ms per 10k items: ${miss.gcMs.toFixed(2)}, ${half.gcMs.toFixed(2)}`,
+        `GC ms per 10k items (of which not full collections): ${miss.gcMs.toFixed(2)} (${miss.scavengeMs.toFixed(2)}), ${half.gcMs.toFixed(2)} (${half.scavengeMs.toFixed(2)})`,
     );
     // Measured here on 2026-12-03 (three runs each): 3,140-3,175 B per item at 0% hits and
     // 2,916-2,952 at 50% once keyed hashing stopped going through hash-wasm's allocating wrapper
@@ -208,10 +233,14 @@ describe('GC-free hot path', () => {
     // changes noted in the test above); 1,350-1,456 and 1,150-1,172 with the H1 front; 895-908
     // and 681-684 on 2026-12-05 (continuations, see above), 630 and 527 once the memory cache kept
     // no Buffer per entry (1,000 requests after a short warm-up); in the steady state (see the
-    // test above) 404-412 and 400-403 (four runs). The bounds sit ~20% above that to catch a
-    // regression; GC as in the test above.
-    expect(miss.bytes).toBeLessThan(500);
-    expect(half.bytes).toBeLessThan(490);
-    for (const g of [miss, half]) expect(g.gcMs).toBeLessThan(20);
+    // test above) 404-412 and 400-403 (four runs); with the front reading into one buffer and
+    // the cache full and evicting, 358-373 and 355-362. The bounds sit ~20% above that to catch
+    // a regression. GC as in the test above.
+    expect(miss.bytes).toBeLessThan(440);
+    expect(half.bytes).toBeLessThan(435);
+    for (const g of [miss, half]) {
+      expect(g.scavengeMs).toBeLessThan(1);
+      expect(g.gcMs).toBeLessThan(20);
+    }
   }, 240_000);
 });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 /** Real processes on loopback: the built CLI, as a user would run it. */
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -21,7 +22,7 @@ export const REJECTION_HOOK = fileURLToPath(new URL('../support/rejection-hook.m
 export const REJECTION_MARK = 'UNHANDLED_REJECTION_RECORDED';
 
 export async function spawnCli(args: string[], ready: RegExp, timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', REJECTION_HOOK, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', REJECTION_HOOK, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${ready}: ${out}`)), timeoutMs);
