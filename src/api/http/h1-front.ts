@@ -330,9 +330,11 @@ class FrontConnection {
 
   readonly onData = (c: Buffer): void => this.data(c, c.length);
   /** An adopted socket's read: `bytes` bytes at the start of the front's shared read buffer. */
-  readonly onRead = (bytes: number, buf: Buffer): void => {
-    if (this.handedOver) this.forward(buf, bytes);
-    else this.data(buf, bytes);
+  readonly onRead = (bytes: number, buf: Buffer): boolean => {
+    // False stops reading (a handed-over socket's reader is behind): the socket's own _read restarts it.
+    if (this.handedOver) return this.forward(buf, bytes);
+    this.data(buf, bytes);
+    return true;
   };
   readonly onEnd = (): void => this.ended();
   readonly onClose = (): void => this.closed();
@@ -375,10 +377,10 @@ class FrontConnection {
    * the socket's reads in C++, but gives them back to the socket when it lets go of it (an upgrade,
    * or code that listens for 'data' itself). They arrive as on any socket, each in a Buffer of its own.
    */
-  private forward(buf: Buffer, bytes: number): void {
+  private forward(buf: Buffer, bytes: number): boolean {
     const copy = Buffer.allocUnsafe(bytes);
     buf.copy(copy, 0, 0, bytes);
-    this.socket.push(copy);
+    return this.socket.push(copy);
   }
 
   /** Adds src[s, e) to the inbox; reading pauses while the inbox is over READ_AHEAD. */

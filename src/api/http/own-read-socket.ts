@@ -33,11 +33,12 @@ export const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * A new socket over `accepted`'s handle that reads into `buffer` and hands each read to
- * `onRead(bytes, buffer)`, which must copy what it keeps before it returns. End of stream, errors,
+ * `onRead(bytes, buffer)`, which must copy what it keeps before it returns (false: stop reading
+ * until resume() or a read). End of stream, errors,
  * writes, pause() and resume() behave as on any net.Socket. Null when `accepted` has no handle to
  * move; it is then untouched.
  */
-export function adopt(accepted: Socket, buffer: Buffer, onRead: (bytes: number, buffer: Buffer) => void): Socket | null {
+export function adopt(accepted: Socket, buffer: Buffer, onRead: (bytes: number, buffer: Buffer) => boolean): Socket | null {
   const old = accepted as unknown as SocketInternals;
   const handle = old._handle;
   if (handle === null || typeof handle !== 'object' || accepted.destroyed || !accepted.readable) return null;
@@ -50,6 +51,8 @@ export function adopt(accepted: Socket, buffer: Buffer, onRead: (bytes: number, 
     onread: { buffer, callback: onRead },
   } as ConstructorParameters<typeof Socket>[0]);
   // The accepted object never reads or closes again; the new one is the connection node counts.
+  // Whoever else was handed the accepted object (a later 'connection' listener, the
+  // net.server.socket diagnostics channel) holds an inert shell: scorecar adds neither.
   old._handle = null;
   old._server = null;
   old.server = null;

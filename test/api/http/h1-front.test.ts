@@ -191,6 +191,9 @@ describe('H1Front', () => {
 
   it('gives each of many interleaved connections its own bytes, though all read into one buffer', async () => {
     const r = await rig();
+    // The objects node accepted: the front moves each one's handle to a socket of its own.
+    const accepted: Socket[] = [];
+    r.server.on('connection', (s: Socket) => accepted.push(s));
     r.answer = (res, s) => setImmediate(() => reply(res, s));
     const n = 24;
     const streams = Array.from({ length: n }, (_, i) => {
@@ -218,6 +221,9 @@ describe('H1Front', () => {
       const got = bodies((clients[i] as ReturnType<typeof client>).text()).map((b) => (JSON.parse(b) as { body: string }).body);
       expect(got).toEqual(streams[i]?.want);
     }
+    // Read through adopt()'s shared buffer, not the accepted sockets' own reads.
+    expect(accepted).toHaveLength(n);
+    for (const s of accepted) expect((s as unknown as { _handle: unknown })._handle).toBeNull();
     for (const c of clients) c.socket.destroy();
   });
 

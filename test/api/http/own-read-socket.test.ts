@@ -27,6 +27,7 @@ async function listen(buffer: Buffer): Promise<Adopted> {
     const socket = adopt(accepted, buffer, (n, buf) => {
       buffers.add(buf);
       text += buf.toString('latin1', 0, n);
+      return true;
     });
     if (socket === null) throw new Error('not adopted');
     socket.on('error', () => {});
@@ -113,8 +114,8 @@ describe('adopt', () => {
 
   it('leaves a stream without a handle as it is', () => {
     const d = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-    expect(adopt(d as unknown as Socket, Buffer.alloc(16), () => {})).toBeNull();
+    expect(adopt(d as unknown as Socket, Buffer.alloc(16), () => true)).toBeNull();
     const unconnected = new Socket();
-    expect(adopt(unconnected, Buffer.alloc(16), () => {})).toBeNull();
+    expect(adopt(unconnected, Buffer.alloc(16), () => true)).toBeNull();
   });
 });
