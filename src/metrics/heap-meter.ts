@@ -44,10 +44,8 @@ export class HeapMeter {
       const seconds = s.cost / 1e6;
       this.gcCount++;
       // A full collection's pauses: its incremental marking steps and its final mark-compact.
-      if (s.gcType === 'MarkSweepCompact' || s.gcType === 'IncrementalMarking') {
-        if (s.gcType === 'MarkSweepCompact') this.majorCount++;
-        this.majorSeconds += seconds;
-      }
+      if (s.gcType === 'MarkSweepCompact') this.majorCount++;
+      if (s.gcType === 'MarkSweepCompact' || s.gcType === 'IncrementalMarking') this.majorSeconds += seconds;
       this.gcSeconds += seconds;
       gcs.push({ type: s.gcType, seconds });
     }

@@ -16,9 +16,9 @@ import { type Server, Socket } from 'node:net';
  * count (server.close() waits on it) in its place.
  *
  * This reads `_handle`, `server` and `_server`, node internals that node's own cluster and
- * child_process code rely on and that have kept their meaning from Node 12 through 24; when they
- * are not there (a stream that is not a TCP socket), adopt() returns null and the caller reads the
- * accepted socket as it is.
+ * child_process code rely on (read against Node 20.20's source; the image's Node 24 is not measured
+ * here). When they are not there (a stream that is not a TCP socket), adopt() returns null and the
+ * caller reads the accepted socket as it is.
  */
 
 /** What adopt() reads and moves: net.Socket fields that are not in its public types. */
@@ -33,10 +33,10 @@ export const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * A new socket over `accepted`'s handle that reads into `buffer` and hands each read to
- * `onRead(bytes, buffer)`, which must copy what it keeps before it returns (false: stop reading
- * until resume() or a read). End of stream, errors,
- * writes, pause() and resume() behave as on any net.Socket. Null when `accepted` has no handle to
- * move; it is then untouched.
+ * `onRead(bytes, buffer)`, which must copy what it keeps before it returns, and returns false to
+ * stop reading until the socket is resumed or read. End of stream, errors, writes, pause() and
+ * resume() behave as on any net.Socket. Null when `accepted` has no handle to move; it is then
+ * untouched.
  */
 export function adopt(accepted: Socket, buffer: Buffer, onRead: (bytes: number, buffer: Buffer) => boolean): Socket | null {
   const old = accepted as unknown as SocketInternals;

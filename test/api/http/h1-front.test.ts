@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpReply, HttpRequestView } from '../../../src/api/http/exchange.js';
 import { H1Front, type H1FrontOptions } from '../../../src/api/http/h1-front.js';
 import { Timing, putTimingHeaders } from '../../../src/api/timing-headers.js';
+import { until } from '../../support/until.js';
 
 /**
  * The H1 front against raw sockets: what it serves itself, what it hands to node:http (whose
@@ -109,14 +110,6 @@ function bodies(text: string): string[] {
     const n = Number(m?.[1] ?? 0);
     out.push(text.slice(end + 4, end + 4 + n));
     at = end + 4 + n;
-  }
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

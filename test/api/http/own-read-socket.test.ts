@@ -2,6 +2,7 @@ import { type AddressInfo, type Server, Socket, connect, createServer } from 'no
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adopt } from '../../../src/api/http/own-read-socket.js';
+import { until } from '../../support/until.js';
 
 /**
  * adopt() against real TCP: an accepted socket remade to read into one buffer keeps every other
@@ -40,14 +41,6 @@ async function listen(buffer: Buffer): Promise<Adopted> {
     port: (server.address() as AddressInfo).port,
     next: () => new Promise((resolve) => waiting.push(resolve)),
   };
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function connections(server: Server): Promise<number> {
