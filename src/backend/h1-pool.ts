@@ -2,6 +2,7 @@ import net from 'node:net';
 import { bufferPool } from '../mem/buffer-pool.js';
 import { type CancelScope, CancelledError } from '../mem/cancel-scope.js';
 import { noop, resumeLater } from '../mem/continuation.js';
+import { writeTo } from '../mem/socket-write.js';
 import { H1ReplyParser } from './h1-reply-parser.js';
 
 /**
@@ -132,14 +133,17 @@ class H1Conn {
     call.conn = this;
     this.parser.reset();
     this.writingOwner = call;
-    this.socket.write(call.bytes.subarray(0, call.length), this.onWritten);
+    // One call at a time per connection: nothing to wait for before the reply.
+    writeTo(this.socket, call.bytes.subarray(0, call.length), this.onWritten);
   }
 
-  private readonly onWritten = (): void => {
+  private readonly onWritten = (err?: Error | null): void => {
     const owner = this.writingOwner;
     this.writingOwner = null;
     // Settled while the socket still held the bytes: they are free only now.
     if (owner !== null && owner.settled) bufferPool.release(owner.bytes);
+    // As Writable would: the failure reaches the call through 'error' and 'close'.
+    if (err != null) this.socket.destroy(err);
   };
 
   private readonly onConnect = (): void => {

@@ -7,7 +7,7 @@ import { type WasmModule, wasm } from './wasm-api.js';
  * hash-wasm's own BLAKE3 WebAssembly module, driven without its JS wrapper.
  *
  * Why by hand: the wrapper allocates on every call (a subarray per update, a `slice` per binary
- * digest: 506 B per hash) and adds ~0.1 µs of JS; this allocates nothing for spans up to 64 bytes
+ * digest: 506 B per hash) and adds ~0.1 µs of JS; this allocates nothing for spans up to 512 bytes
  * and one 96-byte view above, ~1.5x faster at 32 bytes (bench/results/keyed-hash.md). A request
  * with the score cache on hashes every item twice, so the wrapper's garbage was most of the
  * cache's heap cost per item (bench/results/hotpath.md: ids with the cache on at 0% hits went
@@ -23,6 +23,15 @@ import { type WasmModule, wasm } from './wasm-api.js';
  */
 const WASM_SHA256 = 'c6c8d4e499fde057c89df0461b560fe68f1fac1b384c444870c3490c31bf41fe';
 const BUFFER_BYTES = 16 * 1024;
+/**
+ * Spans up to this many bytes are copied into the module by words instead of set(): ~0.3 ns a
+ * byte against set()'s ~65 ns flat (scratch measure, Node 20), so equal near 100-200 bytes and
+ * still under 0.2 µs at 512, where the hash itself costs several times that; above, set() and
+ * its one view (under 0.2 B per byte hashed).
+ */
+const WORD_COPY_MAX = 512;
+/** The largest source buffer a DataView is kept on: the buffer pools' largest kept class (4 MiB). */
+const SOURCE_VIEW_MAX = 4 * 1024 * 1024;
 const NEEDS = 'scorecar needs hash-wasm@4.13.0, as package.json pins it';
 
 interface Blake3Exports {
@@ -49,12 +58,15 @@ export function loadBlake3Module(): WasmModule | string {
   return new wasm.Module(bytes);
 }
 
-/** One BLAKE3 instance: keyed 128-bit hashes into caller-owned memory; allocates one view per span over 64 bytes, nothing else. */
+/** One BLAKE3 instance: keyed 128-bit hashes into caller-owned memory; allocates one view per span over 512 bytes (and a DataView per new source buffer), nothing else. */
 export class Blake3Wasm {
   private readonly exports: Blake3Exports;
   private readonly at: number;
   private heap: Uint8Array;
   private heap32: Int32Array;
+  /** A view of the buffer the last mid-sized span came from (see sourceView). */
+  private srcBuffer: ArrayBufferLike | null = null;
+  private src: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(module: WasmModule) {
     this.exports = new wasm.Instance(module, {}).exports as Blake3Exports;
@@ -87,12 +99,39 @@ export class Blake3Wasm {
     const at = this.at;
     for (let s = start; s < end; ) {
       const n = Math.min(BUFFER_BYTES, end - s);
-      // A byte loop for short spans: set() would need a subarray view (an allocation) to copy part of src.
+      // set() would need a subarray view (an allocation, ~96 B) to copy part of src: short spans
+      // go by bytes, mid-sized ones by words read through a view of src's buffer kept across calls.
       if (n <= 64) for (let i = 0; i < n; i++) heap[at + i] = src[s + i] as number;
+      else if (n <= WORD_COPY_MAX && this.sourceView(src)) this.copyWords(src.byteOffset + s, n);
       else heap.set(src.subarray(s, s + n), at);
       this.exports.Hash_Update(n);
       s += n;
     }
+  }
+
+  /**
+   * Whether `src` can be read through the kept DataView (made anew when src lies in another
+   * buffer). Only buffers up to the pools' largest kept size: the view keeps its buffer alive
+   * until the next one, which must not pin a one-off giant body.
+   */
+  private sourceView(src: Uint8Array): boolean {
+    const b = src.buffer;
+    if (b === this.srcBuffer) return true;
+    if (b.byteLength > SOURCE_VIEW_MAX) return false;
+    this.srcBuffer = b;
+    this.src = new DataView(b);
+    return true;
+  }
+
+  /** Copies n bytes at byte offset `from` of the kept source buffer into the I/O buffer, four at a time. */
+  private copyWords(from: number, n: number): void {
+    const src = this.src;
+    const heap32 = this.heap32;
+    const at32 = this.at >> 2;
+    const words = n >> 2;
+    for (let k = 0; k < words; k++) heap32[at32 + k] = src.getInt32(from + 4 * k, true);
+    const heap = this.heap;
+    for (let k = words << 2; k < n; k++) heap[this.at + k] = src.getUint8(from + k);
   }
 
   /** Hashes the bytes of ids[start, end) as they lie in memory (little-endian int32s). */

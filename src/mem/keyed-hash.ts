@@ -5,7 +5,7 @@ import { Blake3Wasm, loadBlake3Module } from './blake3-wasm.js';
  * Keyed 128-bit hashes for cache identity: BLAKE3 in keyed mode (hash-wasm's WebAssembly
  * module, the fastest real keyed hash measured here: bench/keyed-hash.ts,
  * bench/results/keyed-hash.md, driven directly by blake3-wasm.ts: nothing allocated for spans up
- * to 64 bytes, one 96-byte view above, where hash-wasm's wrapper allocated ~506 B per hash).
+ * to 512 bytes, one 96-byte view above, where hash-wasm's wrapper allocated ~506 B per hash).
  * Score-cache keys, token-cache keys and the MACs on values stored in Redis all come from here,
  * so nobody without the deployment secret can predict a key or craft two inputs that share one.
  *

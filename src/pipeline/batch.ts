@@ -102,22 +102,44 @@ export function packJobs(jobs: readonly ScoreJob[], mis: boolean, budget: number
   if (batch !== null) out.push(batch);
 }
 
+/** packTogether()'s list for a lone job. */
+const lone: Array<ScoreJob | null> = [null];
+
 /**
  * A lone job's active items as the one batch packJobs would make of them, or null when they
  * take more than one (packJobs splits them then) or there are none. The lone request's usual
  * case, without the lists packJobs fills.
  */
 export function packAlone(job: ScoreJob, mis: boolean, budget: number): Batch | null {
-  const n = job.nActive;
-  if (n === 0) return null;
-  const base = batchBase(job, mis);
+  lone[0] = job;
+  try {
+    return packTogether(lone, 1, mis, budget);
+  } finally {
+    lone[0] = null;
+  }
+}
+
+/**
+ * The active items of jobs[0, count) (sharing a prefix, as packJobs' jobs do) as the one batch
+ * packJobs would make of them, or null when they take more than one or there are none.
+ */
+export function packTogether(jobs: ReadonlyArray<ScoreJob | null>, count: number, mis: boolean, budget: number): Batch | null {
+  const base = batchBase(jobs[0] as ScoreJob, mis);
   let used = base;
-  for (let k = 0; k < n; k++) used += itemCost(job, job.active[k] as number, mis);
+  let items = 0;
+  for (let j = 0; j < count; j++) {
+    const job = jobs[j] as ScoreJob;
+    for (let k = 0; k < job.nActive; k++) used += itemCost(job, job.active[k] as number, mis);
+    items += job.nActive;
+  }
   // packJobs starts a new batch when an item would take a non-empty one past the budget: the
   // items share one batch exactly when all of them fit, or there is only one.
-  if (used > budget && n > 1) return null;
+  if (items === 0 || (used > budget && items > 1)) return null;
   const batch = takeBatch();
   batch.tokens = base;
-  for (let k = 0; k < n; k++) batch.addItem(job, k, itemCost(job, job.active[k] as number, mis));
+  for (let j = 0; j < count; j++) {
+    const job = jobs[j] as ScoreJob;
+    for (let k = 0; k < job.nActive; k++) batch.addItem(job, k, itemCost(job, job.active[k] as number, mis));
+  }
   return batch;
 }

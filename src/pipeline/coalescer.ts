@@ -1,7 +1,7 @@
 import type { ScoringMode } from '../backend/server-info.js';
 import { finalize, hashInts, hashOut, hashString, mixInt } from '../mem/hash.js';
 import { noop, resume, resumeLater, resumeWith } from '../mem/continuation.js';
-import { type Batch, giveBatch, packAlone, packJobs } from './batch.js';
+import { type Batch, giveBatch, packAlone, packJobs, packTogether } from './batch.js';
 import type { ScoreJob } from './score-job.js';
 
 /**
@@ -40,6 +40,8 @@ interface Group<L extends Lane> {
   due: number;
   prev: Group<L> | null;
   next: Group<L> | null;
+  /** The next group in its bucket of the key table. */
+  chain: Group<L> | null;
 }
 
 /**
@@ -53,13 +55,20 @@ interface Group<L extends Lane> {
  * Timeout per request were ~1.3 KB of heap per request in the allocation profile).
  */
 export class Coalescer<L extends Lane = Lane> {
-  private readonly groups = new Map<number, Group<L>>();
+  /**
+   * Open groups by key: buckets chained through the groups, grown (never shrunk) to keep about one
+   * group per bucket. A Map grew and shrank its table as groups opened and closed, a new table each
+   * time (~90 B of heap per request in the allocation profile).
+   */
+  private buckets: Array<Group<L> | null> = new Array<Group<L> | null>(64).fill(null);
+  private nOpen = 0;
   private readonly free: Group<L>[] = [];
   private head: Group<L> | null = null;
   private tail: Group<L> | null = null;
+  /** The one timer, made once and re-armed in place (refresh()); see watch(). */
   private timer: NodeJS.Timeout | null = null;
-  /** The duration the timer was made with: refresh() re-arms it for that long. */
-  private timerMs = 0;
+  /** How long the timer waits: a quarter window, at least Node's 1 ms. */
+  private readonly tickMs: number;
   /** Batches sent and requests they carried, for the pack-fill metrics. */
   merged = 0;
 
@@ -68,7 +77,9 @@ export class Coalescer<L extends Lane = Lane> {
     private readonly send: SendBatches<L>,
     /** A job alone (window 0, or alone when its window ended) packed into one batch goes through this instead of `send`. */
     private readonly sendOne?: SendBatch<L>,
-  ) {}
+  ) {
+    this.tickMs = Math.max(1, Math.floor(windowMs / 4));
+  }
 
   /**
    * The number under which jobs may share a call: a hash of the lane, the flags, the labels and
@@ -101,27 +112,27 @@ export class Coalescer<L extends Lane = Lane> {
    */
   dispatch(job: ScoreJob, lane: L, budget: number, tokens: number, ok: () => void, fail: (e: unknown) => void): void {
     if (this.windowMs <= 0) return this.sendAlone(job, lane, budget, ok, fail);
+    const now = performance.now();
+    // Under load, arrivals close the groups whose window ended; the timer covers the lulls.
+    if (this.head !== null && this.head.due <= now + this.tickMs / 2) this.flushDue(now);
     const key = Coalescer.key(job, lane);
-    let g = this.groups.get(key);
+    let g = this.find(key);
     // The key is a hash; the pack carries the lead's query ids, lane and flags for every job, so
     // a job joins only a group whose lead matches it in each (the query compared id by id).
-    if (g !== undefined && !joins(g.jobs[0] as ScoreJob, g.lane as L, job, lane)) return this.sendAlone(job, lane, budget, ok, fail);
-    if (g !== undefined && g.tokens + tokens > budget) {
+    if (g !== null && !joins(g.jobs[0] as ScoreJob, g.lane as L, job, lane)) return this.sendAlone(job, lane, budget, ok, fail);
+    if (g !== null && g.tokens + tokens > budget) {
       this.flush(g);
-      g = undefined;
+      g = null;
     }
-    if (g === undefined) g = this.open(key, lane, budget);
+    if (g === null) g = this.open(key, lane, budget, now);
+    // By index, each list on its own: slots fill from 0 up (at most one past a list's end, which
+    // appends), whatever length a list has (a Pack hands the group back lists of another length).
     const n = g.n++;
-    if (n < g.jobs.length) {
-      g.jobs[n] = job;
-      g.oks[n] = ok;
-      g.fails[n] = fail;
-    } else {
-      g.jobs.push(job);
-      g.oks.push(ok);
-      g.fails.push(fail);
-    }
+    g.jobs[n] = job;
+    g.oks[n] = ok;
+    g.fails[n] = fail;
     g.tokens += tokens;
+    this.watch();
   }
 
   /** dispatch() with a promise. */
@@ -129,59 +140,101 @@ export class Coalescer<L extends Lane = Lane> {
     return new Promise<void>((resolve, reject) => this.dispatch(job, lane, budget, tokens, resolve, reject));
   }
 
-  /** A group for `key` from the pool, its window started: last on the list, the timer armed when it was idle. */
-  private open(key: number, lane: L, budget: number): Group<L> {
-    const g = this.free.pop() ?? { key: 0, jobs: [], oks: [], fails: [], n: 0, tokens: 0, lane: null, budget: 0, due: 0, prev: null, next: null };
+  /** A group for `key` from the pool, its window started now: last on the list (the list stays in order of window end). */
+  private open(key: number, lane: L, budget: number, now: number): Group<L> {
+    const g = this.free.pop() ?? { key: 0, jobs: [], oks: [], fails: [], n: 0, tokens: 0, lane: null, budget: 0, due: 0, prev: null, next: null, chain: null };
     g.key = key;
     g.lane = lane;
     g.budget = budget;
     g.tokens = 0;
-    g.due = performance.now() + this.windowMs;
+    g.due = now + this.windowMs;
     g.prev = this.tail;
     g.next = null;
     if (this.tail !== null) this.tail.next = g;
-    else {
-      this.head = g;
-      this.arm(this.windowMs);
-    }
+    else this.head = g;
     this.tail = g;
-    this.groups.set(key, g);
+    this.index(g);
     return g;
   }
 
-  /** One timer for all open groups; re-armed in place (no Timeout per request) when it runs for a whole window. */
-  private arm(ms: number): void {
-    if (this.timer !== null && ms === this.timerMs) this.timer.refresh();
-    else {
-      if (this.timer !== null) clearTimeout(this.timer);
-      this.timer = setTimeout(this.expire, ms);
-      this.timerMs = ms;
+  /** The open group under `key` (there is at most one: a job that does not join it goes alone), or null. */
+  private find(key: number): Group<L> | null {
+    let g = this.buckets[key & (this.buckets.length - 1)] ?? null;
+    while (g !== null && g.key !== key) g = g.chain;
+    return g;
+  }
+
+  private index(g: Group<L>): void {
+    if (++this.nOpen > this.buckets.length) {
+      const old = this.buckets;
+      this.buckets = new Array<Group<L> | null>(old.length * 2).fill(null);
+      for (let b of old) {
+        while (b !== null && b !== undefined) {
+          const next: Group<L> | null = b.chain;
+          this.link(b);
+          b = next;
+        }
+      }
     }
+    this.link(g);
+  }
+
+  private link(g: Group<L>): void {
+    const at = g.key & (this.buckets.length - 1);
+    g.chain = this.buckets[at] ?? null;
+    this.buckets[at] = g;
+  }
+
+  private unindex(g: Group<L>): void {
+    const at = g.key & (this.buckets.length - 1);
+    let p = this.buckets[at] ?? null;
+    if (p === g) this.buckets[at] = g.chain;
+    else {
+      while (p !== null && p.chain !== g) p = p.chain;
+      if (p === null) return;
+      p.chain = g.chain;
+    }
+    g.chain = null;
+    this.nOpen--;
   }
 
   /**
-   * The timer fired: flushes every group whose window has ended, and re-arms for the next. The
-   * first group, the one the timer ran for, counts as ended within half a window of its end
-   * (Node's timer clock is the event loop's, which lags performance.now()); the others only at
-   * their end, so that a request arriving within a later group's window still joins it.
+   * One timer for all open groups, made once: each arrival pushes it back (refresh() of a pending
+   * Timeout allocates nothing), so it fires only after a lull of tickMs with groups open, and then
+   * re-arms itself while any remain. Why not a timer per window end: re-arming for each next end
+   * (a new duration each time) made a new Timeout and a new Node timer list per request, and each
+   * firing of a Node timer allocates ~0.3 KB of its own (Node 20, a scratch measure of
+   * setInterval); the groups' ends are checked at arrivals instead.
    */
+  private watch(): void {
+    if (this.timer === null) this.timer = setTimeout(this.expire, this.tickMs);
+    else this.timer.refresh();
+  }
+
+  /** The timer fired: what is due goes, and it waits again while groups are open. */
   private readonly expire = (): void => {
-    const now = performance.now();
-    let g = this.head;
-    if (g !== null && g.due <= now + this.windowMs / 2) {
-      this.flush(g);
-      g = this.head;
-    }
-    while (g !== null && g.due <= now) {
-      this.flush(g);
-      g = this.head;
-    }
-    if (g !== null) this.arm(g.due - now);
+    if (this.head === null) return;
+    this.flushDue(performance.now());
+    if (this.head !== null) this.timer?.refresh();
   };
+
+  /**
+   * Flushes, oldest first, every group whose window ends within half a tick of `now` (Node's
+   * timer clock, the event loop's, lags performance.now(); a group goes at the check nearest its
+   * end): a request arriving within a later group's window still joins it.
+   */
+  private flushDue(now: number): void {
+    const until = now + this.tickMs / 2;
+    let g = this.head;
+    while (g !== null && g.due <= until) {
+      this.flush(g);
+      g = this.head;
+    }
+  }
 
   /** Closes a group (window ended, or full) and sends its jobs; the group goes back to the pool at once. */
   private flush(g: Group<L>): void {
-    if (this.groups.get(g.key) === g) this.groups.delete(g.key);
+    this.unindex(g);
     if (g.prev !== null) g.prev.next = g.next;
     else this.head = g.next;
     if (g.next !== null) g.next.prev = g.prev;
@@ -195,7 +248,26 @@ export class Coalescer<L extends Lane = Lane> {
       this.giveGroup(g);
       return this.sendAlone(job, lane as L, budget, ok, fail);
     }
-    // Several requests share this flush: its own lists (a few objects per pack, not per request).
+    // Several requests in one batch (the usual case: a group flushes before it outgrows the
+    // budget): the batch goes through sendOne, its continuations a pooled Pack's, which takes the
+    // group's lists of continuations in exchange for its own emptied ones.
+    const sendOne = this.sendOne;
+    if (sendOne !== undefined) {
+      let one: Batch | null;
+      try {
+        one = packTogether(g.jobs, n, (lane as L).mode === 'mis', budget);
+      } catch {
+        one = null; // packJobs below meets the same error and fails every job with it
+      }
+      if (one !== null) {
+        const p = packs.pop() ?? new Pack();
+        p.take(g);
+        this.giveGroup(g);
+        this.merged += n;
+        return sendOne(one, lane as L, p.ok, p.fail);
+      }
+    }
+    // Several batches: its own lists (a few objects per pack, not per request).
     const jobs = g.jobs.slice(0, n) as ScoreJob[];
     const oks = g.oks.slice(0, n);
     const fails = g.fails.slice(0, n);
@@ -281,6 +353,53 @@ export class Coalescer<L extends Lane = Lane> {
     return errors;
   }
 }
+
+/**
+ * The continuations of a coalesced pack sent as one batch: every job's, once the batch settles.
+ * Pooled with its two callbacks, made once per Pack (a closure and a promise chain per pack
+ * otherwise: Promise.allSettled, its result list, the per-job error list, the lists' copies).
+ */
+class Pack {
+  private oks: Array<() => void> = [];
+  private fails: Array<(e: unknown) => void> = [];
+  private n = 0;
+
+  /** Takes a group's continuations: their lists change places with this pack's emptied ones. */
+  take<L extends Lane>(g: Group<L>): void {
+    const oks = this.oks;
+    const fails = this.fails;
+    this.oks = g.oks;
+    this.fails = g.fails;
+    g.oks = oks;
+    g.fails = fails;
+    this.n = g.n;
+  }
+
+  readonly ok = (): void => {
+    const { oks, n } = this;
+    // One continuation's throw must not keep the rest of the pack from theirs.
+    for (let j = 0; j < n; j++) resume(oks[j] as () => void);
+    this.give();
+  };
+
+  readonly fail = (e: unknown): void => {
+    const { fails, n } = this;
+    for (let j = 0; j < n; j++) resumeWith(fails[j] as (e: unknown) => void, e);
+    this.give();
+  };
+
+  /** Back to the pool once the continuations ran, its lists emptied slot by slot. */
+  private give(): void {
+    for (let j = 0; j < this.n; j++) {
+      this.oks[j] = noop;
+      this.fails[j] = noop;
+    }
+    this.n = 0;
+    if (packs.length < 256) packs.push(this);
+  }
+}
+
+const packs: Pack[] = [];
 
 /** Whether `job` on `lane` may share the pack of `lead` on `leadLane`: what key() hashes, compared in full. */
 function joins(lead: ScoreJob, leadLane: Lane, job: ScoreJob, lane: Lane): boolean {

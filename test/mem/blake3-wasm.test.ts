@@ -25,7 +25,7 @@ describe('Blake3Wasm (hash-wasm BLAKE3 module driven directly)', () => {
     const b3 = new Blake3Wasm(module);
     const rnd = mulberry32(5);
     const src = randomBytes(40_000);
-    const lengths = [0, 1, 31, 32, 33, 63, 64, 65, 100, 680, 1023, 1024, 1025, 2048, 4097, 16_383, 16_384, 16_385, 32_769, 39_000];
+    const lengths = [0, 1, 31, 32, 33, 63, 64, 65, 66, 67, 100, 127, 128, 129, 255, 256, 257, 511, 512, 513, 680, 1023, 1024, 1025, 2048, 4097, 16_383, 16_384, 16_385, 32_769, 39_000];
     for (let k = 0; k < 40; k++) lengths.push(Math.floor(rnd() * 20_000));
     const out = new Uint8Array(20);
     for (const n of lengths) {
@@ -35,6 +35,26 @@ describe('Blake3Wasm (hash-wasm BLAKE3 module driven directly)', () => {
       b3.update(src, start, start + n);
       b3.final16(out, 3);
       expect(Buffer.from(out.subarray(3, 19)).toString('hex'), `length ${n}`).toBe(Buffer.from(await reference(key, [src.subarray(start, start + n)])).toString('hex'));
+    }
+  });
+
+  it('gives the same digests from spans of views at odd offsets, of buffers taken in turn, small and over 4 MiB', async () => {
+    if (typeof module === 'string') throw new Error(module);
+    const b3 = new Blake3Wasm(module);
+    const rnd = mulberry32(9);
+    // A slice of a shared slab (byteOffset not 0), a buffer of its own, one over the kept-view limit.
+    const slab = randomBytes(9_000);
+    const sources = [slab.subarray(1_003, 8_001), randomBytes(3_000), randomBytes(5 * 1024 * 1024 + 3)];
+    const out = new Uint8Array(16);
+    for (let k = 0; k < 60; k++) {
+      const src = sources[k % 3] as Uint8Array;
+      const n = 65 + Math.floor(rnd() * 460);
+      const start = Math.floor(rnd() * (Math.min(src.length, 2_500) - n));
+      const key = randomBytes(32);
+      b3.init(key);
+      b3.update(src, start, start + n);
+      b3.final16(out, 0);
+      expect(Buffer.from(out).toString('hex'), `source ${k % 3}, length ${n} at ${start}`).toBe(Buffer.from(await reference(key, [src.subarray(start, start + n)])).toString('hex'));
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Batch, giveBatch, packAlone, packJobs, takeBatch } from '../../src/pipeline/batch.js';
+import { type Batch, giveBatch, packAlone, packJobs, packTogether, takeBatch } from '../../src/pipeline/batch.js';
 import { mulberry32 } from '../support/random-texts.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
 
@@ -75,6 +75,36 @@ describe('packing items into backend calls', () => {
         expect(one).not.toBeNull();
         expect(shape([one as Batch])).toEqual(shape(out));
         expect([one?.items, one?.tokens]).toEqual([out[0]?.items, out[0]?.tokens]);
+      } else {
+        expect(one).toBeNull();
+      }
+      for (const b of out) giveBatch(b);
+      if (one !== null) giveBatch(one);
+    }
+  });
+
+  it('packs several jobs as packJobs does: one batch when all their items fit together, else null (500 random packs)', () => {
+    const rnd = mulberry32(8);
+    for (let run = 0; run < 500; run++) {
+      const qLen = 1 + Math.floor(rnd() * 20);
+      const jobs = Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => {
+        const lens = Array.from({ length: Math.floor(rnd() * 6) }, () => 1 + Math.floor(rnd() * 40));
+        const j = job(qLen, lens);
+        let n = 0;
+        for (let i = 0; i < lens.length; i++) if (rnd() < 0.8) j.active[n++] = i;
+        j.nActive = n;
+        return j;
+      });
+      const mis = rnd() < 0.5;
+      const budget = 10 + Math.floor(rnd() * 300);
+      const out: Batch[] = [];
+      packJobs(jobs, mis, budget, out);
+      // Slots past the count are not looked at (a group's pooled list keeps old slots).
+      const one = packTogether([...jobs, job(qLen, [99])], jobs.length, mis, budget);
+      if (out.length === 1) {
+        expect(one).not.toBeNull();
+        expect(shape([one as Batch])).toEqual(shape(out));
+        expect([one?.jobs.slice(0, one.count), one?.items, one?.tokens]).toEqual([out[0]?.jobs.slice(0, out[0].count), out[0]?.items, out[0]?.tokens]);
       } else {
         expect(one).toBeNull();
       }

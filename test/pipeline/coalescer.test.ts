@@ -3,6 +3,7 @@ import { onContinuationFault } from '../../src/mem/continuation.js';
 import { type Batch, takeBatch, giveBatch } from '../../src/pipeline/batch.js';
 import { Coalescer, sameQuery } from '../../src/pipeline/coalescer.js';
 import { ScoreJob } from '../../src/pipeline/score-job.js';
+import { mulberry32 } from '../support/random-texts.js';
 
 /** A text job (tokenized: its query ids in qRef) with one-id items (one, 7, unless given) and a forced query hash. */
 function idsJob(query: number[], hash: [number, number], items: number[] = [7]): ScoreJob {
@@ -128,7 +129,7 @@ describe('coalescing', () => {
     expect(viaOne).toEqual([1, 1]);
   });
 
-  it('sends a job nobody joined in its window through sendOne too, and still packs jobs that share one', async () => {
+  it('sends a job nobody joined in its window through sendOne, and a pack of several jobs in one batch too', async () => {
     const viaSend: number[] = [];
     const viaOne: number[] = [];
     const c = new Coalescer(
@@ -136,12 +137,87 @@ describe('coalescing', () => {
       recordingSend(viaSend, (b) => b.count),
       lone((b: Batch) => {
         viaOne.push(b.count);
-        return Promise.reject(new Error('lone call failed'));
+        return b.count === 1 ? Promise.reject(new Error('lone call failed')) : Promise.resolve();
       }),
     );
     await expect(c.dispatchAsync(idsJob([4, 5], [3, 3]), MIS, 1000, 2)).rejects.toThrow('lone call failed');
     await Promise.all([c.dispatchAsync(idsJob([1, 2], [2, 2]), MIS, 1000, 2), c.dispatchAsync(idsJob([1, 2], [2, 2]), MIS, 1000, 2)]);
-    expect([viaOne, viaSend]).toEqual([[1], [2]]);
+    expect([viaOne, viaSend]).toEqual([[1, 2], []]);
+    expect(c.merged).toBe(2);
+  });
+
+  it("gives a one-batch pack's failure to each of its jobs, and every job its answer when one continuation throws", async () => {
+    const faults: unknown[] = [];
+    const was = onContinuationFault((e) => faults.push(e));
+    try {
+      let fail = true;
+      const c = new Coalescer(
+        5,
+        () => Promise.reject(new Error('not used')),
+        lone(() => (fail ? Promise.reject(new Error('pack failed')) : Promise.resolve())),
+      );
+      const three = [0, 1, 2].map(() => c.dispatchAsync(idsJob([6, 6], [6, 6]), MIS, 1000, 2));
+      for (const p of three) await expect(p).rejects.toThrow('pack failed');
+      fail = false;
+      const done: string[] = [];
+      await new Promise<void>((resolve) => {
+        c.dispatch(idsJob([6, 6], [6, 6]), MIS, 1000, 2, () => {
+          done.push('first');
+          throw new Error('a continuation with a bug');
+        }, () => done.push('first failed'));
+        c.dispatch(idsJob([6, 6], [6, 6]), MIS, 1000, 2, () => {
+          done.push('second');
+          resolve();
+        }, () => done.push('second failed'));
+      });
+      expect(done).toEqual(['first', 'second']);
+      expect(faults).toHaveLength(1);
+      // The pooled pack is clean for the next one: a new pair gets its own answers, once each.
+      const again = await Promise.allSettled([0, 1].map(() => c.dispatchAsync(idsJob([6, 6], [6, 6]), MIS, 1000, 2)));
+      expect(again.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(c.merged).toBe(7);
+    } finally {
+      onContinuationFault(was);
+    }
+  });
+
+  it('answers every job once over many rounds of packs of every size, its pooled groups and packs reused throughout', async () => {
+    const rnd = mulberry32(3);
+    const answered = new Map<number, number>();
+    const c = new Coalescer(
+      1,
+      recordingSend([], (b) => b.count),
+      lone(() => Promise.resolve()),
+    );
+    let id = 0;
+    for (let round = 0; round < 150; round++) {
+      const waits: Array<Promise<void>> = [];
+      const n = 1 + Math.floor(rnd() * 7);
+      for (let k = 0; k < n; k++) {
+        const q = 1 + Math.floor(rnd() * 3);
+        const mine = id++;
+        waits.push(c.dispatchAsync(idsJob([q, q], [q, q]), MIS, 1000, 2).then(() => void answered.set(mine, (answered.get(mine) ?? 0) + 1)));
+      }
+      let late: NodeJS.Timeout | undefined;
+      const stuck = new Promise<string>((r) => (late = setTimeout(() => r(`round ${round}: a job was never answered`), 2_000)));
+      expect(await Promise.race([Promise.all(waits).then(() => 'ok'), stuck])).toBe('ok');
+      clearTimeout(late);
+    }
+    expect(answered.size).toBe(id);
+    expect([...answered.values()].every((v) => v === 1)).toBe(true);
+  });
+
+  it('sends a pack through the batch list when its jobs take more than one batch', async () => {
+    const viaSend: number[] = [];
+    const c = new Coalescer(
+      5,
+      recordingSend(viaSend, (b) => b.items),
+      () => Promise.reject(new Error('not for packs of several batches')),
+    );
+    // Query 3 + 1 and two one-id items of cost 2 each: 8 > budget 7, two batches for the pair.
+    await Promise.all([c.dispatchAsync(idsJob([1, 2, 3], [4, 4]), MIS, 7, 2), c.dispatchAsync(idsJob([1, 2, 3], [4, 4]), MIS, 7, 2)]);
+    expect(viaSend).toEqual([1, 1]);
+    expect(c.merged).toBe(2);
   });
 
   it('hands a lone batch to sendOne, which owns it: the coalescer never gives it back itself', async () => {
@@ -192,7 +268,7 @@ describe('coalescing', () => {
         return Promise.resolve(batches.map(() => ({ status: 'fulfilled' as const, value: undefined })));
       },
       (b, _lane, ok) => {
-        sentAt.push([[(b.jobs[0] as ScoreJob).qRef[0] as number], performance.now() - t0]);
+        sentAt.push([Array.from({ length: b.count }, (_, s) => (b.jobs[s] as ScoreJob).qRef[0] as number), performance.now() - t0]);
         queueMicrotask(ok);
       },
     );

@@ -21,10 +21,11 @@ export interface HttpReply {
   /** `written` runs once the bytes are the socket's (or the response is gone). */
   end(body: Buffer, written?: () => void): unknown;
   /**
-   * A 200 JSON answer with x-request-id and the timing headers, written by a reply that can put
-   * them into its head as bytes (scorecar's own HTTP/1.1 front); absent on node:http's.
+   * A 200 JSON answer, body[0, length), with x-request-id and the timing headers, written by a
+   * reply that can put them into its head as bytes (scorecar's own HTTP/1.1 front); absent on
+   * node:http's. The body is copied at once: `written` may give its buffer back.
    */
-  endTimed?(body: Buffer, written: () => void, requestId: string, timing: Timing): unknown;
+  endTimed?(body: Buffer, length: number, written: () => void, requestId: string, timing: Timing): unknown;
   on(event: 'close', listener: () => void): unknown;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;

@@ -2,6 +2,7 @@ import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES, type 
 import type { Socket } from 'node:net';
 import { bufferPool } from '../../mem/buffer-pool.js';
 import { ByteWriter, lit } from '../../mem/byte-writer.js';
+import { writeTo } from '../../mem/socket-write.js';
 import { type Timing, putTimingHeaders, writeTimingHeaders } from '../timing-headers.js';
 import type { HttpReply, HttpRequestView } from './exchange.js';
 import { READ_BUFFER_BYTES, adopt } from './own-read-socket.js';
@@ -175,24 +176,29 @@ class FrontExchange implements HttpRequestView, HttpReply {
   }
 
   end(body: Buffer, written?: () => void): this {
+    return this.endPart(body, body.length, written);
+  }
+
+  /** end() of body[0, length). */
+  private endPart(body: Buffer, length: number, written?: () => void): this {
     if (this.ended || this.gone) {
       written?.();
       return this;
     }
     this.ended = true;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    this.conn.answer(this, body);
+    this.conn.answer(this, body, length);
     written?.();
     return this;
   }
 
-  endTimed(body: Buffer, written: () => void, requestId: string, timing: Timing): this {
+  endTimed(body: Buffer, length: number, written: () => void, requestId: string, timing: Timing): this {
     if (this.ended || this.gone || this.headersSent || this.early !== null) {
       // The general path for whatever is unusual: the client gone (end() only runs `written`),
       // headers set early (merged as writeHead merges them), or a head already written (writeHead
       // throws, as it would for the route's own writeHead call).
-      if (!this.ended && !this.gone) this.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': body.length, 'x-request-id': requestId }, timing));
-      return this.end(body, written);
+      if (!this.ended && !this.gone) this.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': length, 'x-request-id': requestId }, timing));
+      return this.endPart(body, length, written);
     }
     checkValue('x-request-id', requestId);
     // As writeHead, but the head's headers stay numbers until writeHeadTo writes them; end()
@@ -202,7 +208,7 @@ class FrontExchange implements HttpRequestView, HttpReply {
     this.timedId = requestId;
     this.timing = timing;
     try {
-      return this.end(body, written);
+      return this.endPart(body, length, written);
     } finally {
       this.timing = null;
       this.timedId = '';
@@ -325,7 +331,7 @@ class FrontConnection {
   private scanned = 0;
   private consuming = false;
   private paused = false;
-  /** An answer waits in the socket's buffer (the client is not reading): no further request is read until 'drain'. */
+  /** An answer waits in the socket (the client is not reading): no further request is read until it is written. */
   private blocked = false;
 
   readonly onData = (c: Buffer): void => this.data(c, c.length);
@@ -338,11 +344,15 @@ class FrontConnection {
   };
   readonly onEnd = (): void => this.ended();
   readonly onClose = (): void => this.closed();
-  readonly onDrain = (): void => this.drained();
-  /** Bound once: a socket write done, its writer back to the front's free list. */
-  readonly wrote = (): void => {
+  /**
+   * Bound once: a socket write done (or cancelled by a destroy), its writer back to the front's
+   * free list; the last one unblocks reading. Writes complete in order, Writable's or direct.
+   */
+  readonly wrote = (err?: Error | null): void => {
     const w = this.outs.shift();
     if (w !== undefined) this.front.giveWriter(w);
+    if (err != null) this.socket.destroy(err);
+    else if (this.blocked && this.outs.length === 0) this.drained();
   };
 
   /** node:http serves the connection now. */
@@ -519,13 +529,13 @@ class FrontConnection {
     }
   }
 
-  /** @internal x's answer: head and body into one pooled writer, one socket write. */
-  answer(x: FrontExchange, body: Buffer): void {
+  /** @internal x's answer, body[0, length): head and body into one pooled writer, one socket write. */
+  answer(x: FrontExchange, body: Buffer, length: number): void {
     if (x !== this.x || this.state !== S_BUSY) return;
-    const w = this.front.takeWriter(body.length + 512);
+    const w = this.front.takeWriter(length + 512);
     let close: boolean;
     try {
-      close = x.writeHeadTo(w, body.length, this.closeAfter, this.front.keepAliveTail);
+      close = x.writeHeadTo(w, length, this.closeAfter, this.front.keepAliveTail);
     } catch (e) {
       // Header values are checked at writeHead; anything else here is a bug: no half answer, no stuck connection.
       w.reset();
@@ -537,12 +547,14 @@ class FrontConnection {
       this.socket.destroy();
       return;
     }
-    w.bytes(body, 0, body.length);
+    w.bytes(body, 0, length);
     this.x = null;
     this.fresh = false;
     this.front.opts.finished();
     this.outs.push(w);
-    const flowing = this.socket.write(w.view(), this.wrote);
+    const flowing = writeTo(this.socket, w.view(), this.wrote);
+    // A write that failed at once destroyed the socket: 'close' ends the connection.
+    if (this.socket.destroyed) return;
     if (close) {
       this.shut();
       this.socket.end();
@@ -550,11 +562,10 @@ class FrontConnection {
     }
     this.state = S_HEAD;
     this.since = performance.now();
-    if (!flowing) {
-      // The client is not reading its answers: read nothing more until it does.
+    if (!flowing && this.outs.length > 0) {
+      // The client is not reading its answers: read nothing more until the socket has written them.
       this.blocked = true;
       this.pause();
-      this.socket.once('drain', this.onDrain);
       return;
     }
     this.process();
@@ -593,7 +604,6 @@ class FrontConnection {
     const socket = this.socket;
     socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
-    socket.removeListener('drain', this.onDrain);
     // onClose stays: it returns the writers of answers the socket had not taken yet.
     this.front.forget(this);
     socket.pause();

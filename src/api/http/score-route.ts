@@ -164,13 +164,14 @@ export class ScoreRoute extends ScoringRoute {
     writeScoreResponse(w, job);
     // Rows (backend replies and cache hits) merged back into item order, as one response.
     if (job.trace !== null) job.trace.stage('merge', t0, performance.now(), { 'scorecar.items': job.n });
-    const out = w.view();
     const totalMs = performance.now() - started;
     if (res.endTimed !== undefined) {
-      // scorecar's own front writes the head's figures as bytes: no header object or strings.
-      res.endTimed(out, w.written, job.requestId, this.timing.of(job, job.n, totalMs));
+      // scorecar's own front writes the head's figures as bytes: no header object or strings,
+      // and it copies the writer's bytes without a view of them.
+      res.endTimed(w.buf, w.pos, w.written, job.requestId, this.timing.of(job, job.n, totalMs));
       return 200;
     }
+    const out = w.view();
     // Every header in the literal, the timing ones as placeholders that setTimingHeaders fills:
     // properties added to a smaller literal would grow a backing store per request.
     const headers = {

@@ -114,7 +114,7 @@ function bodies(text: string): string[] {
 }
 
 describe('H1Front', () => {
-  it('writes an endTimed answer with the head the writeHead path gives the same figures, byte for byte but the Date', async () => {
+  it('writes an endTimed answer (the first `length` bytes of its buffer) with the head the writeHead path gives the same figures, byte for byte but the Date', async () => {
     const r = await rig();
     const t = new Timing();
     Object.assign(t, { items: 12, cacheHits: 3, tokenizeMs: 0.0004, queueMs: 1.23456, backendMs: 17.5, totalMs: 1234.5678 });
@@ -124,7 +124,9 @@ describe('H1Front', () => {
       if (n++ === 0) {
         const endTimed = res.endTimed;
         expect(endTimed).toBeTypeOf('function');
-        res.endTimed?.(out, () => {}, s.requestId, t);
+        // Only the first `length` bytes are the answer: a pooled buffer holds more.
+        const pooled = Buffer.concat([out, Buffer.from('not part of the answer')]);
+        res.endTimed?.(pooled, out.length, () => {}, s.requestId, t);
       } else {
         res.writeHead(200, putTimingHeaders({ 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': s.requestId }, t));
         res.end(out);
@@ -136,6 +138,7 @@ describe('H1Front', () => {
     const heads = (c.text().match(/HTTP\/1\.1 [\s\S]*?\r\n\r\n/g) ?? []).map((h) => h.replace(/Date: [^\r]+/, 'Date: -'));
     expect(heads).toHaveLength(2);
     expect(heads[0]).toBe(heads[1]);
+    expect(bodies(c.text())).toEqual(['{"rid":"same"}', '{"rid":"same"}']);
     expect(heads[0]).toContain('x-scorecar-items: 12\r\nx-scorecar-cache-hits: 3\r\nx-scorecar-tokenize-ms: 0.000\r\nx-scorecar-queue-ms: 1.235\r\nx-scorecar-backend-ms: 17.500\r\nx-scorecar-total-ms: 1234.568\r\n');
     c.socket.destroy();
   });

@@ -1,0 +1,131 @@
+import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeTo } from '../../src/mem/socket-write.js';
+import { until } from '../support/until.js';
+
+/** A TCP pair on loopback: the client end and the server's end, and what the server end read. */
+interface Pair {
+  client: Socket;
+  peer: Socket;
+  received: () => Buffer;
+  server: Server;
+}
+
+const open: Pair[] = [];
+
+async function pair(paused = false): Promise<Pair> {
+  const chunks: Buffer[] = [];
+  let peer: Socket | null = null;
+  const server = createServer((s) => {
+    peer = s;
+    s.on('data', (d: Buffer) => chunks.push(d));
+    if (paused) s.pause();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((r) => client.once('connect', r));
+  await until(() => peer !== null);
+  const p = { client, peer: peer as unknown as Socket, received: () => Buffer.concat(chunks), server };
+  open.push(p);
+  return p;
+}
+
+afterEach(async () => {
+  for (const p of open.splice(0)) {
+    p.client.destroy();
+    p.peer.destroy();
+    await new Promise((r) => p.server.close(r));
+  }
+});
+
+/** Calls of a `written` callback: the error (or null) of each. */
+function recorder(): { calls: Array<Error | null>; cb: (err?: Error | null) => void } {
+  const calls: Array<Error | null> = [];
+  return { calls, cb: (err) => void calls.push(err ?? null) };
+}
+
+describe('writeTo', () => {
+  it('writes a small buffer at once on a connected socket: true, called back once with null, the bytes arrive', async () => {
+    const p = await pair();
+    const w = recorder();
+    expect(writeTo(p.client, Buffer.from('hello'), w.cb)).toBe(true);
+    await until(() => p.received().toString() === 'hello');
+    expect(w.calls).toEqual([null]);
+    expect(p.client.bytesWritten).toBe(5);
+  });
+
+  it('reports bytes the kernel did not take (false) and calls back when they are written, in order with later writes', async () => {
+    const p = await pair(true);
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const first = recorder();
+    const order: string[] = [];
+    // The peer reads nothing: the kernel's buffers fill and libuv keeps the rest.
+    expect(
+      writeTo(p.client, big, (e) => {
+        order.push('first');
+        first.cb(e);
+      }),
+    ).toBe(false);
+    expect(first.calls).toEqual([]);
+    // While libuv holds bytes, a second write still goes after them (its callback after the first's).
+    const second = recorder();
+    writeTo(p.client, Buffer.from('tail'), (e) => {
+      order.push('second');
+      second.cb(e);
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect([first.calls, second.calls]).toEqual([[], []]);
+    p.peer.resume();
+    await until(() => second.calls.length === 1, 10_000);
+    expect([first.calls, second.calls]).toEqual([[null], [null]]);
+    await until(() => p.received().length === big.length + 4, 10_000);
+    const got = p.received();
+    expect(got.subarray(big.length).toString()).toBe('tail');
+    expect(got.subarray(0, big.length).every((b) => b === 0x61)).toBe(true);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('goes through socket.write while the Writable holds bytes (corked) or the socket is connecting, keeping the order', async () => {
+    const p = await pair();
+    p.client.cork();
+    p.client.write('a');
+    const w = recorder();
+    // writableLength is 1: the direct write would overtake the corked 'a'.
+    expect(p.client.writableLength).toBe(1);
+    writeTo(p.client, Buffer.from('b'), w.cb);
+    process.nextTick(() => p.client.uncork());
+    await until(() => p.received().toString() === 'ab');
+    await until(() => w.calls.length === 1);
+    expect(w.calls).toEqual([null]);
+
+    const chunks: Buffer[] = [];
+    const server = createServer((s) => s.on('data', (d: Buffer) => chunks.push(d)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const early = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    expect(early.connecting).toBe(true);
+    const e = recorder();
+    writeTo(early, Buffer.from('before connect'), e.cb);
+    await until(() => Buffer.concat(chunks).toString() === 'before connect');
+    await until(() => e.calls.length === 1);
+    expect(e.calls).toEqual([null]);
+    early.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('calls back once with an error on a destroyed socket, and once when a destroy cancels a pending write', async () => {
+    const p = await pair(true);
+    const pending = recorder();
+    expect(writeTo(p.client, Buffer.alloc(32 * 1024 * 1024), pending.cb)).toBe(false);
+    p.client.destroy();
+    await until(() => pending.calls.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pending.calls).toHaveLength(1);
+
+    const late = recorder();
+    writeTo(p.client, Buffer.from('x'), late.cb);
+    await until(() => late.calls.length === 1);
+    expect(late.calls[0]).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(late.calls).toHaveLength(1);
+  });
+});
