@@ -79,11 +79,20 @@ export class ByteWriter {
   }
 
   /**
-   * Copies src[start, end). Node's Buffer.copy makes a view object per call, so spans up to a
-   * few hundred bytes (score rows, model names) are copied by a plain loop instead.
+   * Copies src[start, end). Node's Buffer.copy makes a view object per call (~95 B), so spans up
+   * to a few hundred bytes (score rows, model names) are copied by a plain loop instead, and a
+   * span at the start of a buffer not much longer than it (another pooled writer's bytes: an
+   * answer body into the front's writer) as the whole buffer, whose tail lands past `pos`,
+   * where the next write overwrites it.
    */
   bytes(src: Buffer, start: number, end: number): void {
     const n = end - start;
+    if (start === 0 && n >= 512 && src.length - n <= n) {
+      this.ensure(src.length);
+      this.buf.set(src, this.pos);
+      this.pos += n;
+      return;
+    }
     this.ensure(n);
     if (n < 512) {
       const b = this.buf;

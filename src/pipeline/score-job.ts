@@ -146,12 +146,11 @@ export class ScoreJob {
   /** Cancels the job's backend calls when its client goes away or its deadline passes in flight. */
   readonly scope = new CancelScope();
   /**
-   * Set by the in-flight deadline timer before it cancels the scope, so that cancellation is
-   * answered 504. Comparing clocks instead is not enough: a timer may fire up to a millisecond
-   * before performance.now() reaches the deadline, and the request would then look abandoned.
+   * Set by the in-flight deadline watch (deadline-watch.ts) before it cancels the scope, so that
+   * cancellation is answered 504 whatever the clocks say by the time the call's failure arrives.
    */
   deadlineFired = false;
-  /** Bound once: the in-flight deadline timer's callback (no closure per request). */
+  /** Bound once: what the in-flight deadline watch calls (no closure per request). */
   readonly expire = (): void => {
     this.deadlineFired = true;
     this.scope.cancelAll();

@@ -18,6 +18,7 @@ import { type Batch, batchBase, itemCost } from './batch.js';
 import type { KeyedHash } from '../mem/keyed-hash.js';
 import { type CacheContext, backendContext, computeKeys, identify, lookupScores, lookupScoresNow, storeScores } from './cache-stage.js';
 import { Coalescer } from './coalescer.js';
+import { DeadlineWatch, type Watched } from './deadline-watch.js';
 import { requestUsage } from './usage.js';
 import { type BatchIds, type PackObserver, sendBatch, sendBatchAsync } from './dispatch-stage.js';
 import type { Observe } from '../observe/observe.js';
@@ -65,6 +66,13 @@ export interface PipelineDeps {
 const DEFAULT_PACK_TOKENS = 8192;
 
 /**
+ * How often in-flight deadlines are checked: a request whose deadline passes in flight is
+ * cancelled (answered 504) within this much of it. A reply that lands after the deadline but
+ * before the check is still answered 504 (dispatchEnded compares the clock).
+ */
+const DEADLINE_TICK_MS = 10;
+
+/**
  * The scoring path, one stage after another: score-cache lookup (keyed on what the client
  * sent, so hits are never tokenized), token ids for the misses (caches, then workers),
  * admission by the traffic shaper, packing by prefix (coalescing concurrent same-query
@@ -78,6 +86,7 @@ export class ScorePipeline {
   private readonly packObserver: PackObserver;
   readonly coalescer: Coalescer<BackendGroup>;
   private readonly runs: Run[] = [];
+  private readonly deadlines = new DeadlineWatch(DEADLINE_TICK_MS);
   private cacheContext: { modelPath: string; weightVersion: string; mode: ScoringMode; emulator: boolean; ctx: CacheContext } | null = null;
 
   constructor(
@@ -164,7 +173,7 @@ export class ScorePipeline {
     r.group = null;
     r.info = null;
     r.ticket = null;
-    r.timer = null;
+    this.deadlines.remove(r);
     if (this.runs.length < 256) this.runs.push(r);
   }
 
@@ -263,14 +272,13 @@ export class ScorePipeline {
     return false;
   }
 
-  /** @internal admitted: the backend call(s), with the deadline's timer running. */
+  /** @internal admitted: the backend call(s), their deadline watched. */
   dispatch(r: Run, ticket: AdmissionTicket): boolean {
     try {
       return this.send(r, ticket);
     } catch (e) {
-      // Admitted but not sent: the timer stops, the ticket goes back without a latency sample.
-      if (r.timer !== null) clearTimeout(r.timer);
-      r.timer = null;
+      // Admitted but not sent: the deadline is no longer watched, the ticket goes back without a latency sample.
+      this.deadlines.remove(r);
       r.ticket = null;
       this.deps.shaper.release(ticket, undefined);
       throw e;
@@ -288,7 +296,7 @@ export class ScorePipeline {
     if (job.trace !== null) job.trace.stage('shaper queue', started - ticket.queuedMs, started);
     // A deadline that passes in flight cancels the backend call (504 rather than a late answer).
     const remaining = job.deadlineAt - started;
-    r.timer = Number.isFinite(remaining) ? setTimeout(job.expire, Math.max(0, remaining)) : null;
+    if (Number.isFinite(remaining)) this.deadlines.add(r, job.deadlineAt);
     const budget = r.mis
       ? Math.min(this.opts.maxPackTokens ?? Math.min(info.maxReqInputLen, DEFAULT_PACK_TOKENS), info.maxReqInputLen - 1)
       : this.opts.maxCallTokens;
@@ -300,8 +308,7 @@ export class ScorePipeline {
   dispatchEnded(r: Run, failed: boolean, e: unknown): void {
     const job = r.job as ScoreJob;
     const { backends, cache, shaper, metrics } = this.deps;
-    if (r.timer !== null) clearTimeout(r.timer);
-    r.timer = null;
+    this.deadlines.remove(r);
     const started = r.started;
     job.backendMs = performance.now() - started;
     shaper.release(r.ticket as AdmissionTicket, failed ? undefined : job.backendMs);
@@ -394,7 +401,7 @@ export class ScorePipeline {
  * object the pipeline reuses, with its continuations bound once. Each continuation resumes the
  * next stage; a stage that ends the job (true) or throws ends it here, once.
  */
-class Run {
+class Run implements Watched {
   job: ScoreJob | null = null;
   ok: () => void = noop;
   fail: (e: unknown) => void = noop;
@@ -407,7 +414,11 @@ class Run {
   t0 = 0;
   started = 0;
   ticket: AdmissionTicket | null = null;
-  timer: NodeJS.Timeout | null = null;
+  /** The job's deadline, watched while its backend call(s) are in flight (DeadlineWatch's links). */
+  dueAt = 0;
+  watchPrev: Watched | null = null;
+  watchNext: Watched | null = null;
+  watched = false;
 
   constructor(private readonly pipeline: ScorePipeline) {}
 
@@ -423,6 +434,10 @@ class Run {
       this.end(false, e);
     }
   };
+  expired(): void {
+    this.job?.expire();
+  }
+
   readonly dispatched = (): void => this.dispatchEnded(false, null);
   readonly dispatchFailed = (e: unknown): void => this.dispatchEnded(true, e);
 

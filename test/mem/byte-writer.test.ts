@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, fixed3Text, keepIdText, lit } from '../../src/mem/byte-writer.js';
+import { mulberry32 } from '../support/random-texts.js';
 
 describe('ByteWriter', () => {
   it('writes three decimals as fixed3Text spells them, and as toFixed(3) does away from rounding ties', () => {
@@ -58,6 +59,23 @@ describe('ByteWriter', () => {
     w.raw(lit('"}'));
     expect(JSON.parse(w.view().toString())).toEqual({ a: 0.1 + 0.2, b: -42, c: 'é "quoted" 🙂\n', d: 'x'.repeat(4000) });
     w.release();
+  });
+
+  it('copies spans of every length and place the same way: by loop, as a whole buffer, or by Buffer.copy', () => {
+    const rnd = mulberry32(4);
+    for (let run = 0; run < 300; run++) {
+      const src = Buffer.alloc(1 + Math.floor(rnd() * 3000));
+      for (let i = 0; i < src.length; i++) src[i] = Math.floor(rnd() * 256);
+      const start = rnd() < 0.5 ? 0 : Math.floor(rnd() * src.length);
+      const end = start + Math.floor(rnd() * (src.length - start + 1));
+      const w = new ByteWriter(8);
+      w.raw(lit('<'));
+      w.bytes(src, start, end);
+      w.raw(lit('>'));
+      // What follows the span overwrites whatever a whole-buffer copy put past it.
+      expect(w.view()).toEqual(Buffer.concat([Buffer.from('<'), src.subarray(start, end), Buffer.from('>')]));
+      w.release();
+    }
   });
 
   it("copies a kept array's printed form, byte for byte what printing gives, and prints parts and short arrays as before", () => {

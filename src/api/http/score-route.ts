@@ -82,7 +82,8 @@ export class ScoreRoute extends ScoringRoute {
   protected answer(req: HttpRequestView, res: HttpReply, body: Buffer, length: number, job: ScoreJob, started: number, x: Exchange): number | Promise<number> {
     const ct = req.headers['content-type'];
     if (!fastapiParsesJson(ct)) throw new ScoreError(400, CONTENT_TYPE_MESSAGE, TYPE_VALIDATION);
-    if (!scanScoreBody(body, length, job, this.opts.maxItems)) {
+    // The body is the route's pooled buffer (ScoringRoute releases it): its tail is scratch.
+    if (!scanScoreBody(body, length, job, this.opts.maxItems, true)) {
       if (scanOut.tooManyItems) throw tooManyItems(this.opts.maxItems);
       const slow = parseScoreBodySlow(body, length, job, this.opts.endpointContext(), this.opts.vocabSize, this.opts.maxItems);
       if (!slow.ok) {

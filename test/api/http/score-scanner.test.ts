@@ -101,6 +101,26 @@ describe('the /v1/score byte scanner', () => {
     }
   });
 
+  it("checks the body's UTF-8 and nothing past it, writing only into a spare tail", () => {
+    const inBuffer = (body: Buffer, tail: number[]): Buffer => Buffer.concat([body, Buffer.from(tail)]);
+    const good = Buffer.from('{"query":"Zürich","items":["b"],"label_token_ids":[1]}');
+    const bad = Buffer.concat([Buffer.from('{"query":"a'), Buffer.from([0xe2, 0x82]), Buffer.from('","items":["b"]}')]);
+    // Garbage past the body does not fail a good body; a tail that would complete an open sequence does not mend a bad one.
+    const openEnd = Buffer.concat([Buffer.from('{"query":"a","items":["b"]}'), Buffer.from([0xe2, 0x82])]);
+    for (const spare of [false, true]) {
+      const g = inBuffer(good, [0xff, 0xfe, 0x80]);
+      expect(scanScoreBody(g, good.length, new ScoreJob(), 100, spare), `good, spare ${spare}`).toBe(true);
+      expect(g.subarray(good.length).every((x) => x === 0), 'tail zeroed').toBe(spare);
+      expect(g.subarray(0, good.length)).toEqual(good);
+      expect(scanScoreBody(inBuffer(bad, [0x20, 0x20]), bad.length, new ScoreJob(), 100, spare), `bad, spare ${spare}`).toBe(false);
+      expect(scanScoreBody(inBuffer(openEnd, [0xac]), openEnd.length, new ScoreJob(), 100, spare), `open end, spare ${spare}`).toBe(false);
+    }
+    // A tail much longer than the body is not zeroed (a view is cheaper than the fill).
+    const long = inBuffer(good, new Array<number>(10_000).fill(0xff));
+    expect(scanScoreBody(long, good.length, new ScoreJob(), 100, true)).toBe(true);
+    expect(long[good.length]).toBe(0xff);
+  });
+
   it('hands lax, duplicate or broken forms to the slow path', () => {
     for (const text of [
       '{"query":"a","items":["b"],"label_token_ids":["9693"]}',
