@@ -30,6 +30,12 @@ const BUFFER_BYTES = 16 * 1024;
  * its one view (under 0.2 B per byte hashed).
  */
 const WORD_COPY_MAX = 512;
+/**
+ * The I/O buffer's first SPAN_BYTES take each update's bytes, key and digest; the rest holds a
+ * staged text (stage()), whose spans are hashed without a view each.
+ */
+const SPAN_BYTES = 1024;
+const STAGE_BYTES = BUFFER_BYTES - SPAN_BYTES;
 /** The largest source buffer a DataView is kept on: the buffer pools' largest kept class (4 MiB). */
 const SOURCE_VIEW_MAX = 4 * 1024 * 1024;
 const NEEDS = 'scorecar needs hash-wasm@4.13.0, as package.json pins it';
@@ -64,6 +70,9 @@ export class Blake3Wasm {
   private readonly at: number;
   private heap: Uint8Array;
   private heap32: Int32Array;
+  /** What stage() copied in, and its length (null: nothing). */
+  private staged: Uint8Array | null = null;
+  private stagedLength = 0;
   /** A view of the buffer the last mid-sized span came from (see sourceView). */
   private srcBuffer: ArrayBufferLike | null = null;
   private src: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
@@ -93,10 +102,52 @@ export class Blake3Wasm {
     this.exports.Hash_Init(32);
   }
 
+  /**
+   * Copies src[0, length) into the I/O buffer past its first SPAN_BYTES, where the module never
+   * reads or writes, so that many spans of it can be hashed (updateStaged) with a copy inside
+   * the module's memory each (copyWithin: no view). False when it does not fit; it stays staged
+   * until unstage(), or until a write into the I/O buffer past SPAN_BYTES (a long update).
+   */
+  stage(src: Uint8Array, length: number): boolean {
+    this.unstage();
+    if (length > STAGE_BYTES) return false;
+    const heap = this.view();
+    // A pooled buffer not longer than the room goes whole: no view of its first `length` bytes.
+    if (src.length <= STAGE_BYTES) heap.set(src, this.at + SPAN_BYTES);
+    else heap.set(src.subarray(0, length), this.at + SPAN_BYTES);
+    this.staged = src;
+    this.stagedLength = length;
+    return true;
+  }
+
+  unstage(): void {
+    this.staged = null;
+    this.stagedLength = 0;
+  }
+
+  /** Whether src[.., end) is staged. */
+  holds(src: Uint8Array, end: number): boolean {
+    return this.staged === src && end <= this.stagedLength;
+  }
+
+  /** Hashes staged[start, end), as update(staged, start, end) would. */
+  updateStaged(start: number, end: number): void {
+    const heap = this.view();
+    const at = this.at;
+    const base = at + SPAN_BYTES;
+    for (let s = start; s < end; ) {
+      const n = Math.min(SPAN_BYTES, end - s);
+      heap.copyWithin(at, base + s, base + s + n);
+      this.exports.Hash_Update(n);
+      s += n;
+    }
+  }
+
   /** Hashes src[start, end), in buffer-sized pieces. */
   update(src: Uint8Array, start: number, end: number): void {
     const heap = this.view();
     const at = this.at;
+    if (end - start > SPAN_BYTES) this.unstage();
     for (let s = start; s < end; ) {
       const n = Math.min(BUFFER_BYTES, end - s);
       // set() would need a subarray view (an allocation, ~96 B) to copy part of src: short spans
@@ -137,6 +188,7 @@ export class Blake3Wasm {
   /** Hashes the bytes of ids[start, end) as they lie in memory (little-endian int32s). */
   updateInts(ids: Int32Array, start: number, end: number): void {
     this.view();
+    if (4 * (end - start) > SPAN_BYTES) this.unstage();
     const heap32 = this.heap32;
     const at32 = this.at >> 2;
     const per = BUFFER_BYTES >> 2;

@@ -29,10 +29,15 @@ export function backendContext(hasher: KeyedHash, modelPath: string, weightVersi
 export function identify(job: ScoreJob, hasher: KeyedHash): void {
   const out = job.idHash;
   if (job.kind === 'text') {
-    if (job.queryStart >= 0) hasher.bytes('text', job.body, job.queryStart, job.queryEnd, out, 0);
-    else hasher.bytes('text', job.body, 0, 0, out, 0);
-    const spans = job.itemSpans;
-    for (let i = 0; i < job.n; i++) hasher.bytes('text', job.body, spans[2 * i] as number, spans[2 * i + 1] as number, out, 4 * (i + 1));
+    hasher.stage(job.body, job.bodyLength);
+    try {
+      if (job.queryStart >= 0) hasher.bytes('text', job.body, job.queryStart, job.queryEnd, out, 0);
+      else hasher.bytes('text', job.body, 0, 0, out, 0);
+      const spans = job.itemSpans;
+      for (let i = 0; i < job.n; i++) hasher.bytes('text', job.body, spans[2 * i] as number, spans[2 * i + 1] as number, out, 4 * (i + 1));
+    } finally {
+      hasher.unstage();
+    }
   } else if (job.kind === 'ids') {
     hasher.ints(job.arena, job.queryOff, job.queryOff + job.queryLen, out, 0);
     for (let i = 0; i < job.n; i++) {

@@ -277,6 +277,52 @@ describe('H1Pool', () => {
     }
   });
 
+  it('reuses its call objects without one call ever getting another\'s reply or a second answer', async () => {
+    // Echoes after a random delay; drops every 7th request's connection; some calls are
+    // cancelled before or after they are sent. Pooled calls come back and go out again throughout.
+    let seed = 11;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const srv = await rawServer((g, s, i) => {
+      if (i % 7 === 6) s.destroy();
+      else setTimeout(() => s.write(ok(g.body)), Math.floor(rnd() * 4));
+    });
+    const p = pool(srv.port, { connections: 3 });
+    const answers = new Map<number, string[]>();
+    const note = (n: number, what: string): void => void answers.set(n, [...(answers.get(n) ?? []), what]);
+    let n = 0;
+    for (let round = 0; round < 40; round++) {
+      const waits: Array<Promise<void>> = [];
+      for (let k = 0; k < 6; k++) {
+        const mine = n++;
+        const scope = new CancelScope();
+        waits.push(
+          new Promise<void>((done) => {
+            p.call('/v1/score', Buffer.from(`{"call":${mine}}`), scope, undefined, (r) => {
+              note(mine, text(r));
+              done();
+            }, (e) => {
+              note(mine, `failed: ${(e as Error).name}`);
+              done();
+            });
+          }),
+        );
+        const c = rnd();
+        if (c < 0.1) scope.cancelAll();
+        else if (c < 0.2) setTimeout(() => scope.cancelAll(), 1);
+      }
+      await Promise.all(waits);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answers.size).toBe(n);
+    for (const [call, got] of answers) {
+      expect(got, `call ${call}`).toHaveLength(1);
+      const [only] = got as [string];
+      if (!only.startsWith('failed')) expect(JSON.parse(only)).toEqual({ call });
+    }
+    // Most calls were answered (not a pool that fails everything).
+    expect([...answers.values()].filter(([a]) => !(a as string).startsWith('failed')).length).toBeGreaterThan(n / 2);
+  });
+
   it('close() waits for calls in flight, then ends every connection', async () => {
     const srv = await rawServer((g, s) => setTimeout(() => s.write(ok(g.body)), 50));
     const p = pool(srv.port);

@@ -58,6 +58,48 @@ describe('Blake3Wasm (hash-wasm BLAKE3 module driven directly)', () => {
     }
   });
 
+  it('hashes spans of a staged buffer as update() does, and forgets the stage at a long update or unstage()', async () => {
+    if (typeof module === 'string') throw new Error(module);
+    const b3 = new Blake3Wasm(module);
+    const rnd = mulberry32(12);
+    const out = new Uint8Array(16);
+    const direct = new Uint8Array(16);
+    // A pooled buffer that fits whole, one longer than the room (its first `length` bytes go), and one too long to stage.
+    for (const [size, length] of [[8_192, 7_000], [32_768, 15_000], [40_000, 30_000]] as const) {
+      const src = randomBytes(size);
+      const staged = b3.stage(src, length);
+      expect(staged).toBe(length <= 15 * 1024);
+      expect(b3.holds(src, length)).toBe(staged);
+      expect(b3.holds(src, length + 1)).toBe(false);
+      if (!staged) continue;
+      for (let k = 0; k < 40; k++) {
+        const n = Math.floor(rnd() * (k < 30 ? 1_500 : length));
+        const start = Math.floor(rnd() * (length - n));
+        const key = randomBytes(32);
+        // The direct digest first: an update over SPAN_BYTES (1 KiB) ends the stage, so stage again after it.
+        b3.init(key);
+        b3.update(src, start, start + n);
+        b3.final16(direct, 0);
+        if (!b3.holds(src, length)) b3.stage(src, length);
+        b3.init(key);
+        b3.updateStaged(start, start + n);
+        b3.final16(out, 0);
+        expect(Buffer.from(out).toString('hex'), `span ${start}+${n} of ${length}`).toBe(Buffer.from(direct).toString('hex'));
+        // Short updates in between (keys, digests, spans of other buffers) keep the stage.
+        b3.init(key);
+        b3.update(randomBytes(600), 0, 600);
+        b3.final16(direct, 0);
+        expect(b3.holds(src, length)).toBe(true);
+      }
+      b3.init(randomBytes(32));
+      b3.update(randomBytes(2_000), 0, 2_000);
+      expect(b3.holds(src, length)).toBe(false);
+      b3.stage(src, length);
+      b3.unstage();
+      expect(b3.holds(src, length)).toBe(false);
+    }
+  });
+
   it('agrees with an independent BLAKE3 (@noble/hashes, pure JS) and refuses keys that are not 32 bytes', () => {
     if (typeof module === 'string') throw new Error(module);
     const b3 = new Blake3Wasm(module);

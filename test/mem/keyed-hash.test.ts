@@ -38,6 +38,29 @@ describe('KeyedHash', () => {
     expect(mac).toEqual(await wrapper(secret, 'mac', [key, value.subarray(0, 40)]));
   });
 
+  it('gives the same digests for spans of a staged buffer, and none from a stale stage', async () => {
+    const secret = Buffer.from('replica-shared secret');
+    const h = await KeyedHash.create(secret);
+    const body = randomBytes(4_096);
+    const out = new Int32Array(4);
+    h.stage(body, 3_000);
+    try {
+      for (const [s, e] of [[0, 0], [10, 90], [100, 1_100], [7, 2_999]] as const) {
+        h.bytes('text', body, s, e, out, 0);
+        expect(Array.from(out), `${s}-${e}`).toEqual(lanesOf(await wrapper(secret, 'text', [body.subarray(s, e)])));
+      }
+      // Past the staged length: hashed from the buffer itself.
+      h.bytes('text', body, 2_900, 3_500, out, 0);
+      expect(Array.from(out)).toEqual(lanesOf(await wrapper(secret, 'text', [body.subarray(2_900, 3_500)])));
+    } finally {
+      h.unstage();
+    }
+    // The buffer changes after unstage (a pooled buffer reused): its new bytes are hashed.
+    body.fill(0x41, 0, 100);
+    h.bytes('text', body, 10, 90, out, 0);
+    expect(Array.from(out)).toEqual(lanesOf(await wrapper(secret, 'text', [Buffer.alloc(80, 0x41)])));
+  });
+
   it('gives fixed known answers: a change of key derivation or hash would change every shared cache key', async () => {
     // Recorded 2026-12-03; the 'text' digest agrees with @noble/hashes' keyed BLAKE3 under the same derived key.
     const h = await KeyedHash.create(Buffer.from('scorecar known-answer secret'));
