@@ -149,6 +149,11 @@ const EMPTY = new Uint8Array(0);
 export class FleetCall implements FleetRequest {
   path = '/v1/score';
   body: Uint8Array = EMPTY;
+  /**
+   * The body's bytes are body[0, bodyLength) (-1: all of it). A pooled writer's whole buffer with
+   * its length, rather than a view of it: a view per call was ~95 B of heap per request.
+   */
+  bodyLength = -1;
   tokens = 0;
   scope: CancelScope | undefined = undefined;
   deadlineAt = Infinity;
@@ -226,7 +231,8 @@ export class FleetCall implements FleetRequest {
     else this.first = b;
     if (policy.hedge && this.idempotent) {
       // The copies get the request as an object of their own: a losing copy settles after this call has gone back to the free list.
-      const req: FleetRequest = { path: this.path, body: this.body, tokens: this.tokens, scope: this.scope, deadlineAt: this.deadlineAt, idempotent: true, headers: this.headers, span: this.span };
+      const body = this.bodyLength < 0 ? this.body : this.body.subarray(0, this.bodyLength);
+      const req: FleetRequest = { path: this.path, body, tokens: this.tokens, scope: this.scope, deadlineAt: this.deadlineAt, idempotent: true, headers: this.headers, span: this.span };
       hedged(group, b, req, policy, this.tried as SglangBackend[], this.makeScope).then(this.hedgeDone, this.hedgeFailed);
       return;
     }
@@ -235,7 +241,7 @@ export class FleetCall implements FleetRequest {
     this.started = performance.now();
     this.span?.setAttribute('server.address', b.url);
     try {
-      b.postCall(this.path, this.body, this.scope, this.headers, this.replied, this.postFailed);
+      b.postCall(this.path, this.body, this.scope, this.headers, this.replied, this.postFailed, this.bodyLength < 0 ? this.body.length : this.bodyLength);
     } catch (e) {
       // postCall reports failures through postFailed; a throw is a bug: the attempt is undone, the call ends with it.
       this.attemptDone();
@@ -317,6 +323,7 @@ export class FleetCall implements FleetRequest {
     this.gen++;
     this.path = '/v1/score';
     this.body = EMPTY;
+    this.bodyLength = -1;
     this.tokens = 0;
     this.scope = undefined;
     this.deadlineAt = Infinity;

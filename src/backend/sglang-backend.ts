@@ -244,14 +244,23 @@ export class SglangBackend {
    * Exactly one continuation runs, never before postCall returns; the caller maps a failure
    * with postFailure() and calls postDone() once the call has settled.
    */
-  postCall(path: string, body: Uint8Array, scope: CancelScope | undefined, headers: Record<string, string> | undefined, ok: (r: BackendReply) => void, fail: (e: unknown) => void): void {
+  postCall(
+    path: string,
+    body: Uint8Array,
+    scope: CancelScope | undefined,
+    headers: Record<string, string> | undefined,
+    ok: (r: BackendReply) => void,
+    fail: (e: unknown) => void,
+    /** The body is body[0, bodyLength) (a pooled writer's buffer). */
+    bodyLength = body.length,
+  ): void {
     this.inflight++;
     if (scope?.cancelled) {
       resumeLater(fail, new CancelledError());
       return;
     }
-    if (this.scorePool !== null) this.scorePool.call(path, body, scope, headers, ok, fail);
-    else this.dispatch(path, body, scope, headers, ok, fail);
+    if (this.scorePool !== null) this.scorePool.call(path, body, scope, headers, ok, fail, bodyLength);
+    else this.dispatch(path, bodyLength === body.length ? body : body.subarray(0, bodyLength), scope, headers, ok, fail);
   }
 
   postDone(): void {

@@ -75,16 +75,30 @@ class Waiter implements AdmissionTicket, Cancellable {
   /** latestStartAt is the queue-time bound rather than the deadline. */
   queueBound = false;
 
+  /** Made by tryAdmit, so never queued: back to the shaper's spares at release. */
+  spare = false;
+
   constructor(
     readonly shaper: TrafficShaper,
-    readonly tokens: number,
-    readonly priority: Priority,
-    readonly deadlineAt: number,
-    readonly arrivedAt: number,
+    public tokens: number,
+    public priority: Priority,
+    public deadlineAt: number,
+    public arrivedAt: number,
     readonly resolve: (t: AdmissionTicket) => void,
     readonly reject: (e: Error) => void,
-    readonly scope: CancelHook | undefined,
+    public scope: CancelHook | undefined,
   ) {}
+
+  /** A spare made ready for another tryAdmit (it never queued: no timer, no scope entry). */
+  reuse(tokens: number, priority: Priority, deadlineAt: number, arrivedAt: number): this {
+    this.state = State.Queued;
+    this.admittedAt = NaN;
+    this.tokens = tokens;
+    this.priority = priority;
+    this.deadlineAt = deadlineAt;
+    this.arrivedAt = arrivedAt;
+    return this;
+  }
 
   get queuedMs(): number {
     return this.admittedAt - this.arrivedAt;
@@ -164,6 +178,8 @@ export class TrafficShaper {
   private readonly smoothing: number;
   private readonly online = new ClassQueue();
   private readonly nearline = new ClassQueue();
+  /** Released tryAdmit tickets, for the next ones. */
+  private readonly spares: Waiter[] = [];
   private inFlight = 0;
   private inFlightCount = 0;
   private latencyMs = NaN;
@@ -215,7 +231,9 @@ export class TrafficShaper {
     if (!this.immediate(tokens, priority)) return null;
     const now = this.clock.now();
     if (now >= deadlineAt || now + this.serviceMs() > deadlineAt) return null;
-    const w = new Waiter(this, tokens, priority, deadlineAt, now, noop, noop, scope);
+    // Pooled: a ticket object per request was ~130 B of heap (allocation profile of the gc-free load).
+    const w = this.spares.pop()?.reuse(tokens, priority, deadlineAt, now) ?? new Waiter(this, tokens, priority, deadlineAt, now, noop, noop, undefined);
+    w.spare = true;
     this.admitNow(w, now);
     return w;
   }
@@ -244,10 +262,13 @@ export class TrafficShaper {
     throw new ShaperRefused(reason, this.retryAfterS(), priority);
   }
 
-  /** Returns a ticket's tokens. latencyMs (the backend call's) feeds the estimates; omit it for failed calls. */
+  /**
+   * Returns a ticket's tokens. latencyMs (the backend call's) feeds the estimates; omit it for
+   * failed calls. Once per ticket: a tryAdmit ticket is reused for a later request after it.
+   */
   release(ticket: AdmissionTicket, latencyMs?: number): void {
     const w = ticket as Waiter;
-    if (w.shaper !== this || w.state !== State.Admitted) return; // released twice: harmless
+    if (w.shaper !== this || w.state !== State.Admitted) return; // not admitted here, or released (and not yet reused)
     w.state = State.Released;
     const before = this.inFlight;
     this.inFlight -= w.tokens;
@@ -259,6 +280,9 @@ export class TrafficShaper {
       // The limiter's budget is one backend's: it sees one backend's share of the load.
       this.limiter.onSample(latencyMs, w.tokens, before / this.backends, this.clock.now());
     }
+    // A holder drops its ticket at release (a second release finds it Released, or reused and
+    // Admitted for another request: the pipeline never releases twice).
+    if (w.spare && this.spares.length < 256) this.spares.push(w);
     this.pump();
   }
 

@@ -219,7 +219,8 @@ export function sendBatch(
     const headers = callHeaders(batch, batchIds, c);
     writeScoreBody(w, batch);
     fleet = FleetCall.take();
-    fleet.body = w.view();
+    fleet.body = w.buf;
+    fleet.bodyLength = w.pos;
     fleet.tokens = batch.tokens;
     // A shared call must outlive any one client leaving; only a lone job's call is cancelled.
     fleet.scope = batch.count === 1 ? lead.scope : undefined;

@@ -92,6 +92,20 @@ describe('H1Pool', () => {
     expect(head).toContain('content-length: 7');
   });
 
+  it('sends only body[0, bodyLength) of a longer buffer, whole-copied or not', async () => {
+    const srv = await rawServer((g, s) => s.write(ok(g.body)));
+    const p = pool(srv.port);
+    // A pooled writer's buffer: the body, then bytes of an earlier use.
+    for (const [length, size] of [[30, 64], [100, 9_000], [5_000, 8_192]] as const) {
+      const buf = Buffer.alloc(size, 0x7a);
+      const body = `{"n":"${'a'.repeat(length - 8)}"}`;
+      buf.write(body, 0, 'latin1');
+      const r = await new Promise<string>((resolve, reject) => p.call('/v1/score', buf, undefined, undefined, (x) => resolve(text(x)), reject, length));
+      expect(r).toBe(body);
+      expect((srv.got.at(-1) as Got).head).toContain(`content-length: ${length}`);
+    }
+  });
+
   it('fails a call whose connection cannot even be opened once, after call() returns, and leaves its scope', async () => {
     // Port 70000: net.connect throws synchronously.
     const p = pool(70000);

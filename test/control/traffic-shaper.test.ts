@@ -436,6 +436,23 @@ describe('TrafficShaper.tryAdmit (admission without a promise)', () => {
     expect(shaper.stats().refused).toEqual({ deadline: 0, 'queue-full': 0, 'queue-time': 0, closed: 0 });
   });
 
+  it('reuses a released ticket for a later tryAdmit, with that request\'s own figures', () => {
+    const { shaper, now } = setup(100);
+    const a = shaper.tryAdmit(30, now() + 1_000, 'online') as AdmissionTicket;
+    shaper.release(a, 5);
+    const b = shaper.tryAdmit(40, now() + 2_000, 'nearline') as AdmissionTicket;
+    expect(b).toBe(a);
+    expect([b.tokens, b.priority, b.deadlineAt, b.queuedMs]).toEqual([40, 'nearline', now() + 2_000, 0]);
+    expect(shaper.inFlightTokens).toBe(40);
+    // Two held at once are two objects; each release returns its own tokens.
+    const c = shaper.tryAdmit(50, Infinity, 'online') as AdmissionTicket;
+    expect(c).not.toBe(b);
+    shaper.release(b, 5);
+    expect(shaper.inFlightTokens).toBe(50);
+    shaper.release(c, 5);
+    expect([shaper.inFlightTokens, shaper.stats().inFlightRequests]).toEqual([0, 0]);
+  });
+
   it('leaves refusals to admit(): closed, cancelled, or past its deadline gives null and counts nothing', () => {
     const { shaper, now } = setup(100);
     const scope = new CancelScope();
