@@ -1,4 +1,5 @@
 import { type BufferPool, bufferPool } from './buffer-pool.js';
+import { copyBytes } from './copy-bytes.js';
 
 /** ASCII of "00".."99": two digits per division, which printed 1,700 ids in 12 µs instead of 29 (A/B loop). */
 const PAIRS = new Uint8Array(200);
@@ -79,28 +80,19 @@ export class ByteWriter {
   }
 
   /**
-   * Copies src[start, end). Node's Buffer.copy makes a view object per call (~95 B), so spans up
-   * to a few hundred bytes (score rows, model names) are copied by a plain loop instead, and a
-   * span at the start of a buffer not much longer than it (another pooled writer's bytes: an
-   * answer body into the front's writer) as the whole buffer, whose tail lands past `pos`,
-   * where the next write overwrites it.
+   * Copies src[start, end): short spans (score rows, model names) by a plain loop, which costs
+   * less than a call into node; longer ones with copyBytes (no view object per span).
    */
   bytes(src: Buffer, start: number, end: number): void {
     const n = end - start;
-    if (start === 0 && n >= 512 && src.length - n <= n) {
-      this.ensure(src.length);
-      this.buf.set(src, this.pos);
-      this.pos += n;
-      return;
-    }
     this.ensure(n);
-    if (n < 512) {
+    if (n < 64) {
       const b = this.buf;
       let p = this.pos;
       for (let i = start; i < end; i++) b[p++] = src[i] as number;
       this.pos = p;
     } else {
-      src.copy(this.buf, this.pos, start, end);
+      copyBytes(src, start, end, this.buf, this.pos);
       this.pos += n;
     }
   }

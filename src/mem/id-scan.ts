@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { wasm } from './wasm-api.js';
+import { copyBytes } from './copy-bytes.js';
 
 /**
  * Canonical JSON id lists (digits and single commas, each comma followed by a space at most, as
@@ -62,7 +63,7 @@ export function idScanList(b: Buffer, p: number, end: number): number {
 function load(b: Buffer, p: number, end: number): void {
   const n = Math.min(WINDOW, end - p);
   idScan.loads++;
-  b.copy(mem, 0, p, p + n);
+  copyBytes(b, p, p + n, mem, 0);
   // Not a digit, comma or bracket: the loop stops here without a bounds check of its own.
   mem[n] = 0;
   winBody = b;

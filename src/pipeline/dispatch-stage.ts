@@ -14,6 +14,7 @@ import { type Link, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/a
 import { TRACEPARENT, traceparentOf } from '../observe/tracing.js';
 import { type Batch, giveBatch } from './batch.js';
 import type { ScoreJob } from './score-job.js';
+import { copyBytes } from '../mem/copy-bytes.js';
 
 const writers: ByteWriter[] = [];
 
@@ -112,7 +113,7 @@ function detachRows(batch: Batch, reply: Buffer): void {
       hi = Math.max(hi, job.rowEnd[i] as number);
     }
     const own = bufferPool.acquire(Math.max(1, hi - lo));
-    if (hi > lo) reply.copy(own, 0, lo, hi);
+    if (hi > lo) copyBytes(reply, lo, hi, own, 0);
     for (let k = from; k < to; k++) {
       const i = job.active[k] as number;
       job.rowBuf[i] = own;

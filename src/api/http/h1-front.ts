@@ -7,6 +7,7 @@ import { type Timing, putTimingHeaders, writeTimingHeaders } from '../timing-hea
 import type { HttpReply, HttpRequestView } from './exchange.js';
 import { READ_BUFFER_BYTES, adopt } from './own-read-socket.js';
 import { HEAD_INCOMPLETE, HEAD_OTHER, MAX_HEAD_BYTES, RequestHead, readRequestHead } from './h1-request-head.js';
+import { copyBytes } from '../../mem/copy-bytes.js';
 
 /**
  * scorecar's own HTTP/1.1 server code for its hot route, POST /v1/score, in front of node:http.
@@ -405,7 +406,7 @@ class FrontConnection {
       }
       this.inbox = inbox = next;
     }
-    src.copy(inbox, this.inLen, s, e);
+    copyBytes(src, s, e, inbox, this.inLen);
     this.inLen += n;
     if (this.inLen > READ_AHEAD) this.pause();
   }
@@ -433,7 +434,7 @@ class FrontConnection {
       return;
     }
     if (s > 0) {
-      inbox.copy(inbox, 0, s, n);
+      inbox.copyWithin(0, s, n);
       this.inLen = n - s;
       this.scanned = 0;
     }
@@ -504,7 +505,7 @@ class FrontConnection {
         bufferPool.release(body);
         this.body = body = next;
       }
-      src.copy(body, this.bodyLen, s, s + n);
+      copyBytes(src, s, s + n, body, this.bodyLen);
       this.bodyLen += n;
     }
     if (this.bodyLen === this.bodyWant) this.dispatch();
