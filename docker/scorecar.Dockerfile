@@ -39,5 +39,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SCORECAR_PORT||'30001')+'/health').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself; `serve` stops accepting, finishes what
 # it has in flight and exits.
-ENTRYPOINT ["node", "--min-semi-space-size=16", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--min-semi-space-size=16", "--no-memory-reducer", "dist/src/cli/main.js"]
 CMD ["serve"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --min-semi-space-size=16
+#!/usr/bin/env -S node --min-semi-space-size=16 --no-memory-reducer
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../observe/logger.js';
 import { runEmulate } from './emulate.js';

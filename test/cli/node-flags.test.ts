@@ -22,6 +22,12 @@ describe('node flags', () => {
     expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} dist/src/cli/main.js serve --emulate`);
   });
 
+  it('turn off the memory reducer, which this node has and runs by default', () => {
+    expect(NODE_FLAGS).toContain('--no-memory-reducer');
+    const r = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/--memory-reducer \(use memory reducer\)\n\s+type: bool\s+default: --memory-reducer\b/);
+  });
+
   it('are flags this node accepts, and set the young generation they say', () => {
     // With the flag, new space starts at two 16 MiB halves; without it, at V8's 1 MiB minimum.
     const size = (flags: readonly string[]): number => {
