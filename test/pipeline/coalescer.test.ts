@@ -49,6 +49,24 @@ function lone(send: (b: Batch) => Promise<void>): (b: Batch, lane: unknown, ok: 
   };
 }
 
+/**
+ * Dispatches two jobs of `query` into one pack, the first one's continuation throwing; resolves
+ * with what each continuation did once the second has its answer.
+ */
+function packWithThrowingContinuation(c: Coalescer, query: number[]): Promise<string[]> {
+  const done: string[] = [];
+  return new Promise<string[]>((resolve) => {
+    c.dispatch(idsJob(query, [query[0] as number, query[0] as number]), MIS, 1000, 2, () => {
+      done.push('first');
+      throw new Error('a continuation with a bug');
+    }, () => done.push('first failed'));
+    c.dispatch(idsJob(query, [query[0] as number, query[0] as number]), MIS, 1000, 2, () => {
+      done.push('second');
+      resolve(done);
+    }, () => done.push('second failed'));
+  });
+}
+
 describe('coalescing', () => {
   it('compares the query ids themselves: a hash collision does not make two queries share a pack', async () => {
     const sent: Array<Int32Array[]> = [];
@@ -70,19 +88,7 @@ describe('coalescing', () => {
     const was = onContinuationFault((e) => faults.push(e));
     try {
       const c = new Coalescer(5, recordingSend([], (b) => b.count));
-      const done: string[] = [];
-      const all = new Promise<void>((resolve) => {
-        c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2, () => {
-          done.push('first');
-          throw new Error('a continuation with a bug');
-        }, () => done.push('first failed'));
-        c.dispatch(idsJob([1, 2], [2, 2]), MIS, 1000, 2, () => {
-          done.push('second');
-          resolve();
-        }, () => done.push('second failed'));
-      });
-      await all;
-      expect(done).toEqual(['first', 'second']);
+      expect(await packWithThrowingContinuation(c, [1, 2])).toEqual(['first', 'second']);
       expect(faults.map((e) => (e as Error).message)).toEqual(['a continuation with a bug']);
     } finally {
       onContinuationFault(was);
@@ -159,18 +165,7 @@ describe('coalescing', () => {
       const three = [0, 1, 2].map(() => c.dispatchAsync(idsJob([6, 6], [6, 6]), MIS, 1000, 2));
       for (const p of three) await expect(p).rejects.toThrow('pack failed');
       fail = false;
-      const done: string[] = [];
-      await new Promise<void>((resolve) => {
-        c.dispatch(idsJob([6, 6], [6, 6]), MIS, 1000, 2, () => {
-          done.push('first');
-          throw new Error('a continuation with a bug');
-        }, () => done.push('first failed'));
-        c.dispatch(idsJob([6, 6], [6, 6]), MIS, 1000, 2, () => {
-          done.push('second');
-          resolve();
-        }, () => done.push('second failed'));
-      });
-      expect(done).toEqual(['first', 'second']);
+      expect(await packWithThrowingContinuation(c, [6, 6])).toEqual(['first', 'second']);
       expect(faults).toHaveLength(1);
       // The pooled pack is clean for the next one: a new pair gets its own answers, once each.
       const again = await Promise.allSettled([0, 1].map(() => c.dispatchAsync(idsJob([6, 6], [6, 6]), MIS, 1000, 2)));
