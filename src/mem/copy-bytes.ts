@@ -1,3 +1,5 @@
+import { nodeBinding } from './node-binding.js';
+
 /**
  * copyBytes(): src[srcStart, srcEnd) into dst at dstStart, without a heap object per call.
  *
@@ -7,14 +9,16 @@
  * backend body and the answer, ids into WebAssembly memory), ~380 B of a /v1/score request's
  * ~1.45 KB (sampling heap profile at gc-free load). node's buffer binding has the same copy taking
  * the span as numbers: no view. It is reached through process.binding('buffer') (on node's allow
- * list through Node 24), and its arguments' meaning is not public: on Node 20 the fifth is the
+ * list through Node 24; src/mem/node-binding.ts), and its arguments' meaning is not public: on Node 20 the fifth is the
  * source's end, on later lines a byte count with no bounds check of its own. So a probe at load
  * tells which one this node has, every call's bounds are checked here first, and where the probe
  * finds neither (or no binding) the copy is Buffer#copy.
  */
 export function copyBytes(src: Uint8Array, srcStart: number, srcEnd: number, dst: Uint8Array, dstStart: number): number {
   const n = srcEnd - srcStart;
-  if (!(srcStart >= 0 && n >= 0 && srcEnd <= src.length && dstStart >= 0 && dstStart + n <= dst.length)) {
+  // Whole numbers (>>> 0 leaves those under 2^32 as they are), in order, inside both buffers: the
+  // binding on later node lines checks none of it.
+  if (!((srcStart >>> 0) === srcStart && (srcEnd >>> 0) === srcEnd && (dstStart >>> 0) === dstStart && n >= 0 && srcEnd <= src.length && dstStart + n <= dst.length)) {
     throw new RangeError(`copyBytes: [${srcStart}, ${srcEnd}) of ${src.length} bytes to ${dstStart} of ${dst.length}`);
   }
   if (n === 0) return 0;
@@ -37,8 +41,8 @@ let native: NativeCopy = () => 0;
 /** Which meaning the binding's fifth argument has here, read from one copy whose outcome differs. */
 const mode: number = (() => {
   try {
-    const b = (process as unknown as { binding(name: string): { copy?: unknown } }).binding('buffer');
-    if (typeof b.copy !== 'function') return PUBLIC;
+    const b = nodeBinding<{ copy: unknown }>('buffer');
+    if (b === null || typeof b.copy !== 'function') return PUBLIC;
     const copy = b.copy as NativeCopy;
     const src = Buffer.from('abcdefghij');
     const dst = Buffer.alloc(10, 0x2e);

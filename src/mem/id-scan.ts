@@ -61,7 +61,7 @@ export function idScanList(b: Buffer, p: number, end: number): number {
 }
 
 function load(b: Buffer, p: number, end: number): void {
-  const n = Math.min(WINDOW, end - p);
+  const n = Math.max(0, Math.min(WINDOW, end - p));
   idScan.loads++;
   copyBytes(b, p, p + n, mem, 0);
   // Not a digit, comma or bracket: the loop stops here without a bounds check of its own.

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { nodeBinding } from './node-binding.js';
 
 /**
  * A socket write that skips node's Writable bookkeeping when it has nothing to keep.
@@ -30,10 +31,14 @@ import { getSystemErrorName } from 'node:util';
  *   Writable path, when it is under its high-water mark): false means wait for `written` before
  *   writing or reading more, which a direct write reports instead of a 'drain' event.
  * - The bytes must stay unchanged until `written` runs.
+ * - An idle timeout set with socket.setTimeout() does not see a direct write's progress (node holds
+ *   it back while libuv's queue shrinks): scorecar's sockets keep their own timers. TLS sockets
+ *   always take socket.write().
  */
 export function writeTo(socket: Socket, data: Uint8Array, written: (err?: Error | null) => void): boolean {
   const s = socket as unknown as DirectWritable;
-  if (typeof s._writeGeneric !== 'function' || socket.writableLength !== 0 || socket.connecting || !socket.writable) {
+  // TLS: a direct write while one is pending trips a C++ assertion in TLSWrap (it takes one write at a time).
+  if (typeof s._writeGeneric !== 'function' || socket.writableLength !== 0 || socket.connecting || !socket.writable || s.encrypted === true) {
     return socket.write(data, written);
   }
   const h = s._handle;
@@ -60,6 +65,8 @@ function handleWrite(s: DirectWritable, h: WritableHandle, data: Uint8Array, wri
   const req = d.spare;
   const err = h.writeBuffer(req, data);
   if (err !== 0) {
+    // Not a number: the handle's native side is gone and nothing was written; node's own write reports that.
+    if (typeof err !== 'number') return s.write(data, written);
     written(errnoError(err));
     return true;
   }
@@ -67,9 +74,11 @@ function handleWrite(s: DirectWritable, h: WritableHandle, data: Uint8Array, wri
     written(null);
     return h.writeQueueSize === 0;
   }
-  // C++ now holds this object until its oncomplete runs: the next write takes a fresh one.
+  // C++ now holds this object until its oncomplete runs: the next write takes a fresh one. It
+  // holds only a pointer to the bytes, so the object keeps them alive meanwhile, as node's does.
   req.callback = written;
   req.socket = s as unknown as Socket;
+  req.buffer = data;
   d.spare = newRequest(d);
   return false;
 }
@@ -85,7 +94,10 @@ function onWriteComplete(this: WriteRequest, status: number): void {
   const socket = this.socket;
   this.callback = null;
   this.socket = null;
+  this.buffer = null;
   if (cb === null) return;
+  // As node's completion does: the bytes moved, so the socket's idle timer starts again.
+  (socket as unknown as DirectWritable | null)?._unrefTimer?.();
   // A destroy cancels pending writes; node reports those as done, not as errors.
   if (status < 0 && socket !== null && !socket.destroyed) cb(errnoError(status));
   else cb(null);
@@ -95,6 +107,7 @@ interface WriteRequest {
   oncomplete: (status: number) => void;
   callback: ((err?: Error | null) => void) | null;
   socket: Socket | null;
+  buffer: Uint8Array | null;
 }
 
 interface Direct {
@@ -109,6 +122,7 @@ function newRequest(d: Pick<Direct, 'WriteWrap'>): WriteRequest {
   req.oncomplete = onWriteComplete;
   req.callback = null;
   req.socket = null;
+  req.buffer = null;
   return req;
 }
 
@@ -118,9 +132,9 @@ function newRequest(d: Pick<Direct, 'WriteWrap'>): WriteRequest {
  * null where it is not, and writes take `_writeGeneric`).
  */
 const direct: Direct | null = (() => {
+  const b = nodeBinding<StreamWrapBinding>('stream_wrap');
+  if (b === null || typeof b.WriteWrap !== 'function' || !(b.streamBaseState instanceof Int32Array) || typeof b.kLastWriteWasAsync !== 'number') return null;
   try {
-    const b = (process as unknown as { binding(name: string): StreamWrapBinding }).binding('stream_wrap');
-    if (typeof b.WriteWrap !== 'function' || !(b.streamBaseState instanceof Int32Array) || typeof b.kLastWriteWasAsync !== 'number') return null;
     const d = { WriteWrap: b.WriteWrap, state: b.streamBaseState, asyncSlot: b.kLastWriteWasAsync };
     return { ...d, spare: newRequest(d) };
   } catch {
@@ -146,6 +160,8 @@ interface DirectWritable {
   _writeGeneric?: (writev: boolean, data: Uint8Array, encoding: string, cb: (err?: Error | null) => void) => void;
   _unrefTimer?: () => void;
   _handle: StreamHandle | null;
+  encrypted?: boolean;
+  write(data: Uint8Array, cb: (err?: Error | null) => void): boolean;
 }
 
 /** Whether writes go to the handle with one reused request object (node's stream binding was found). */

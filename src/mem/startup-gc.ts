@@ -14,14 +14,20 @@ import vm from 'node:vm';
  * `gc` is left for other code to find.
  */
 export function collectStartupGarbage(): boolean {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as unknown;
-    v8.setFlagsFromString('--no-expose-gc');
-    if (typeof gc !== 'function') return false;
-    (gc as () => void)();
-    return true;
-  } catch {
-    return false;
+  // Started with --expose-gc: its global gc is there, and the flag stays as it was given.
+  const given = (globalThis as { gc?: unknown }).gc;
+  let gc: unknown = given;
+  if (typeof gc !== 'function') {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc');
+    } catch {
+      gc = undefined;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
   }
+  if (typeof gc !== 'function') return false;
+  (gc as () => void)();
+  return true;
 }

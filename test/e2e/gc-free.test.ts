@@ -78,8 +78,11 @@ async function drive(bodies: string[], total: number, target: 'off' | 'cached' =
   };
 }
 
-/** Runs per figure: the bytes are the least of them, the GC time is summed over all of them. */
-const RUNS = 6;
+/**
+ * Runs per figure: the bytes are the least of them, the GC time is summed over all of them (100,000
+ * items: one scavenge stretched by a busy VM moves the figure by a fraction of its 1 ms bound).
+ */
+const RUNS = 10;
 
 /**
  * The steady state: V8 takes a few thousand requests to optimise the whole path (the first 1,000
@@ -175,7 +178,7 @@ describe('GC-free hot path', () => {
     // item costs is ~0. The history (ids 10-item, B per item): 2,917-2,963 on 2026-12-03 with
     // undici carrying the scoring calls; 1,285-1,306 on 2026-12-04 with scorecar's own HTTP/1.1
     // front; 364-382 on 2026-12-05 (continuations, pooled calls, no per-request coalescer state,
-    // one read buffer; from then on the steady state: the least of six runs after a warm-up);
+    // one read buffer; from then on the steady state: the least of several runs after a warm-up);
     // 237-243 on 2026-12-06 (socket writes past Writable, no timer per deadline, pooled calls and
     // tickets); 136-137 once socket writes reused one request object and partial copies stopped
     // making views (warm text 146-147, 100-item 16). The hot-path issue's targets: at most 256 B

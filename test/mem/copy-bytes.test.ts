@@ -31,7 +31,7 @@ describe('copyBytes', () => {
     expect(same.toString()).toBe('ababcdefij');
   });
 
-  it('refuses a span outside either buffer before copying anything', () => {
+  it('refuses a span outside either buffer, or at positions that are not whole numbers, before copying anything', () => {
     const src = Buffer.from('abcdef');
     const dst = Buffer.alloc(4, 0x2e);
     for (const [s, e, d] of [
@@ -41,6 +41,10 @@ describe('copyBytes', () => {
       [0, 5, 0],
       [0, 2, 3],
       [0, 1, -1],
+      [0.5, 2, 0],
+      [0, 1.5, 0],
+      [0, 1, 0.25],
+      [Number.NaN, 1, 0],
     ] as const) {
       expect(() => copyBytes(src, s, e, dst, d)).toThrow(RangeError);
     }

@@ -1,6 +1,7 @@
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handleWrites, writeTo } from '../../src/mem/socket-write.js';
+import { collectStartupGarbage } from '../../src/mem/startup-gc.js';
 import { until } from '../support/until.js';
 
 /** A TCP pair on loopback: the client end and the server's end, and what the server end read. */
@@ -102,6 +103,26 @@ describe('writeTo', () => {
     expect(got.subarray(big.length).toString()).toBe('tail');
     expect(got.subarray(0, big.length).every((b) => b === 0x61)).toBe(true);
     expect(order).toEqual(['first', 'second']);
+  });
+
+  it("keeps an async write's bytes alive until it completes, with no reference left to them anywhere else", async () => {
+    const p = await pair(true);
+    const calls: Array<Error | null> = [];
+    // Buffers made and dropped here: only the write holds them once this returns.
+    const send = (): void => {
+      for (let i = 0; i < 40; i++) writeTo(p.client, Buffer.alloc(1024 * 1024, 0x62), (err) => void calls.push(err ?? null));
+    };
+    send();
+    expect(calls.length).toBeLessThan(40);
+    // A full collection, and new buffers that would reuse freed memory.
+    expect(collectStartupGarbage()).toBe(true);
+    const noise = Array.from({ length: 40 }, () => Buffer.alloc(1024 * 1024, 0x7a));
+    p.peer.resume();
+    await until(() => calls.length === 40, 20_000);
+    expect(calls.every((c) => c === null)).toBe(true);
+    await until(() => p.received().length === 40 * 1024 * 1024, 20_000);
+    expect(p.received().every((b) => b === 0x62)).toBe(true);
+    expect(noise).toHaveLength(40);
   });
 
   it('goes through socket.write while the Writable holds bytes (corked) or the socket is connecting, keeping the order', async () => {

@@ -30,5 +30,8 @@ describe('collectStartupGarbage', () => {
     expect(out.kinds).toContain('MarkSweepCompact');
     expect(out.freed).toBeGreaterThan(5_000_000);
     expect(out.gc).toBe('undefined');
+    // Started with --expose-gc, the process keeps its global gc (and the flag) as it was given.
+    const given = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', `const m = await import(${JSON.stringify(MODULE)}); const ran = m.collectStartupGarbage(); process.stdout.write(String(ran) + ' ' + typeof globalThis.gc + ' ' + (await import('node:vm')).runInNewContext('typeof gc'))`], { encoding: 'utf8' });
+    expect(given.stdout).toBe('true function function');
   });
 });
