@@ -36,6 +36,7 @@ import { TokenizerPool } from './tokenize/pool.js';
 import { OP_ALONE, RESULT_HEADER } from './tokenize/protocol.js';
 import { TokenCache } from './tokenize/token-cache.js';
 import { defaultTokenizerPath, loadTokenizerFiles } from './tokenize/tokenizer-file.js';
+import { collectStartupGarbage } from './mem/startup-gc.js';
 
 export interface RunningSidecar {
   url: string;
@@ -102,6 +103,11 @@ export interface SidecarObserveOptions {
   spanExporter?: SpanExporter;
   /** DNS resolution for --backend-dns (default: the system's A and AAAA lookups). */
   resolver?: Resolver;
+  /**
+   * A full collection of the start-up garbage just before the listeners open (src/mem/startup-gc.ts):
+   * `scorecar serve` asks for it; tests and embedders that start many sidecars in one process need not.
+   */
+  collectStartupGarbage?: boolean;
 }
 
 /**
@@ -413,6 +419,8 @@ async function wire(cfg: ServeConfig, observe: Observe, cleanups: Array<() => un
   await discovery?.start();
   await backends.start();
   followFleet();
+  // Now, before anyone can connect: the pause lands on no request, not even a readiness probe.
+  if (options.collectStartupGarbage === true) collectStartupGarbage();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(listenError('HTTP', '--port', cfg.port, cfg.host, e)));
     server.listen(cfg.port, cfg.host, () => resolve());

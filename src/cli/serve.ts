@@ -5,7 +5,6 @@ import { SERVE_OPTIONS, parseServeConfig } from '../config/serve-config.js';
 import { type Logger, createLogger } from '../observe/logger.js';
 import { StartupError, startSidecar } from '../sidecar.js';
 import { onContinuationFault } from '../mem/continuation.js';
-import { collectStartupGarbage } from '../mem/startup-gc.js';
 
 /** The emulator's start line: plain text or, today, a JSON log line whose msg holds the URL. */
 const EMULATOR_LISTENING = /listening on (http:\/\/[^\s"]+)/;
@@ -75,7 +74,7 @@ export async function runServe(argv: string[]): Promise<number> {
       emulator = await startEmulatorProcess(cfg.emulatorPort, cfg.emulatorProfile, cfg.emulatorMis, cfg.logLevel);
       cfg.backend = [...cfg.backend, emulator.url];
     }
-    sidecar = await startSidecar(cfg, { log });
+    sidecar = await startSidecar(cfg, { log, collectStartupGarbage: true });
   } catch (e) {
     await stopEmulator(emulator);
     const why = e instanceof StartupError ? e.message : e instanceof Error ? e.message : String(e);
@@ -84,8 +83,6 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`scorecar: cannot start: ${why}`);
     return 1;
   }
-  // Before it is announced: the start-up garbage goes now, not as a pause under the first traffic.
-  collectStartupGarbage();
   log.info({ url: sidecar.url }, `SGLang-compatible HTTP API on ${sidecar.url} (POST /v1/score accelerated; other routes pass through)`);
   log.info({ backends: cfg.backend }, `backends: ${cfg.backend.join(', ')}${emulator ? ' (emulator: simulated SGLang)' : ''}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
