@@ -23,10 +23,8 @@ export function copyBytes(src: Uint8Array, srcStart: number, srcEnd: number, dst
   }
   if (n === 0) return 0;
   // Within one buffer the spans may overlap: Buffer#copy moves those as TypedArray#set does.
-  if (src.buffer === dst.buffer) Buffer.prototype.copy.call(src, dst, dstStart, srcStart, srcEnd);
-  else if (mode === END) native(src, dst, dstStart, srcStart, srcEnd);
-  else if (mode === COUNT) native(src, dst, dstStart, srcStart, n);
-  else Buffer.prototype.copy.call(src, dst, dstStart, srcStart, srcEnd);
+  if (mode === PUBLIC || src.buffer === dst.buffer) Buffer.prototype.copy.call(src, dst, dstStart, srcStart, srcEnd);
+  else native(src, dst, dstStart, srcStart, mode === END ? srcEnd : n);
   return n;
 }
 

@@ -15,8 +15,7 @@ import vm from 'node:vm';
  */
 export function collectStartupGarbage(): boolean {
   // Started with --expose-gc: its global gc is there, and the flag stays as it was given.
-  const given = (globalThis as { gc?: unknown }).gc;
-  let gc: unknown = given;
+  let gc: unknown = (globalThis as { gc?: unknown }).gc;
   if (typeof gc !== 'function') {
     try {
       v8.setFlagsFromString('--expose-gc');
