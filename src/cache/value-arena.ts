@@ -1,10 +1,12 @@
+import { copyBytes } from '../mem/copy-bytes.js';
+
 /** Values are carved out of slabs this big. */
 export const SLAB_BYTES = 64 * 1024;
 /** Values above this get a buffer of their own: one would waste too much of a slab's tail. */
 const LARGE_VALUE_BYTES = 4 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-/** Values up to this long are copied byte by byte: on Node 20 a ranged copy allocates a view of its source. */
+/** Values up to this long are copied byte by byte, which costs less than a call into node; longer ones by copyBytes (no view). */
 const LOOP_COPY_BYTES = 128;
 
 /**
@@ -38,14 +40,14 @@ export class ValueArena {
       this.lastSlab = -1;
       if (len <= 0) return EMPTY;
       const own = Buffer.allocUnsafeSlow(len);
-      own.set(src.subarray(start, end));
+      copyBytes(src, start, end, own, 0);
       return own;
     }
     if (this.used + len > SLAB_BYTES) this.openSlab();
     const slab = this.slabs[this.current] as Buffer;
     const at = this.used;
     if (len <= LOOP_COPY_BYTES) for (let k = 0; k < len; k++) slab[at + k] = src[start + k] as number;
-    else slab.set(src.subarray(start, end), at);
+    else copyBytes(src, start, end, slab, at);
     this.used += len;
     this.live[this.current] = (this.live[this.current] as number) + len;
     this.liveBytes += len;
